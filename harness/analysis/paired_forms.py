@@ -32,7 +32,7 @@ from harness.core.sample_table import CLEAN, SampleTable, condition_mask
 from harness.core.suite_config import SuiteConfig
 from harness.stats import calibration, detection
 from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
-from harness.stats.groups import group_values
+from harness.stats.groups import group_values, intersection_keys
 from harness.stats.intervals import CellMean, cell_mean
 
 Statistic = Callable[[np.ndarray], np.ndarray]
@@ -552,9 +552,9 @@ def _disparity(record: MetricRecord, frame: pd.DataFrame, config: GroupOptions) 
         return None
     grouping = group_by.split("&")
     sf = pd.DataFrame({col: group_values(rows, col).to_numpy() for col in grouping})
-    keys = sf.astype(str).agg("&".join, axis=1)
-    levels = sorted(keys.unique())
-    codes = keys.map({v: i for i, v in enumerate(levels)}).to_numpy(np.int64)
+    # np.unique sorts the names as sorted() does; inverse: each row's level
+    levels, inverse = np.unique(intersection_keys(sf, grouping).to_numpy(str), return_inverse=True)
+    codes = inverse.reshape(-1).astype(np.int64)
     c = Columns.of(rows, config.positive_label)
     g, binary = (
         len(levels),

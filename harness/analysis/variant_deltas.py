@@ -34,7 +34,7 @@ from harness.core.manifest import JobStatus, ModelDescription
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, GROUP_PREFIX, UNLABELED, SampleTable
 from harness.core.suite_board import SuiteConfigs
-from harness.stats.groups import INTERSECTION
+from harness.stats.groups import INTERSECTION, intersection_keys
 from harness.stats.intervals import below_alpha_text, holm
 from harness.stats.shared_draws import SharedDraws, ValueStore
 from harness.stats.timing import UNSTABLE
@@ -534,7 +534,7 @@ def _evidence(
         rows = table.condition(record.condition)
         columns = [GROUP_PREFIX + c for c in group.group_by.split(INTERSECTION)]
         if all(c in rows.columns for c in columns):
-            names = rows[columns].astype(str).agg(INTERSECTION.join, axis=1)
+            names = intersection_keys(rows, columns)
             rows = rows[names == group.group]
             return paired_tests.Evidence(record=record, form=_accuracy_form(record, rows))
     return paired_tests.stored_evidence(record, job, table, configs=configs)

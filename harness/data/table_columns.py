@@ -76,12 +76,26 @@ class Tally:
     where: str
     missing: dict[str, int] = field(default_factory=dict)
     unparsable: dict[str, int] = field(default_factory=dict)
+    # each column's first cell that is not a number (for the error that refuses the column)
+    first_unparsable: dict[str, str] = field(default_factory=dict)
 
-    def add(self, column: str, missing: int, unparsable: int = 0) -> None:
+    def add(self, column: str, missing: int, unparsable: int = 0, first: str | None = None) -> None:
         if missing:
             self.missing[column] = self.missing.get(column, 0) + missing
         if unparsable:
             self.unparsable[column] = self.unparsable.get(column, 0) + unparsable
+        if first is not None:
+            self.first_unparsable.setdefault(column, first)
+
+    def not_numbers(self, column: str) -> str:
+        """'; N of them not a number, e.g. 'x'' for a column with cells that are not numbers
+        (counted as missing), else ''."""
+        count = self.unparsable.get(column, 0)
+        if not count:
+            return ""
+        first = self.first_unparsable.get(column)
+        example = f", e.g. {quoted(first)}" if first is not None else ""
+        return f"; {count:,} of them not a number{example}"
 
     def report(self, markers: Sequence[str], consequence: str) -> None:
         """One warning line: how many cells are missing, in which columns, and what follows."""
@@ -180,7 +194,7 @@ def _parsed(
             where.locate(row),
             first,
         )
-        tally.add(name, 0, count)
+        tally.add(name, 0, count, first)
     numeric = pc.if_else(valid, text, None).cast(pa.float64())
     return numeric.to_numpy(zero_copy_only=False)
 

@@ -134,10 +134,31 @@ def read_table(files: Sequence[Path], options: TableOptions, where: str) -> Tabl
         joined = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
         raise DatasetError(
-            f"{where}: its {len(files)} files do not hold the same columns ({flat(str(err))}); "
-            "give every file of a split the same columns"
+            f"{where}: its {len(files)} files do not hold the same columns "
+            f"({_first_mismatch(tables, files, err)}); give every file of a split the same columns"
         ) from None
     return TableRead(joined, tuple(files), tuple(starts))
+
+
+def _first_mismatch(tables: Sequence[pa.Table], files: Sequence[Path], err: Exception) -> str:
+    """Which file's columns cannot join the first file's, and how: the column and its two types
+    (a folder of 30 shards with one of them differing names that one)."""
+    first = tables[0].schema
+    for table, file in zip(tables[1:], files[1:], strict=True):
+        for column in table.schema:
+            if column.name in first.names:
+                theirs = first.field(column.name).type
+                try:
+                    pa.unify_schemas(
+                        [pa.schema([first.field(column.name)]), pa.schema([column])],
+                        promote_options="permissive",
+                    )
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    return (
+                        f"column {column.name!r} is {column.type} in {file} but {theirs} in "
+                        f"{files[0]}"
+                    )
+    return flat(str(err))
 
 
 def read_file(file: Path, options: TableOptions, where: str) -> pa.Table:

@@ -234,7 +234,7 @@ def read_tabular_split(
             consequence = "rows with a missing feature were dropped"
         else:
             tally.report(spec.missing_values, consequence)
-            raise _missing_error(spec, matrix, labels, at)
+            raise _missing_error(spec, matrix, labels, at, tally)
     tally.report(spec.missing_values, consequence)
     if len(matrix) == 0:
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
@@ -245,7 +245,7 @@ def read_tabular_split(
 
 
 def _missing_error(
-    spec: TaskSpec, matrix: np.ndarray, labels: list[str], at: Where
+    spec: TaskSpec, matrix: np.ndarray, labels: list[str], at: Where, tally: Tally
 ) -> DatasetError:
     missing = np.isnan(matrix)
     counts = missing.sum(axis=0)
@@ -255,7 +255,8 @@ def _missing_error(
     more = f" (and {others} other column(s))" if others > 0 else ""
     return DatasetError(
         f"task {spec.name!r}: feature column {labels[j]!r} has {int(counts[j]):,} missing cell(s) "
-        f"(empty, a missing_values marker or NaN) in {at.split}{more}, first at "
+        f"(empty, a missing_values marker or NaN{tally.not_numbers(labels[j])}) in {at.split}{more}, "
+        f"first at "
         f"{at.locate(row)}; fill them, set missing_rows: drop to "
         "drop those rows, or encode the column with one_hot (a missing cell is all zeros)"
     )

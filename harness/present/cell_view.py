@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from harness.analysis.caveats import Caveat, caveats
 from harness.analysis.leaderboard import is_worst_group
 from harness.core.metric_record import MetricRecord
-from harness.present.number_format import interval_text, value_text
+from harness.present.number_format import interval_text, value_beside
 
 STAR_RULE = (
     "★: best in the column, or not significantly different from the best (paired tests on the "
@@ -102,7 +102,7 @@ def record_cell(
         badges.append(BadgeView("note", "note", notes.mark(record.note)))
     muted = any(c.excludes for c in found)
     return CellView(
-        text=value_text(record.value, record.unit),
+        text=value_beside(record.value, record.ci, record.unit),
         ci=ci,
         # a worst-group number is one group's: its record's n counts every group (the cell's
         # detail names the group and its own n, as the leaderboard's `_n` and footnote do)

@@ -22,7 +22,7 @@ import pandas as pd
 from harness.analysis.stored_groups import repeated_jobs
 from harness.core.group_order import value_order
 from harness.present.escaping import md_text, terminal_text
-from harness.present.number_format import edge_text
+from harness.present.number_format import edge_text, interval_ends, matched_value
 from harness.present.tables import Table, fit_text, to_csv, to_markdown, wrap
 from harness.stats.groups import GROUP_METRICS
 
@@ -78,7 +78,8 @@ def _row_cell(r: Mapping[str, Any]) -> str:
     if r.get("metric") in _FRACTIONS:  # as the report and leaderboard: 0.00028 is not "0.000"
         text = edge_text(value, text, "fraction")
     if low is not None and not pd.isna(low):
-        text += f" [{low:.3f}, {r['ci_hi']:.3f}]"
+        ends = interval_ends((low, r["ci_hi"]), f"{low:.3f}", f"{r['ci_hi']:.3f}")
+        text = matched_value(value, text, *ends) + f" [{ends[0]}, {ends[1]}]"
     if r.get("n") != r.get("group_n"):  # a rate of part of the group (TPR: its positives)
         text += f" (n={r['n']})"
     return text + (" UNRELIABLE" if r["flag"] else "")

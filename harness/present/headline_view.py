@@ -24,7 +24,7 @@ from harness.analysis.headline import (
 from harness.analysis.paired_tests import ALPHA
 from harness.core.metric_record import MetricRecord
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
-from harness.present.number_format import interval_text, p_text, signed_text, value_text
+from harness.present.number_format import estimate_text, p_text, signed_text, value_text
 from harness.present.report_views import Link, job_anchor, model_page, task_page
 
 
@@ -234,7 +234,7 @@ def _verdict_words(
 
 def _bare_value(record: MetricRecord, unit: str) -> str:
     """`0.047 [0.024, 0.091]`."""
-    return f"{value_text(record.value, unit)} {interval_text(record.ci, unit)}".strip()
+    return estimate_text(record.value, record.ci, unit)
 
 
 def _value(record: MetricRecord, unit: str) -> str:

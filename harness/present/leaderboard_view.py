@@ -34,7 +34,7 @@ from harness.analysis.headline import (
 from harness.analysis.leaderboard import Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
-from harness.present.number_format import edge_text, interval_ends
+from harness.present.number_format import edge_text, interval_ends, matched_value
 from harness.present.tables import Table, fit_text, to_csv, to_json, to_markdown, wrap
 
 BELOW_CHANCE = (
@@ -71,7 +71,7 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str], at_chance: bool
     text = edge_text(m.value, text, m.unit)  # as the report: 0.99998 is not "1.000"
     if m.ci:
         low, high = interval_ends(m.ci, _num(m.ci[0]), _num(m.ci[1]))
-        text += f" [{low}, {high}]"
+        text = matched_value(m.value, text, low, high) + f" [{low}, {high}]"
     else:  # the legend reads "estimate [95% CI]": a missing interval is said, not left out
         text += " (no interval)"
     if m.flags:

@@ -7,11 +7,14 @@ Fractions get three decimals; rates and sizes get three significant digits with 
 from __future__ import annotations
 
 import math
+import re
 
 from harness.stats.intervals import ALPHA, below_alpha_text
 
 _LARGE_UNITS = frozenset({"samples/s", "FLOP", "TFLOP/s"})
 _FIXED_UNITS = frozenset({"fraction", "difference", "ratio", "score", "nats"})
+_THREE_DECIMALS = re.compile(r"-?\d+\.\d{3}")
+_DECIMALS = re.compile(r"-?\d+\.\d+")
 
 
 def value_text(value: float | None, unit: str = "") -> str:
@@ -80,11 +83,51 @@ def interval_text(ci: tuple[float, float] | None, unit: str = "") -> str:
 
 def interval_ends(ci: tuple[float, float], low: str, high: str) -> tuple[str, str]:
     """The ends as written (`low`, `high`), but where the interval excludes 0 an end written
-    as 0.000 gets two significant digits: it would seem to hold 0."""
+    as 0.000 gets two significant digits: it would seem to hold 0; and ends of an interval with
+    width that read alike get the decimals that tell them apart (up to six)."""
     if ci[0] > 0 or ci[1] < 0:
         low = f"{ci[0]:.2g}" if low in ("0.000", "-0.000") else low
         high = f"{ci[1]:.2g}" if high in ("0.000", "-0.000") else high
+    if low == high and ci[0] < ci[1] and _THREE_DECIMALS.fullmatch(low):
+        # an interval with width whose ends round alike ("[1.000, 1.000]" for Wilson's
+        # (0.99992, 1.0) on 50,000 samples all right) would read as certainty: the digits
+        # that tell the ends apart, up to six
+        for digits in range(4, 7):
+            longer = f"{ci[0]:.{digits}f}", f"{ci[1]:.{digits}f}"
+            if longer[0] != longer[1]:
+                return longer
     return low, high
+
+
+def matched_value(value: float, text: str, low: str, high: str) -> str:
+    """`text` (the estimate to three decimals) with the decimals its interval's ends were given
+    to tell them apart (`interval_ends`), so an estimate never reads as outside its interval
+    ("0.119 [0.1191, 0.1193]" for 0.11920); any other text unchanged."""
+    if not _THREE_DECIMALS.fullmatch(text):
+        return text
+    if not (_DECIMALS.fullmatch(low) and _DECIMALS.fullmatch(high)):
+        return text  # an end in significant digits ("1.7e-15", "0.00038"): not widened
+    digits = {len(end.partition(".")[2]) for end in (low, high)}
+    if len(digits) == 1 and (d := digits.pop()) > 3:
+        return f"{value:.{d}f}"
+    return text
+
+
+def value_beside(value: float | None, ci: tuple[float, float] | None, unit: str = "") -> str:
+    """`value_text`, with the decimals of its interval's ends where `interval_text` widened
+    them (`matched_value`)."""
+    text = value_text(value, unit)
+    if value is None or ci is None:
+        return text
+    low, high = interval_ends(ci, _plain_text(ci[0], unit), _plain_text(ci[1], unit))
+    return matched_value(value, text, low, high)
+
+
+def estimate_text(value: float | None, ci: tuple[float, float] | None, unit: str = "") -> str:
+    """`value_text [interval_text]` ("0.047 [0.024, 0.091]"), the estimate with its interval's
+    decimals where those were widened."""
+    text = value_beside(value, ci, unit)
+    return f"{text} {interval_text(ci, unit)}" if ci is not None else text
 
 
 def signed_text(value: float | None, unit: str = "") -> str:

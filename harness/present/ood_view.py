@@ -16,7 +16,7 @@ from harness.analysis.ood_board import DetectorTable, OODBoard, PairedDetection
 from harness.present import figures
 from harness.present.cell_view import CellView, Footnotes, missing_cell, record_cell
 from harness.present.escaping import slug
-from harness.present.number_format import interval_text, value_text
+from harness.present.number_format import interval_text, value_beside
 from harness.present.report_figures import FigureFolder
 from harness.present.report_views import FigureView, model_page
 from harness.stats.intervals import ALPHA, below_alpha_text
@@ -78,7 +78,7 @@ def _detail(table: DetectorTable, detector: str, condition: str) -> str:
         r = table.cells.get((detector, condition, metric))
         if r is not None and r.value is not None:
             ci = f" {interval_text(r.ci, r.unit)}" if r.ci else ""
-            parts.append(f"{name} {value_text(r.value, r.unit)}{ci}")
+            parts.append(f"{name} {value_beside(r.value, r.ci, r.unit)}{ci}")
     return " · ".join(parts)
 
 

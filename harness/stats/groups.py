@@ -212,6 +212,16 @@ def group_columns_of(frame: pd.DataFrame) -> list[str]:
     return [c[len(GROUP_PREFIX) :] for c in frame.columns if c.startswith(GROUP_PREFIX)]
 
 
+def intersection_keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Each row's intersection name: the text of `columns` joined by `&`, the values
+    `frame[columns].astype(str).agg("&".join, axis=1)` gives, built in whole columns (that
+    row-wise join ran Python per row: 20 s of a 200,000-row run's closing board)."""
+    keys = frame[columns[0]].astype(str)
+    for col in columns[1:]:
+        keys = keys + INTERSECTION + frame[col].astype(str)
+    return keys
+
+
 def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
     """The string values of group `name` (or the true class for `label`); clear error if bad."""
     return _group_column(frame, name).astype(str)

@@ -27,11 +27,11 @@ from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
 from harness.stats import tie_breaks
 from harness.stats.groups import (
-    INTERSECTION,
     Grouping,
     class_shown,
     group_breakdown,
     grouping_name,
+    intersection_keys,
     positive_class_note,
 )
 from harness.suites.accuracy import predict
@@ -384,7 +384,7 @@ class FairnessSuite(Suite):
             cols = list(grouping)
 
             def keys(frame: pd.DataFrame, cols: list[str] = cols) -> set[str]:
-                return set(frame[cols].astype(str).agg(INTERSECTION.join, axis=1))
+                return set(intersection_keys(frame, cols))
 
             absent = sorted(keys(train_groups) - keys(test_groups))
             if absent:

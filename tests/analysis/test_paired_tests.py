@@ -916,3 +916,62 @@ def test_id_order_is_the_stable_sort_of_the_ids_as_text(storage: str | None) -> 
     assert got.tolist() == want.tolist() and got.dtype == want.dtype
     numbers = pd.Index([3, 12, 40, 3])  # sorted as text: "12", "3", "3", "40"
     assert id_order(numbers).tolist() == [1, 0, 3, 2]
+
+
+def test_intersection_keys_equal_the_row_wise_join() -> None:
+    from harness.stats.groups import intersection_keys
+
+    frame = pd.DataFrame({"a": ["x", "y", "x&z"], "b": [1, 20, 3], "c": [1.5, 2.0, 0.0]})
+    for cols in (["a"], ["a", "b"], ["b", "a", "c"]):
+        expected = frame[cols].astype(str).agg("&".join, axis=1)
+        assert list(intersection_keys(frame, cols)) == list(expected), cols
+        assert list(intersection_keys(frame, cols).index) == list(frame.index)
+
+
+def test_an_intersections_paired_form_joins_its_keys_in_whole_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The intersection's keys were joined row by row in Python (`DataFrame.agg(..., axis=1)`):
+    20 s of a 200,000-row run's closing board. Row-wise agg / apply is refused here."""
+    from harness.stats.groups import group_breakdown
+    from harness.suites.fairness.group_metrics import records_from_breakdown
+
+    gen = np.random.default_rng(3)
+    n = 400
+    label = (gen.random(n) < 0.5).astype(int)
+    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
+    table = SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": "clean",
+            "label": label,
+            "prediction": prediction,
+            "correct": label == prediction,
+            "confidence": gen.uniform(0.5, 1.0, n),
+            "group:sex": gen.choice(["f", "m"], n),
+            "group:region": gen.choice(["r1", "r2", "r3"], n),
+        }
+    )
+    breakdown = group_breakdown(
+        table.frame, [("sex", "region")], num_classes=2, seed=0, condition="clean", resamples=0
+    )
+    records = {r.metric: r for r in records_from_breakdown(breakdown, suite="fairness")}
+    row_wise = pd.DataFrame.agg, pd.DataFrame.apply
+
+    def refuse(name: str):  # type: ignore[no-untyped-def]
+        def method(self, func=None, axis=0, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if axis in (1, "columns"):
+                raise AssertionError(f"row-wise DataFrame.{name}")
+            original = row_wise[0] if name == "agg" else row_wise[1]
+            return original(self, func, axis, *args, **kwargs)
+
+        return method
+
+    monkeypatch.setattr(pd.DataFrame, "agg", refuse("agg"))
+    monkeypatch.setattr(pd.DataFrame, "apply", refuse("apply"))
+    form = paired_tests.per_sample(
+        records["demographic_parity_difference"], table, FairnessConfig(positive_label=1)
+    )
+    assert isinstance(form, paired_tests.Resampled)
+    assert form.value == pytest.approx(records["demographic_parity_difference"].value)
+    assert len(np.unique(form.strata)) == 6

@@ -266,7 +266,15 @@ def test_unparsable_cells_over_one_percent_refuse_the_column(
         tmp_path, "few.csv", "a,label\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(values))
     )
     caplog.set_level(logging.WARNING)
-    refused(tmp_path, r"'a' has 1 missing cell.*row 8 of", source="few.csv")  # 0.3%: missing
+    # 0.3%: missing; the error line itself says the cell is not a number (the user sees it
+    # last, after the warnings: at 1,000,000 rows "(empty, a missing_values marker or NaN)"
+    # alone sent them looking for an empty cell)
+    refused(
+        tmp_path,
+        r"'a' has 1 missing cell\(s\) \(empty, a missing_values marker or NaN; 1 of them not a "
+        r"number, e.g. 'n.a.'\).*row 8 of",
+        source="few.csv",
+    )
     assert any("are not numbers (first row 8 of" in r.getMessage() for r in caplog.records)
     values[9] = values[11] = values[13] = "n.a."
     write(
@@ -740,3 +748,22 @@ def test_a_long_cell_is_quoted_cut_with_its_length(
     write(tmp_path, "d.csv", text)
     message = refused(tmp_path, re.escape(says), source="d.csv", **kw)
     assert "(10,000 characters)" in message and len(message) < 600, message
+
+
+def test_files_of_one_split_with_another_column_type_name_the_file(tmp_path: Path) -> None:
+    """Three Parquet shards of a split, the last with `b` as text: the error said "its 3 files
+    do not hold the same columns (... f3 ... float vs string)" without saying which file; on a
+    folder of 30 shards the user had to open each one."""
+    data = tmp_path / "data"
+    data.mkdir()
+    frame = pd.DataFrame({"a": [0.1, 0.2, 0.3, 0.4], "b": [1.5, 2.5, 3.5, 4.5]})
+    frame.assign(label=[0, 1, 0, 1]).to_parquet(data / "test-00000-of-00003.parquet")
+    frame.assign(label=[1, 0, 1, 0]).to_parquet(data / "test-00001-of-00003.parquet")
+    frame.assign(b=["x", "y", "z", "w"], label=[0, 1, 0, 1]).to_parquet(
+        data / "test-00002-of-00003.parquet"
+    )
+    message = refused(
+        tmp_path, r"its 3 files do not hold the same columns", source="data", feature_columns=["a"]
+    )
+    assert "test-00002-of-00003.parquet" in message and "'b'" in message, message
+    assert "test-00001-of-00003.parquet" not in message, message

@@ -39,3 +39,14 @@ def test_a_group_named_star_is_a_group_not_a_disparity(
     (across,) = [line for line in out.splitlines() if line.startswith("across groups:")]
     assert " acc " not in across and "selection_rate" not in across, across
     assert "demographic_parity_difference" in across, across
+
+
+def test_a_group_interval_with_width_never_prints_its_ends_alike() -> None:
+    """A group of 50,000 samples all right: Wilson's (0.99992, 1.0) printed
+    "1.000 [1.000, 1.000]" in `harness groups`, as it did on the leaderboard."""
+    from harness.present.groups_view import _row_cell
+
+    row = {"metric": "acc", "value": 1.0, "ci_lo": 0.9999232, "ci_hi": 1.0, "n": 5, "flag": False}
+    assert _row_cell({**row, "group_n": 5}) == "1.0000 [0.9999, 1.0000]"
+    wide = {**row, "value": 0.9, "ci_lo": 0.88, "ci_hi": 0.92, "group_n": 5}
+    assert _row_cell(wide) == "0.900 [0.880, 0.920]"

@@ -281,3 +281,16 @@ def test_a_headline_column_with_a_unit_names_it(tmp_path: Path) -> None:
     assert by_label["throughput"].detail.startswith("samples/s, ")
     assert "throughput: samples/s, " in summary_markdown([head])
     assert not by_label["clean accuracy"].detail.startswith("fraction")  # no unit for fractions
+
+
+def test_a_report_cell_gives_its_estimate_the_decimals_of_its_widened_interval() -> None:
+    """ECE 0.11920 with (0.11915, 0.11926) on 50,000 texts: the report's cell read "0.119" over
+    "[0.1191, 0.1193]", an estimate below its own interval."""
+    from dataclasses import replace
+
+    from harness.present.cell_view import Footnotes, record_cell
+    from tests.present.synthetic import _rec
+
+    record = replace(_rec("accuracy", "ece", 0.1192029), ci=(0.1191486, 0.1192572))
+    cell = record_cell(record, "p.html", Footnotes())
+    assert (cell.text, cell.ci) == ("0.1192", "[0.1191, 0.1193]")

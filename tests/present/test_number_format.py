@@ -156,3 +156,35 @@ def test_harness_groups_writes_a_rate_between_0_and_1_as_the_report() -> None:
            "group_n": 71, "flag": ""}  # fmt: skip
     assert _row_cell(row) == "0.00028 [0.000, 0.037]"
     assert _row_cell({**row, "metric": "group_acc_gap"}).startswith("0.000 [")  # a difference
+
+
+def test_an_interval_with_width_never_prints_its_ends_alike() -> None:
+    """50,000 texts all right: Wilson's interval (0.99992, 1.0) printed "1.000 [1.000, 1.000]",
+    a certainty no sample gives; an ECE interval 0.0002 wide read "[0.119, 0.119]". The ends
+    get the digits that tell them apart; an interval of one point keeps its three decimals."""
+    assert interval_text((0.9999232, 1.0), "fraction") == "[0.9999, 1.0000]"
+    assert interval_text((0.11883, 0.11921), "fraction") == "[0.1188, 0.1192]"
+    # narrower than six decimals tell apart: as precise as the estimate, left as it was
+    assert interval_text((0.1190001, 0.1190004), "score") == "[0.119, 0.119]"
+    assert interval_text((0.119, 0.119), "fraction") == "[0.119, 0.119]"
+    assert interval_text((0.9812, 0.9934), "fraction") == "[0.981, 0.993]"
+    from harness.present.number_format import interval_ends
+
+    assert interval_ends((0.9999232, 1.0), "1.000", "1.000") == ("0.9999", "1.0000")
+
+
+def test_an_estimate_takes_the_decimals_of_its_widened_interval() -> None:
+    """ECE 0.11920 with (0.11915, 0.11926): "0.119 [0.1191, 0.1193]" read as an estimate below
+    its own interval."""
+    from harness.present.number_format import estimate_text
+
+    assert estimate_text(0.1192029, (0.1191486, 0.1192572), "fraction") == (
+        "0.1192 [0.1191, 0.1193]"
+    )
+    assert estimate_text(1.0, (0.9999232, 1.0), "fraction") == "1.0000 [0.9999, 1.0000]"
+    assert estimate_text(0.047, (0.024, 0.091), "fraction") == "0.047 [0.024, 0.091]"
+    assert estimate_text(0.01, (0.0004, 0.0123), "difference") == "0.010 [0.0004, 0.012]"
+    assert estimate_text(0.5, None, "fraction") == "0.500"
+    # ends in significant digits (an interval excluding 0) are not widened ends
+    assert estimate_text(2e-7, (1.7e-15, 0.00038), "score") == "0.000 [1.7e-15, 0.00038]"
+    assert estimate_text(2e-7, (2e-8, 0.00038), "score") == "0.000 [2e-08, 0.00038]"
