@@ -32,6 +32,14 @@ _TRAINING_ARG = {
     "cudnn_batch_norm": 5,
     "miopen_batch_norm": 5,
 }
+_BATCH_NORM_INDEX = 5  # a batch norm's training flag; its running mean and variance: 3 and 4
+
+
+def _no_running_stats(args: list[Any], index: int | None) -> bool:
+    """Whether a batch norm (`args` its arguments, None where not a constant) has no running
+    mean or variance (`track_running_stats=False`): it then runs with training True in eval
+    mode too, as its module does, whatever mode the program was saved in."""
+    return index == _BATCH_NORM_INDEX and args[3] is None and args[4] is None
 
 
 def _jit_training_ops(block: Any) -> list[str]:
@@ -46,7 +54,14 @@ def _jit_training_ops(block: Any) -> list[str]:
             constant = [
                 i.toIValue() if i.node().kind() == "prim::Constant" else None for i in inputs
             ]
-            if constant[index] is True and not (index == 2 and constant[1] == 0):
+            # a None running mean/variance is a constant None (not a value only known later)
+            given = [
+                None if i.node().kind() == "prim::Constant" and v is None else i
+                for i, v in zip(inputs, constant, strict=True)
+            ]
+            if constant[index] is True and not (
+                (index == 2 and constant[1] == 0) or _no_running_stats(given, index)
+            ):
                 found.append(op)
         for inner in node.blocks():
             found += _jit_training_ops(inner)
@@ -70,7 +85,10 @@ def _fx_training_ops(program: torch.nn.Module) -> list[str]:
             index = _TRAINING_ARG.get(op)
             args = node.args
             training = index is not None and index < len(args) and args[index] is True
-            if training and not (index == 2 and args[1] == 0):  # dropout with p 0: no change
+            # dropout with p 0: no change; batch norm without running statistics: none either
+            if training and not (
+                (index == 2 and args[1] == 0) or _no_running_stats(list(args), index)
+            ):
                 found.append(op)
     return found
 

@@ -87,6 +87,26 @@ def test_dropout_with_p_zero_in_training_mode_is_accepted(
     assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2"), ("script", ".pt")]
+)
+def test_batch_norm_without_running_stats_saved_in_eval_mode_is_accepted(
+    kind: str, suffix: str, tmp_path: Path
+) -> None:
+    """`BatchNorm1d(track_running_stats=False)` normalises with the batch's statistics in eval
+    mode too, so its graph holds training True in eval mode: not a model saved in training
+    mode (it was refused, told to call model.eval() it had had), and read as the module."""
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(64, 16), nn.BatchNorm1d(16, track_running_stats=False),
+        nn.Linear(16, 10),
+    ).eval()  # fmt: skip
+    path = _save(kind, net, tmp_path / f"m{suffix}")
+    adapter = build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(8, 1, 8, 8)
+    assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
+
+
 def test_evaluate_takes_an_exported_program_module(tmp_path: Path) -> None:
     """`harness.evaluate(torch.export.load(f).module())`: the module refuses `.eval()`
     (NotImplementedError, a traceback) before; it is held as it is and scored now."""
