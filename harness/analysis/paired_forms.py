@@ -552,9 +552,10 @@ def _disparity(record: MetricRecord, frame: pd.DataFrame, config: GroupOptions) 
         return None
     grouping = group_by.split("&")
     sf = pd.DataFrame({col: group_values(rows, col).to_numpy() for col in grouping})
-    # np.unique sorts the names as sorted() does; inverse: each row's level
-    levels, inverse = np.unique(intersection_keys(sf, grouping).to_numpy(str), return_inverse=True)
-    codes = inverse.reshape(-1).astype(np.int64)
+    # sorted as sorted() does; not np.unique of numpy text, which drops trailing NULs ("f" and
+    # "f\x00" one level)
+    codes, levels = pd.factorize(intersection_keys(sf, grouping), sort=True)
+    codes = np.asarray(codes, dtype=np.int64)
     c = Columns.of(rows, config.positive_label)
     g, binary = (
         len(levels),

@@ -975,3 +975,39 @@ def test_an_intersections_paired_form_joins_its_keys_in_whole_columns(
     assert isinstance(form, paired_tests.Resampled)
     assert form.value == pytest.approx(records["demographic_parity_difference"].value)
     assert len(np.unique(form.strata)) == 6
+
+
+def test_an_intersections_paired_form_keeps_a_group_ending_in_a_nul_apart() -> None:
+    """numpy's fixed-width text drops trailing NULs: `np.unique` of the keys as `str` made
+    groups "r" and "r\\x00" one level, so the resampled disparity had fewer groups than its
+    estimate (the row-wise join's `sorted(keys.unique())` kept them apart)."""
+    from harness.stats.groups import group_breakdown
+    from harness.suites.fairness.group_metrics import records_from_breakdown
+
+    gen = np.random.default_rng(5)
+    n = 400
+    label = (gen.random(n) < 0.5).astype(int)
+    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
+    table = SampleTable.build(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": "clean",
+            "label": label,
+            "prediction": prediction,
+            "correct": label == prediction,
+            "confidence": gen.uniform(0.5, 1.0, n),
+            "group:sex": gen.choice(["f", "m"], n),
+            # the last column of the key: its NUL ends the key (not numpy text, which drops it)
+            "group:region": ["r" if b else "r\x00" for b in gen.random(n) < 0.5],
+        }
+    )
+    breakdown = group_breakdown(
+        table.frame, [("sex", "region")], num_classes=2, seed=0, condition="clean", resamples=0
+    )
+    records = {r.metric: r for r in records_from_breakdown(breakdown, suite="fairness")}
+    form = paired_tests.per_sample(
+        records["demographic_parity_difference"], table, FairnessConfig(positive_label=1)
+    )
+    assert isinstance(form, paired_tests.Resampled)
+    assert len(np.unique(form.strata)) == 4
+    assert form.value == pytest.approx(records["demographic_parity_difference"].value)
