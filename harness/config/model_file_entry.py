@@ -48,7 +48,7 @@ def model_file_entry(
         )
     adapter = FILE_ADAPTERS.get(path.suffix)
     if adapter is None:
-        if isinstance(model, str) and not (path.suffix and path.is_file()):
+        if isinstance(model, str) and not (path.suffix and _is_file(path)):
             return None  # a zoo name
         raise SpecError(
             f"{key}: {path} is not a model file evaluate reads by its path ("
@@ -65,3 +65,11 @@ def model_file_entry(
     else:
         entry["modality"] = "text" if modality == "text" else "tabular"
     return entry
+
+
+def _is_file(path: Path) -> bool:
+    """`path.is_file()`, False where the name cannot be a file's (too long: OSError)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False

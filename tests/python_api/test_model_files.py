@@ -113,3 +113,14 @@ def test_an_existing_file_given_as_a_str_is_not_looked_up_as_a_zoo_name(tmp_path
     torch.save(linear_digits().state_dict(), path)
     with pytest.raises(HarnessError, match=r"^model: .*m\.pth is not a model file evaluate"):
         harness.evaluate(str(path), **FAST)
+
+
+def test_a_str_too_long_for_a_file_name_is_looked_up_as_a_zoo_name() -> None:
+    """The file check of a str with a suffix (90acebbb) raised OSError 'File name too long' out
+    of evaluate (a raw traceback) for a 300-character name holding a dot."""
+    from harness.config.model_file_entry import model_file_entry
+
+    name = "a" * 300 + ".v1"
+    assert model_file_entry(name) is None
+    with pytest.raises(HarnessError, match="unknown model"):
+        harness.evaluate(name, **FAST)
