@@ -94,7 +94,7 @@ def interval_ends(ci: tuple[float, float], low: str, high: str) -> tuple[str, st
         # that tell the ends apart, up to six
         for digits in range(4, 7):
             longer = f"{ci[0]:.{digits}f}", f"{ci[1]:.{digits}f}"
-            if longer[0] != longer[1]:
+            if float(longer[0]) != float(longer[1]):  # not "-0.0000" and "0.0000": alike
                 return longer
     return low, high
 

@@ -188,3 +188,16 @@ def test_an_estimate_takes_the_decimals_of_its_widened_interval() -> None:
     # ends in significant digits (an interval excluding 0) are not widened ends
     assert estimate_text(2e-7, (1.7e-15, 0.00038), "score") == "0.000 [1.7e-15, 0.00038]"
     assert estimate_text(2e-7, (2e-8, 0.00038), "score") == "0.000 [2e-08, 0.00038]"
+
+
+def test_widened_ends_that_differ_only_in_the_sign_of_zero_get_more_digits() -> None:
+    """A difference's interval (-0.00004, 0.00003) printed "0.0000 [-0.0000, 0.0000]": the
+    widening stopped at the first texts that differed, here only in a zero's sign, which
+    still reads as a zero-width interval."""
+    from harness.present.number_format import estimate_text
+
+    assert interval_text((-0.00004, 0.00003), "difference") == "[-0.00004, 0.00003]"
+    assert estimate_text(0.00001, (-0.00004, 0.00003), "difference") == (
+        "0.00001 [-0.00004, 0.00003]"
+    )
+    assert interval_text((-0.0001, 0.0001), "difference") == "[-0.0001, 0.0001]"
