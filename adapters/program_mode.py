@@ -103,11 +103,11 @@ def _script_training_ops(network: torch.nn.Module) -> list[str]:
             continue
         if any(p == "" or name == p or name.startswith(p + ".") for p in inside):
             continue
-        inside.append(name)
         try:
             graph = module.inlined_graph
-        except RuntimeError:  # no forward method: calling it fails in the job, naming that
-            continue
+        except (RuntimeError, AttributeError):  # no forward method (AttributeError): the
+            continue  # modules inside it, which the network may call, are read on their own
+        inside.append(name)
         found += _jit_training_ops(graph)
     return found
 

@@ -133,3 +133,34 @@ def test_evaluate_refuses_a_program_module_saved_in_training_mode(
     x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 10, (16,))
     with pytest.raises(ModelLoadError, match="runs dropout in training mode"):
         harness.evaluate(module, data=(x, y), num_classes=10, device="cpu", model_name="m")
+
+
+def test_a_script_module_without_forward_is_looked_inside() -> None:
+    """A scripted holder without `forward` has no `inlined_graph` (AttributeError, a traceback
+    out of the check), and the modules inside it, which the network may call, were skipped as
+    read: a trace inside it saved in training mode is refused like any other."""
+    from harness.adapters.program_mode import refuse_training_ops
+
+    class Holder(nn.Module):
+        def __init__(self, inner: nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        @torch.jit.export
+        def other(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    class Wrap(nn.Module):
+        def __init__(self, holder: nn.Module) -> None:
+            super().__init__()
+            self.holder = holder
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.holder.inner(x)
+
+    trace = torch.jit.trace(
+        nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)).train(), torch.rand(2, 4), check_trace=False
+    )
+    network = Wrap(torch.jit.script(Holder(trace))).eval()
+    with pytest.raises(ModelLoadError, match="runs dropout in training mode"):
+        refuse_training_ops(network, name="m", what="its network")
