@@ -154,7 +154,11 @@ class _Scope:
         sys.path[:] = self.path
         if self.names:
             for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
-                del sys.modules[key]
+                # a submodule of the installed library of that name (`datasets.io.csv`, imported
+                # within: `add` keeps the library for the harness) stays, as its parent does:
+                # dropped, the next import made a second copy of it
+                if not _installed(sys.modules.get(_top(key), sys.modules[key])):
+                    del sys.modules[key]
         sys.modules.update(self.set_aside)
         importlib.invalidate_caches()
 

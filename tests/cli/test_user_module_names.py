@@ -143,3 +143,29 @@ def test_a_users_module_named_like_a_library_the_harness_needs_does_not_break_it
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(list((project / "out" / "runs").glob("*/jobs/users-own--digits--accuracy--*"))) == 1
+
+
+def test_an_installed_librarys_submodules_imported_in_a_scope_stay_imported(
+    tmp_path: Path,
+) -> None:
+    """A folder providing `email.py` (as a project provides `datasets.py`) keeps the installed
+    library for the harness; its submodules imported lazily within the scope were dropped from
+    `sys.modules` on leaving it, so the next import made a second copy of each (classes that are
+    not the first copy's). In a fresh interpreter: the stdlib's `email` stands for `datasets`."""
+    (tmp_path / "email.py").write_text("OWNER = 'user'\n")
+    code = f"""
+import importlib, sys
+from pathlib import Path
+from harness.core.user_code import user_code
+import email
+assert "email.mime.audio" not in sys.modules
+with user_code(Path({str(tmp_path)!r})):
+    first = importlib.import_module("email.mime.audio")
+assert importlib.import_module("email.mime.audio") is first, "a second copy"
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
