@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -316,25 +318,37 @@ def test_ood_auroc_paired_resampling_agrees_with_delong(shift: float, significan
         assert res.p_value is not None and res.p_value > 0.05 and reference > 0.05
 
 
+def _grouped_table(
+    seed: int,
+    n: int,
+    *,
+    positive_rate: float,
+    region: Callable[[np.random.Generator, int], Any] | None = None,
+) -> SampleTable:
+    """A binary task's table of a model right on 80% of `n` samples, grouped by `sex` and,
+    given `region` (drawn after `sex`), by `region` too."""
+    gen = np.random.default_rng(seed)
+    label = (gen.random(n) < positive_rate).astype(int)
+    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
+    columns = {
+        "sample_id": [f"s{i}" for i in range(n)],
+        "condition": "clean",
+        "label": label,
+        "prediction": prediction,
+        "correct": label == prediction,
+        "confidence": gen.uniform(0.5, 1.0, n),
+        "group:sex": gen.choice(["f", "m"], n),
+    }
+    if region is not None:
+        columns["group:region"] = region(gen, n)
+    return SampleTable.build(columns)
+
+
 def test_fairness_disparity_has_a_paired_form_matching_its_record() -> None:
     from harness.stats.groups import group_breakdown
     from harness.suites.fairness.group_metrics import records_from_breakdown
 
-    gen = np.random.default_rng(2)
-    n = 300
-    label = (gen.random(n) < 0.4).astype(int)
-    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
-    table = SampleTable.build(
-        {
-            "sample_id": [f"s{i}" for i in range(n)],
-            "condition": "clean",
-            "label": label,
-            "prediction": prediction,
-            "correct": label == prediction,
-            "confidence": gen.uniform(0.5, 1.0, n),
-            "group:sex": gen.choice(["f", "m"], n),
-        }
-    )
+    table = _grouped_table(2, 300, positive_rate=0.4)
     breakdown = group_breakdown(
         table.frame, [("sex",)], num_classes=2, seed=0, condition="clean", resamples=50
     )
@@ -936,21 +950,8 @@ def test_an_intersections_paired_form_joins_its_keys_in_whole_columns(
     from harness.stats.groups import group_breakdown
     from harness.suites.fairness.group_metrics import records_from_breakdown
 
-    gen = np.random.default_rng(3)
-    n = 400
-    label = (gen.random(n) < 0.5).astype(int)
-    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
-    table = SampleTable.build(
-        {
-            "sample_id": [f"s{i}" for i in range(n)],
-            "condition": "clean",
-            "label": label,
-            "prediction": prediction,
-            "correct": label == prediction,
-            "confidence": gen.uniform(0.5, 1.0, n),
-            "group:sex": gen.choice(["f", "m"], n),
-            "group:region": gen.choice(["r1", "r2", "r3"], n),
-        }
+    table = _grouped_table(
+        3, 400, positive_rate=0.5, region=lambda gen, n: gen.choice(["r1", "r2", "r3"], n)
     )
     breakdown = group_breakdown(
         table.frame, [("sex", "region")], num_classes=2, seed=0, condition="clean", resamples=0
@@ -984,22 +985,12 @@ def test_an_intersections_paired_form_keeps_a_group_ending_in_a_nul_apart() -> N
     from harness.stats.groups import group_breakdown
     from harness.suites.fairness.group_metrics import records_from_breakdown
 
-    gen = np.random.default_rng(5)
-    n = 400
-    label = (gen.random(n) < 0.5).astype(int)
-    prediction = np.where(gen.random(n) < 0.8, label, 1 - label)
-    table = SampleTable.build(
-        {
-            "sample_id": [f"s{i}" for i in range(n)],
-            "condition": "clean",
-            "label": label,
-            "prediction": prediction,
-            "correct": label == prediction,
-            "confidence": gen.uniform(0.5, 1.0, n),
-            "group:sex": gen.choice(["f", "m"], n),
-            # the last column of the key: its NUL ends the key (not numpy text, which drops it)
-            "group:region": ["r" if b else "r\x00" for b in gen.random(n) < 0.5],
-        }
+    # the last column of the key: its NUL ends the key (not numpy text, which drops it)
+    table = _grouped_table(
+        5,
+        400,
+        positive_rate=0.5,
+        region=lambda gen, n: ["r" if b else "r\x00" for b in gen.random(n) < 0.5],
     )
     breakdown = group_breakdown(
         table.frame, [("sex", "region")], num_classes=2, seed=0, condition="clean", resamples=0
