@@ -361,9 +361,10 @@ IN_CHUNKS = "in chunks of"
 
 
 def fixed_batch(adapter: ModelAdapter) -> int | None:
-    """The batch size a graph is fixed at (an ONNX input exported without a dynamic batch
-    axis: `describe()["input_shape"]` starts with an int), which a non-batching adapter feeds
-    in chunks of that size; None otherwise."""
+    """The batch size a model's graph is fixed at, which its adapter feeds in chunks of that
+    size: an ONNX input exported without a dynamic batch axis (`describe()["input_shape"]`
+    starts with an int) or a `torch.export` program exported without dynamic shapes
+    (`describe()["batch"]`); None otherwise."""
     described = adapter.describe()
     shape = described.get("input_shape")
     if (
@@ -374,16 +375,25 @@ def fixed_batch(adapter: ModelAdapter) -> int | None:
         and shape[0] > 0
     ):
         return int(shape[0])
+    batch = described.get("batch")
+    if described.get("adapter") == "torchscript" and type(batch) is int and batch > 0:
+        return batch
     return None
 
 
 def execution(adapter: ModelAdapter, batch: Samples) -> str:
     """How a timed call really runs the model: one pass over the batch, or sample by sample."""
+    chunk = fixed_batch(adapter)
     if uses_module(adapter, batch):
+        if chunk is not None:  # the module feeds its program chunks of the exported size
+            return (
+                f"{IN_CHUNKS} {chunk}: the program's batch dimension is fixed at {chunk} "
+                "(exported without dynamic shapes), so each forward pass of the torch module "
+                "runs the batch in passes of that size (the last one padded)"
+            )
         return "batched: one forward pass of the torch module per call"
     if adapter.capabilities.batching:
         return "batched: one adapter.logits call per batch"
-    chunk = fixed_batch(adapter)
     if chunk is not None and chunk > 1:
         return (
             f"{IN_CHUNKS} {chunk}: the graph's batch dimension is fixed at {chunk}, so each "

@@ -250,6 +250,8 @@ def _execution_note(e: dict[str, Any]) -> str | None:
     a time, or through `adapter.logits` (a model without a torch module: callable,
     scikit-learn, ONNX, text)."""
     text = e.get("execution") or ""
+    if text.startswith("in chunks of") and "torch module" in text:
+        return f"batch of {e['batch_size']} inputs executed {text}"
     if text.startswith(("one sample at a time", "in chunks of")):
         return f"batch of {e['batch_size']} inputs executed {text}; {LOGITS_NOTE}"
     if "adapter.logits" in text:

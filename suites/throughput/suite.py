@@ -45,8 +45,9 @@ class ThroughputSuite(Suite):
     # round is checked for stability by its two halves; 4: cached_outputs catches a memo keyed
     # by id or address, notes on CPU peak memory's start and the weights, a p99 from fewer than
     # 101 calls, a model timed through its adapter; ONNX / scikit-learn at the job's threads;
-    # 5: an ONNX model's records carry its session's `threads: N` and a float16 graph's weights
-    version = "5"
+    # 5: an ONNX model's records carry its session's `threads: N` and a float16 graph's weights;
+    # 6: a torch.export program fixed at batch N says it runs in chunks of N
+    version = "6"
     description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
     config_model = ThroughputConfig
     metrics = BOARD.metrics
