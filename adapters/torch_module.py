@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from harness.adapters.base import NetworkAdapter
 from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit, refuse_final_sigmoid
+from harness.adapters.fixed_batch import FixedBatch, fixed_batch
 from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import resolve_path, shown_path
@@ -189,11 +190,14 @@ class TorchModuleAdapter(NetworkAdapter):
             description["outputs"] = outputs
         if features_layer is not None:  # the OOD detectors' features (identity too)
             description["features_layer"] = features_layer
+        batch = fixed_batch(module)
+        if batch is not None:  # a torch.export program's module exported at one batch size
+            description["batch"] = batch
         spec = InputSpec(shape=input_shape, bounds=bounds, modality=modality)
         # a float16 / float64 module takes float32 inputs; a ModelOutput gives its logits
         return cls(
             name,
-            in_its_float_type(_outputs(LogitsField(module, model=name), outputs, name)),
+            in_its_float_type(_outputs(LogitsField(module, model=name), outputs, name, batch)),
             device=torch.device(device),
             input_spec=spec,
             description=description,
@@ -203,13 +207,17 @@ class TorchModuleAdapter(NetworkAdapter):
         )
 
 
-def _outputs(net: LogitsField, outputs: str, name: str) -> torch.nn.Module:
-    """`net` behind `BinaryLogit` when it returns one logit per input (`outputs`; a network
-    that ends in `nn.Sigmoid` returns a probability and is refused)."""
+def _outputs(
+    net: LogitsField, outputs: str, name: str, batch: int | None = None
+) -> torch.nn.Module:
+    """`net` fed in chunks of `batch` when its program is fixed at that batch size, behind
+    `BinaryLogit` when it returns one logit per input (`outputs`; a network that ends in
+    `nn.Sigmoid` returns a probability and is refused)."""
+    fed: torch.nn.Module = net if batch is None else FixedBatch(net, batch)
     if outputs != BINARY_LOGIT:
-        return net
+        return fed
     refuse_final_sigmoid(net.inner, model=name)
-    return BinaryLogit(net, model=name)
+    return BinaryLogit(fed, model=name)
 
 
 def _composed(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.adapters.base import NetworkAdapter
 from harness.adapters.binary_logit import BINARY_LOGIT, BinaryLogit
+from harness.adapters.fixed_batch import FixedBatch, fixed_batch
 from harness.adapters.logits_field import LogitsField
 from harness.adapters.model_dtype import in_its_float_type
 from harness.adapters.model_files import checked_sha256, require_file, resolve_path, shown_path
@@ -113,44 +114,6 @@ class _Frozen(torch.nn.Module):
         return self.program(self.pre(x) if self.pre is not None else x)
 
 
-def fixed_batch(program: torch.nn.Module) -> int | None:
-    """The batch size a torch.export program was exported at when its batch dimension is static
-    (exported without `dynamic_shapes`: its guard refuses any other size); None when dynamic,
-    or for a TorchScript program (a trace runs at any batch size unless its code fixes one)."""
-    graph = getattr(program, "graph", None)
-    if not isinstance(graph, torch.fx.Graph):
-        return None
-    inputs = [n for n in graph.nodes if n.op == "placeholder"]
-    value = inputs[0].meta.get("val") if len(inputs) == 1 else None
-    shape = getattr(value, "shape", None)
-    if shape is None or len(shape) == 0 or type(shape[0]) is not int:
-        return None
-    return int(shape[0])
-
-
-class _FixedBatch(torch.nn.Module):
-    """Feeds a program fixed at batch `size` in chunks of that size, the last one padded by
-    repeating its last row (a valid input); the padding's outputs are dropped. Slicing and
-    concatenation keep gradients flowing to every input row."""
-
-    def __init__(self, inner: torch.nn.Module, size: int) -> None:
-        super().__init__()
-        self.inner = inner
-        self.size = size
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if len(x) == self.size:
-            return self.inner(x)
-        outs = []
-        for start in range(0, len(x), self.size):
-            chunk = x[start : start + self.size]
-            short = self.size - len(chunk)
-            if short:
-                chunk = torch.cat([chunk, chunk[-1:].expand(short, *chunk.shape[1:])])
-            outs.append(self.inner(chunk)[: self.size - short])
-        return torch.cat(outs)
-
-
 class TorchScriptAdapter(NetworkAdapter):
     """A serialized torch program: white-box (gradients flow), batched, CPU or CUDA."""
 
@@ -179,7 +142,7 @@ class TorchScriptAdapter(NetworkAdapter):
         network: torch.nn.Module = LogitsField(_Frozen(program, pre), model=name)
         batch = fixed_batch(program)
         if batch is not None:  # exported without dynamic_shapes: its guard takes one size
-            network = _FixedBatch(network, batch)
+            network = FixedBatch(network, batch)
         if config.outputs == BINARY_LOGIT:  # one logit per input: the pair (0, z)
             network = BinaryLogit(network, model=name)
         # a float64 / float16 program takes the float32 inputs cast to its type, as a torch

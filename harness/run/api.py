@@ -384,6 +384,8 @@ def _resolve_adapter(
     from harness.adapters.python_callable import CallableModel
     from harness.adapters.sklearn_model import SklearnAdapter, is_estimator
 
+    if isinstance(model, torch.export.ExportedProgram):  # not callable itself: its module is
+        model = model.module()
     file_entry = _model_file_entry(model, task, name)
     if file_entry is not None:
         model = file_entry

@@ -376,7 +376,7 @@ def fixed_batch(adapter: ModelAdapter) -> int | None:
     ):
         return int(shape[0])
     batch = described.get("batch")
-    if described.get("adapter") == "torchscript" and type(batch) is int and batch > 0:
+    if described.get("adapter") in ("torchscript", "torch") and type(batch) is int and batch > 0:
         return batch
     return None
 
