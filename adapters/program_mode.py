@@ -4,8 +4,8 @@
 (a scripted module too). A trace (`torch.jit.trace`) or a torch.export program instead keeps
 the mode its model was in when it was saved as constants of its graph, and an exported
 program's module refuses `.eval()`: `to_eval` puts what it can in eval mode and
-`refuse_training_ops` refuses a network whose saved graph still runs dropout or batch norm in
-training mode.
+`refuse_training_ops` refuses a network whose saved graph still runs dropout, rrelu or batch norm
+in training mode.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ import torch
 from harness.core.errors import ModelLoadError
 
 # operations that behave differently in training mode, with the position of their `training`
-# argument: dropout draws a random mask (unless its p, the argument before, is 0), batch norm
-# normalises with the batch's own statistics
+# argument: dropout draws a random mask (unless its p, the argument before, is 0), rrelu random
+# slopes, batch norm normalises with the batch's own statistics. An in-place form (`dropout_`,
+# `nn.Dropout(inplace=True)`) is looked up by its name without the trailing underscore.
 _TRAINING_ARG = {
     "dropout": 2,
     "feature_dropout": 2,
     "alpha_dropout": 2,
     "feature_alpha_dropout": 2,
     "native_dropout": 2,
+    "rrelu": 3,
     "batch_norm": 5,
     "native_batch_norm": 5,
     "_native_batch_norm_legit": 5,
@@ -33,6 +35,11 @@ _TRAINING_ARG = {
     "miopen_batch_norm": 5,
 }
 _BATCH_NORM_INDEX = 5  # a batch norm's training flag; its running mean and variance: 3 and 4
+
+
+def _op_name(op: str) -> str:
+    """An operation's name, an in-place form's (`dropout_`) as its own (`dropout`)."""
+    return op.removesuffix("_") if op.removesuffix("_") in _TRAINING_ARG else op
 
 
 def _no_running_stats(args: list[Any], index: int | None) -> bool:
@@ -47,7 +54,7 @@ def _jit_training_ops(block: Any) -> list[str]:
     True: a trace of a model in training mode (a scripted module reads `self.training`)."""
     found: list[str] = []
     for node in block.nodes():
-        op = node.kind().removeprefix("aten::")
+        op = _op_name(node.kind().removeprefix("aten::"))
         index = _TRAINING_ARG.get(op) if node.kind().startswith("aten::") else None
         inputs = list(node.inputs())
         if index is not None and index < len(inputs):
@@ -81,7 +88,7 @@ def _fx_training_ops(program: torch.nn.Module) -> list[str]:
             schema = getattr(node.target, "_schema", None)
             if node.op != "call_function" or schema is None:
                 continue
-            op = str(schema.name).removeprefix("aten::")
+            op = _op_name(str(schema.name).removeprefix("aten::"))
             index = _TRAINING_ARG.get(op)
             args = node.args
             training = index is not None and index < len(args) and args[index] is True

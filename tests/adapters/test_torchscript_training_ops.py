@@ -7,6 +7,7 @@ module keeps the flag as an attribute, which the adapter's `.eval()` switches of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,35 @@ def test_a_module_scripted_in_training_mode_is_put_in_eval(tmp_path: Path) -> No
     adapter = build("torchscript", {"path": str(path)}, tmp_path, name="m")
     x = torch.rand(8, 1, 8, 8)
     assert torch.allclose(adapter.logits(x), net.eval()(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+@pytest.mark.parametrize(
+    ("layer", "op"),
+    [
+        (lambda: nn.Dropout(0.5, inplace=True), "dropout"),
+        (lambda: nn.Dropout1d(0.5, inplace=True), "feature_dropout"),
+        (lambda: nn.RReLU(), "rrelu"),
+        (lambda: nn.RReLU(inplace=True), "rrelu"),
+    ],
+    ids=["dropout-inplace", "dropout1d-inplace", "rrelu", "rrelu-inplace"],
+)
+def test_an_in_place_dropout_or_rrelu_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, layer: Callable[[], nn.Module], op: str, tmp_path: Path
+) -> None:
+    """`nn.Dropout(p, inplace=True)` is traced and exported as `dropout_` (`Dropout1d`:
+    `feature_dropout_`), and `nn.RReLU` draws random slopes in training mode (`rrelu`, its
+    training flag the fourth argument): a program saved in training mode with either was
+    accepted, and its outputs were random on every call."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), layer(), nn.Linear(16, 10)).train()
+    path = _save(kind, net, tmp_path / f"m{suffix}")
+    with pytest.raises(ModelLoadError, match=rf"runs {op} in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    eval_path = _save(kind, net.eval(), tmp_path / f"e{suffix}")  # in eval mode: accepted
+    adapter = build("torchscript", {"path": str(eval_path)}, tmp_path, name="e")
+    x = torch.rand(8, 1, 8, 8)
+    assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
 
 
 @pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
