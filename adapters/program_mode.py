@@ -27,6 +27,8 @@ _TRAINING_ARG = {
     "feature_alpha_dropout": 2,
     "native_dropout": 2,
     "rrelu": 3,
+    "rrelu_with_noise": 4,  # rrelu in a decomposed program (the core ATen set)
+    "rrelu_with_noise_functional": 4,
     "batch_norm": 5,
     "native_batch_norm": 5,
     "_native_batch_norm_legit": 5,

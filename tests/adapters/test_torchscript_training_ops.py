@@ -104,6 +104,26 @@ def test_an_in_place_dropout_or_rrelu_saved_in_training_mode_is_refused(
     assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
 
 
+def test_an_rrelu_in_a_decomposed_program_saved_in_training_mode_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A program saved after `run_decompositions()` (or by a torch whose export gave the core
+    ATen set) holds `nn.RReLU` as `rrelu_with_noise_functional`, its training flag the fifth
+    argument: accepted in training mode, random slopes on every call."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.RReLU(), nn.Linear(16, 10))
+    example = (torch.rand(4, 1, 8, 8),)
+    batch = {0: torch.export.Dim("batch", min=2, max=1 << 16)}
+    for mode, path in ((True, tmp_path / "t.pt2"), (False, tmp_path / "e.pt2")):
+        program = torch.export.export(net.train(mode), example, dynamic_shapes=(batch,))
+        torch.export.save(program.run_decompositions(), str(path))
+    with pytest.raises(ModelLoadError, match=r"runs rrelu_with_noise_functional in training"):
+        build("torchscript", {"path": str(tmp_path / "t.pt2")}, tmp_path, name="m")
+    adapter = build("torchscript", {"path": str(tmp_path / "e.pt2")}, tmp_path, name="e")
+    x = torch.rand(8, 1, 8, 8)
+    assert torch.allclose(adapter.logits(x), net.eval()(x), atol=1e-6)
+
+
 @pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
 def test_dropout_with_p_zero_in_training_mode_is_accepted(
     kind: str, suffix: str, tmp_path: Path
