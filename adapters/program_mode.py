@@ -18,7 +18,8 @@ from harness.core.errors import ModelLoadError
 
 # operations that behave differently in training mode, with the position of their `training`
 # argument: dropout draws a random mask (unless its p, the argument before, is 0), rrelu random
-# slopes, batch norm normalises with the batch's own statistics. An in-place form (`dropout_`,
+# slopes, batch norm normalises with the batch's own statistics (instance norm that keeps running
+# statistics: with each input's own). An in-place form (`dropout_`,
 # `nn.Dropout(inplace=True)`) is looked up by its name without the trailing underscore.
 _TRAINING_ARG = {
     "dropout": 2,
@@ -35,8 +36,10 @@ _TRAINING_ARG = {
     "_native_batch_norm_legit_functional": 5,
     "cudnn_batch_norm": 5,
     "miopen_batch_norm": 5,
+    # its `use_input_stats` (training mode with running statistics, as batch norm's flag)
+    "instance_norm": 5,
 }
-_BATCH_NORM_INDEX = 5  # a batch norm's training flag; its running mean and variance: 3 and 4
+_BATCH_NORM_INDEX = 5  # a batch (instance) norm's training flag; its running mean, variance: 3, 4
 
 
 def _op_name(op: str) -> str:
@@ -45,9 +48,9 @@ def _op_name(op: str) -> str:
 
 
 def _no_running_stats(args: list[Any], index: int | None) -> bool:
-    """Whether a batch norm (`args` its arguments, None where not a constant) has no running
-    mean or variance (`track_running_stats=False`): it then runs with training True in eval
-    mode too, as its module does, whatever mode the program was saved in."""
+    """Whether a batch or instance norm (`args` its arguments, None where not a constant) has
+    no running mean or variance (`track_running_stats=False`): it then runs with training True
+    in eval mode too, as its module does, whatever mode the program was saved in."""
     return index == _BATCH_NORM_INDEX and args[3] is None and args[4] is None
 
 
@@ -133,7 +136,8 @@ def refuse_training_ops(network: torch.nn.Module, *, name: str, what: str) -> No
         raise ModelLoadError(
             f"model {name!r}: {what} runs {ops} in training mode (it was traced or "
             "exported while the model was in training mode, and the saved graph keeps that, so "
-            "its outputs are random or depend on the rest of the batch); call model.eval() "
+            "its outputs are random or normalised by the inputs' own statistics, not the saved "
+            "ones); call model.eval() "
             "before torch.jit.trace / torch.export.export and save it again"
         )
 

@@ -125,6 +125,38 @@ def test_an_rrelu_in_a_decomposed_program_saved_in_training_mode_is_refused(
 
 
 @pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+def test_an_instance_norm_with_running_stats_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, tmp_path: Path
+) -> None:
+    """`InstanceNorm2d(track_running_stats=True)` normalises each input by its own statistics in
+    training mode and by the running ones in eval mode; saved in training mode (the flag a
+    constant of `instance_norm`, as batch norm's), every output differed from the model's in
+    eval mode, accepted. Without running statistics it is the same in both modes: accepted."""
+    torch.manual_seed(0)
+
+    def net(track: bool) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4, affine=True, track_running_stats=track),
+            nn.Flatten(), nn.Linear(144, 10),
+        )  # fmt: skip
+
+    tracked = net(True).train()
+    tracked(torch.rand(4, 1, 8, 8))  # running statistics away from their start
+    path = _save(kind, tracked, tmp_path / f"t{suffix}")
+    with pytest.raises(ModelLoadError, match=r"runs instance_norm in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(8, 1, 8, 8)
+    for name, model in (("e", tracked.eval()), ("u", net(False).train())):
+        adapter = build(
+            "torchscript",
+            {"path": str(_save(kind, model, tmp_path / f"{name}{suffix}"))},
+            tmp_path,
+            name=name,
+        )
+        assert torch.allclose(adapter.logits(x), model.eval()(x), atol=1e-5)
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
 def test_dropout_with_p_zero_in_training_mode_is_accepted(
     kind: str, suffix: str, tmp_path: Path
 ) -> None:
