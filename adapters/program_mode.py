@@ -17,8 +17,8 @@ import torch
 from harness.core.errors import ModelLoadError
 
 # operations that behave differently in training mode, with the position of their `training`
-# argument: dropout draws a random mask (unless its p, the argument before, is 0), rrelu random
-# slopes, batch norm normalises with the batch's own statistics (instance norm that keeps running
+# argument: dropout draws a random mask (unless its p, the argument before, is 0; a stacked
+# recurrent layer's between its layers, `_RECURRENT`), rrelu random slopes, batch norm normalises with the batch's own statistics (instance norm that keeps running
 # statistics: with each input's own). An in-place form (`dropout_`,
 # `nn.Dropout(inplace=True)`) is looked up by its name without the trailing underscore.
 _TRAINING_ARG = {
@@ -40,6 +40,10 @@ _TRAINING_ARG = {
     "instance_norm": 5,
 }
 _BATCH_NORM_INDEX = 5  # a batch (instance) norm's training flag; its running mean, variance: 3, 4
+# recurrent layers (`nn.LSTM`, `nn.GRU`, `nn.RNN`) drop out between stacked layers in training
+# mode; their arguments run (..., has_biases, num_layers, dropout, train, ...) from has_biases,
+# the 4th argument for a padded input and the 5th for a packed sequence
+_RECURRENT = frozenset({"lstm", "gru", "rnn_tanh", "rnn_relu"})
 
 
 def _op_name(op: str) -> str:
@@ -52,6 +56,22 @@ def _no_running_stats(args: list[Any], index: int | None) -> bool:
     no running mean or variance (`track_running_stats=False`): it then runs with training True
     in eval mode too, as its module does, whatever mode the program was saved in."""
     return index == _BATCH_NORM_INDEX and args[3] is None and args[4] is None
+
+
+def _recurrent_dropout(args: list[Any]) -> bool:
+    """Whether a recurrent op (`args` its arguments, None where not a constant) drops out: train
+    True with a dropout above 0 between more than one layer (one layer has nothing to drop)."""
+    start = 3 if isinstance(args[3], bool) else 4  # has_biases: a padded input's, else packed
+    if len(args) < start + 4:
+        return False
+    layers, p, train = args[start + 1], args[start + 2], args[start + 3]
+    return (
+        train is True
+        and isinstance(p, int | float)
+        and p > 0
+        and isinstance(layers, int)
+        and layers > 1
+    )
 
 
 def _jit_training_ops(block: Any) -> list[str]:
@@ -74,6 +94,12 @@ def _jit_training_ops(block: Any) -> list[str]:
             if constant[index] is True and not (
                 (index == 2 and constant[1] == 0) or _no_running_stats(given, index)
             ):
+                found.append(op)
+        elif op in _RECURRENT and node.kind().startswith("aten::") and len(inputs) > 3:
+            constant = [
+                i.toIValue() if i.node().kind() == "prim::Constant" else None for i in inputs
+            ]
+            if _recurrent_dropout(constant):
                 found.append(op)
         for inner in node.blocks():
             found += _jit_training_ops(inner)
@@ -98,8 +124,10 @@ def _fx_training_ops(program: torch.nn.Module) -> list[str]:
             args = node.args
             training = index is not None and index < len(args) and args[index] is True
             # dropout with p 0: no change; batch norm without running statistics: none either
-            if training and not (
-                (index == 2 and args[1] == 0) or _no_running_stats(list(args), index)
+            recurrent = op in _RECURRENT and len(args) > 3 and _recurrent_dropout(list(args))
+            if recurrent or (
+                training
+                and not ((index == 2 and args[1] == 0) or _no_running_stats(list(args), index))
             ):
                 found.append(op)
     return found

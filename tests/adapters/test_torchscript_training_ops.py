@@ -156,6 +156,39 @@ def test_an_instance_norm_with_running_stats_saved_in_training_mode_is_refused(
         assert torch.allclose(adapter.logits(x), model.eval()(x), atol=1e-5)
 
 
+class _Recurrent(nn.Module):
+    """Each 8x8 image read as 8 rows of 8 by a recurrent layer, then a linear head."""
+
+    def __init__(self, kind: type[nn.Module], layers: int, dropout: float) -> None:
+        super().__init__()
+        self.rnn = kind(8, 16, num_layers=layers, dropout=dropout, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x.reshape(-1, 8, 8))
+        return self.fc(out[:, -1])
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+@pytest.mark.parametrize("layer", [nn.LSTM, nn.GRU], ids=["lstm", "gru"])
+def test_a_stacked_recurrent_layer_with_dropout_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, layer: type[nn.Module], tmp_path: Path
+) -> None:
+    """`nn.LSTM(num_layers=2, dropout=0.5)` drops out between its layers in training mode; a
+    trace or export saved so keeps `train=True` in `aten::lstm`: accepted, and its outputs
+    changed on every call. In eval mode, or with one layer and no dropout, it is accepted."""
+    torch.manual_seed(0)
+    op = layer.__name__.lower()
+    path = _save(kind, _Recurrent(layer, 2, 0.5).train(), tmp_path / f"t{suffix}")
+    with pytest.raises(ModelLoadError, match=rf"runs {op} in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(8, 1, 8, 8)
+    for name, model in (("e", _Recurrent(layer, 2, 0.5).eval()), ("u", _Recurrent(layer, 1, 0.0))):
+        saved = _save(kind, model.train(name == "u"), tmp_path / f"{name}{suffix}")
+        adapter = build("torchscript", {"path": str(saved)}, tmp_path, name=name)
+        assert torch.allclose(adapter.logits(x), model.eval()(x), atol=1e-5)
+
+
 @pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
 def test_dropout_with_p_zero_in_training_mode_is_accepted(
     kind: str, suffix: str, tmp_path: Path
