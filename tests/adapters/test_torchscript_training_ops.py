@@ -7,6 +7,7 @@ module keeps the flag as an attribute, which the adapter's `.eval()` switches of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,120 @@ def test_a_module_scripted_in_training_mode_is_put_in_eval(tmp_path: Path) -> No
     adapter = build("torchscript", {"path": str(path)}, tmp_path, name="m")
     x = torch.rand(8, 1, 8, 8)
     assert torch.allclose(adapter.logits(x), net.eval()(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+@pytest.mark.parametrize(
+    ("layer", "op"),
+    [
+        (lambda: nn.Dropout(0.5, inplace=True), "dropout"),
+        (lambda: nn.Dropout1d(0.5, inplace=True), "feature_dropout"),
+        (lambda: nn.RReLU(), "rrelu"),
+        (lambda: nn.RReLU(inplace=True), "rrelu"),
+    ],
+    ids=["dropout-inplace", "dropout1d-inplace", "rrelu", "rrelu-inplace"],
+)
+def test_an_in_place_dropout_or_rrelu_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, layer: Callable[[], nn.Module], op: str, tmp_path: Path
+) -> None:
+    """`nn.Dropout(p, inplace=True)` is traced and exported as `dropout_` (`Dropout1d`:
+    `feature_dropout_`), and `nn.RReLU` draws random slopes in training mode (`rrelu`, its
+    training flag the fourth argument): a program saved in training mode with either was
+    accepted, and its outputs were random on every call."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), layer(), nn.Linear(16, 10)).train()
+    path = _save(kind, net, tmp_path / f"m{suffix}")
+    with pytest.raises(ModelLoadError, match=rf"runs {op} in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    eval_path = _save(kind, net.eval(), tmp_path / f"e{suffix}")  # in eval mode: accepted
+    adapter = build("torchscript", {"path": str(eval_path)}, tmp_path, name="e")
+    x = torch.rand(8, 1, 8, 8)
+    assert torch.allclose(adapter.logits(x), net(x), atol=1e-6)
+
+
+def test_an_rrelu_in_a_decomposed_program_saved_in_training_mode_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A program saved after `run_decompositions()` (or by a torch whose export gave the core
+    ATen set) holds `nn.RReLU` as `rrelu_with_noise_functional`, its training flag the fifth
+    argument: accepted in training mode, random slopes on every call."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.RReLU(), nn.Linear(16, 10))
+    example = (torch.rand(4, 1, 8, 8),)
+    batch = {0: torch.export.Dim("batch", min=2, max=1 << 16)}
+    for mode, path in ((True, tmp_path / "t.pt2"), (False, tmp_path / "e.pt2")):
+        program = torch.export.export(net.train(mode), example, dynamic_shapes=(batch,))
+        torch.export.save(program.run_decompositions(), str(path))
+    with pytest.raises(ModelLoadError, match=r"runs rrelu_with_noise_functional in training"):
+        build("torchscript", {"path": str(tmp_path / "t.pt2")}, tmp_path, name="m")
+    adapter = build("torchscript", {"path": str(tmp_path / "e.pt2")}, tmp_path, name="e")
+    x = torch.rand(8, 1, 8, 8)
+    assert torch.allclose(adapter.logits(x), net.eval()(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+def test_an_instance_norm_with_running_stats_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, tmp_path: Path
+) -> None:
+    """`InstanceNorm2d(track_running_stats=True)` normalises each input by its own statistics in
+    training mode and by the running ones in eval mode; saved in training mode (the flag a
+    constant of `instance_norm`, as batch norm's), every output differed from the model's in
+    eval mode, accepted. Without running statistics it is the same in both modes: accepted."""
+    torch.manual_seed(0)
+
+    def net(track: bool) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4, affine=True, track_running_stats=track),
+            nn.Flatten(), nn.Linear(144, 10),
+        )  # fmt: skip
+
+    tracked = net(True).train()
+    tracked(torch.rand(4, 1, 8, 8))  # running statistics away from their start
+    path = _save(kind, tracked, tmp_path / f"t{suffix}")
+    with pytest.raises(ModelLoadError, match=r"runs instance_norm in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(8, 1, 8, 8)
+    for name, model in (("e", tracked.eval()), ("u", net(False).train())):
+        adapter = build(
+            "torchscript",
+            {"path": str(_save(kind, model, tmp_path / f"{name}{suffix}"))},
+            tmp_path,
+            name=name,
+        )
+        assert torch.allclose(adapter.logits(x), model.eval()(x), atol=1e-5)
+
+
+class _Recurrent(nn.Module):
+    """Each 8x8 image read as 8 rows of 8 by a recurrent layer, then a linear head."""
+
+    def __init__(self, kind: type[nn.Module], layers: int, dropout: float) -> None:
+        super().__init__()
+        self.rnn = kind(8, 16, num_layers=layers, dropout=dropout, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x.reshape(-1, 8, 8))
+        return self.fc(out[:, -1])
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
+@pytest.mark.parametrize("layer", [nn.LSTM, nn.GRU], ids=["lstm", "gru"])
+def test_a_stacked_recurrent_layer_with_dropout_saved_in_training_mode_is_refused(
+    kind: str, suffix: str, layer: type[nn.Module], tmp_path: Path
+) -> None:
+    """`nn.LSTM(num_layers=2, dropout=0.5)` drops out between its layers in training mode; a
+    trace or export saved so keeps `train=True` in `aten::lstm`: accepted, and its outputs
+    changed on every call. In eval mode, or with one layer and no dropout, it is accepted."""
+    torch.manual_seed(0)
+    op = layer.__name__.lower()
+    path = _save(kind, _Recurrent(layer, 2, 0.5).train(), tmp_path / f"t{suffix}")
+    with pytest.raises(ModelLoadError, match=rf"runs {op} in training mode"):
+        build("torchscript", {"path": str(path)}, tmp_path, name="m")
+    x = torch.rand(8, 1, 8, 8)
+    for name, model in (("e", _Recurrent(layer, 2, 0.5).eval()), ("u", _Recurrent(layer, 1, 0.0))):
+        saved = _save(kind, model.train(name == "u"), tmp_path / f"{name}{suffix}")
+        adapter = build("torchscript", {"path": str(saved)}, tmp_path, name=name)
+        assert torch.allclose(adapter.logits(x), model.eval()(x), atol=1e-5)
 
 
 @pytest.mark.parametrize(("kind", "suffix"), [("trace", ".pt"), ("export", ".pt2")])
