@@ -177,6 +177,7 @@ def test_ray_run_equals_local_run_with_shard_progress(
     ]  # plan order, not finish order
 
 
+@pytest.mark.slow  # SIGKILLs a Ray worker mid-job: 8-24 s (make test-slow; CI runs it)
 def test_a_worker_killed_mid_job_is_retried_and_the_run_completes(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
