@@ -144,7 +144,8 @@ def _device_hint(base_spec: Any, cur_spec: Any) -> str:
 
 
 def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
-    """Refuse runs of different specs, task data or suite configs, naming the difference."""
+    """Refuse runs of different specs, task data or suite versions or configs, naming the
+    difference (every suite whose version or config moved, as after upgrading the harness)."""
     if base.manifest.spec_hash != cur.manifest.spec_hash:
         diffs = _diff_paths(base.manifest.spec, cur.manifest.spec)
         raise ResultsError(
@@ -154,6 +155,7 @@ def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
             + _device_hint(base.manifest.spec, cur.manifest.spec)
         )
     base_fp = {k[1]: j.record.task_summary.fingerprint for k, j in base.jobs.items()}
+    moved: dict[str, None] = {}  # suite version / config changes, in words, once each
     for key, job in cur.jobs.items():
         fp = job.record.task_summary.fingerprint
         if key[1] in base_fp and base_fp[key[1]] != fp:
@@ -163,12 +165,17 @@ def ensure_comparable(base: LoadedRun, cur: LoadedRun) -> None:
             )
         if key in base.jobs:
             b = base.jobs[key].record
-            for what, was, now in (
-                ("suite version", b.suite_version, job.record.suite_version),
-                ("suite config hash", b.suite_config_hash, job.record.suite_config_hash),
-            ):
-                if was != now:
-                    raise ResultsError(
-                        f"suite {key[2]!r} {what} differs for {key[0]} on "
-                        f"{key[1]}: baseline {was} vs current {now}"
-                    )
+            if b.suite_version != job.record.suite_version:
+                moved.setdefault(
+                    f"{key[2]} version {b.suite_version} vs {job.record.suite_version}", None
+                )
+            if b.suite_config_hash != job.record.suite_config_hash:
+                was, now = b.suite_config_hash[:12], job.record.suite_config_hash[:12]
+                moved.setdefault(f"{key[2]} config {was} vs {now}", None)
+    if moved:
+        raise ResultsError(
+            f"baseline {base.path} was measured with other suite versions or configs than "
+            f"current {cur.path}: {', '.join(sorted(moved))}; numbers of different suite "
+            "versions or configs are not compared: make the baseline again with the harness "
+            "that wrote the current run (harness run SPEC --out BASELINE)"
+        )

@@ -185,18 +185,43 @@ def compare_models(
             "that both ran on the task"
         )
     only = sorted({s[1] for s in jobs_a} ^ {s[1] for s in jobs_b})
+    paired = {s[1] for s in set(jobs_a) & set(jobs_b)}
+    apart = sorted(({s[1] for s in jobs_a} & {s[1] for s in jobs_b}) - paired)
     for sig in sorted(set(jobs_a) & set(jobs_b), key=lambda s: s[1]):
         (man, ja), (man_b, jb) = jobs_a[sig], jobs_b[sig]
         comp.sources[(a, ja.record.suite)] = (man, ja)
         comp.sources[(b, jb.record.suite)] = (man_b, jb)
         _compare_jobs(comp, ja, jb, configs, store)
     if only:
+        comp.notes.append("not compared (run for one model only): " + ", ".join(only))
+    if apart:
         comp.notes.append(
-            "not compared (run for one model only, or with another suite config): "
-            + ", ".join(only)
+            "not compared (measured differently): "
+            + ", ".join(_apart(suite, a, b, jobs_a, jobs_b) for suite in apart)
+            + "; run both models with one harness and spec"
         )
     _finish(comp)
     return comp
+
+
+def _apart(
+    suite: str,
+    a: str,
+    b: str,
+    jobs_a: dict[tuple[str, ...], LoadedJob],
+    jobs_b: dict[tuple[str, ...], LoadedJob],
+) -> str:
+    """How the latest `suite` jobs of `a` and `b` were measured differently (`_signature`): on
+    other samples, by another suite version (an older harness's results beside a newer one's),
+    or with another config."""
+    fa, _, va, ca = [s for s in jobs_a if s[1] == suite][-1]
+    fb, _, vb, cb = [s for s in jobs_b if s[1] == suite][-1]
+    parts = ["other samples of the task"] if fa != fb else []
+    if va != vb:
+        parts.append(f"{a}: version {va}, {b}: version {vb}")
+    if ca != cb:
+        parts.append(f"{a}: config {ca[:12]}, {b}: config {cb[:12]}")
+    return f"{suite} ({'; '.join(parts)})"
 
 
 def _table(job: StoredJob) -> SampleTable | None:

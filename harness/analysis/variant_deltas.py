@@ -201,7 +201,8 @@ def compare_variants(
     latest = {key: jobs[-1] for key, jobs in runs.items()}
     out: dict[tuple[str, str], VariantComparison] = {}
     paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
-    unpaired: dict[tuple[str, str], str] = {}  # why no parent job matched, in words
+    # why no parent job matched, in words, per variant and suite
+    unpaired: dict[tuple[str, str], dict[str, str]] = {}
     for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
         desc = job.record.model_description
         if desc.lineage is None:
@@ -224,7 +225,9 @@ def compare_variants(
             continue
         candidates = runs.get((parent, task_name, sig), [])
         if not candidates:
-            unpaired.setdefault((model, task_name), _why_no_parent(runs, parent, task_name, sig))
+            unpaired.setdefault((model, task_name), {}).setdefault(
+                sig[1], _why_no_parent(runs, parent, task_name, sig)
+            )
         same = [p for p in candidates if not built_from_other(desc, p.record.model_description)]
         pjob = same[-1] if same else None
         if candidates and pjob is None and job.status == JobStatus.COMPLETED:
@@ -264,7 +267,11 @@ def _why_no_parent(
             "data): run the parent and its variant together"
         )
     if all(s[2] != version for s in same_suite if s[0] == fingerprint):
-        return f"the {suite} results {where} are from another version of the suite"
+        theirs_v = ", ".join(sorted({s[2] for s in same_suite if s[0] == fingerprint}))
+        return (
+            f"the {suite} results {where} are from another version of the suite ({theirs_v}; "
+            f"the variant's {version}): run the parent and its variant together"
+        )
     return f"the {suite} results {where} ran another suite config"
 
 
@@ -597,9 +604,13 @@ def _slices(
     return out
 
 
-def _finish(comp: VariantComparison, *, paired: bool, unpaired: str | None = None) -> None:
+def _finish(
+    comp: VariantComparison, *, paired: bool, unpaired: Mapping[str, str] | None = None
+) -> None:
     """Holm-adjust the family's p-values, keep the largest drop per slice kind (`paired`:
-    whether the two jobs reported a metric in common)."""
+    whether the two jobs reported a metric in common; `unpaired`: per suite, why no parent job
+    matched the variant's). A suite left out beside one that is compared is named in a note:
+    its deltas are missing for a reason (a parent measured by an older suite version)."""
     tested = [i for i, d in enumerate(comp.deltas) if d.p_value is not None]
     adjusted = holm([comp.deltas[i].p_value or 0.0 for i in tested]) if tested else []
     for i, p in zip(tested, adjusted, strict=True):
@@ -614,12 +625,16 @@ def _finish(comp: VariantComparison, *, paired: bool, unpaired: str | None = Non
         if s.kind not in best or s.drop > best[s.kind].drop:
             best[s.kind] = s
     comp.worst = best
+    why = list((unpaired or {}).items())
     if comp.status == "compared" and not paired and not comp.reason:
         comp.status, comp.reason = (
             "no parent results",
-            unpaired
-            or f"no completed results of parent {comp.parent!r} on the same samples and suite config",
+            why[0][1]
+            if why
+            else f"no completed results of parent {comp.parent!r} on the same samples and suite config",
         )
+    elif comp.status == "compared":
+        comp.notes.extend(f"{suite}: not compared: {reason}" for suite, reason in why)
 
 
 def format_value(value: float | None) -> str:

@@ -48,7 +48,8 @@ def add_parser(sub: Any) -> None:
     )
     actions = cache.add_subparsers(dest="action")
     show = actions.add_parser("show", help="where the cache is, its size and its entries (default)")
-    show.add_argument("--format", choices=["table", "json"], default="table")
+    # `cache --format json` (show is the default action) or `show --format json`
+    show.add_argument("--format", choices=["table", "json"], default=argparse.SUPPRESS)
     add_width_argument(
         show, default=argparse.SUPPRESS
     )  # `cache --width N show` or `show --width N`
@@ -75,6 +76,9 @@ def add_parser(sub: Any) -> None:
     )
     add_width_argument(prune, default=argparse.SUPPRESS)
     add_width_argument(cache)
+    cache.add_argument(
+        "--format", choices=["table", "json"], default="table", help="of show (the default)"
+    )
     cache.set_defaults(handler=cache_command, action=None, format="table", width=None)
 
 

@@ -259,7 +259,7 @@ class RunManifest(Record):
     # every job of the plan, written when the run starts (None: a manifest from before the field),
     # so a reader can name the jobs a running or interrupted run has not finished
     planned: tuple[PlannedJob, ...] | None = None
-    interrupted_by: str | None = None  # SIGINT / SIGTERM
+    interrupted_by: str | None = None  # SIGINT / SIGTERM (SIGPIPE: its output reader went away)
     checksum: str | None = None  # over the record's canonical JSON (harness.store.checksums)
 
     @property

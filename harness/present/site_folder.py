@@ -26,6 +26,9 @@ from harness.present.page_cache import FORMAT, INDEX
 from harness.store import atomic, links
 
 SHOWN = 3  # entries named in the refusal
+# the pages every report writes; a folder holding them and no page index is a report of a
+# harness before the page index (the 0.1.0 release), not a user's own files
+OLDER_REPORT = ("index.html", "provenance.html", "summary.md")
 
 
 def refuse_foreign_folder(out: Path) -> None:
@@ -42,6 +45,13 @@ def refuse_foreign_folder(out: Path) -> None:
         ) from None
     if not own:
         return
+    if all(name in own for name in OLDER_REPORT):
+        raise ResultsError(
+            f"report folder {out} holds the pages of a report by an older harness "
+            f"({', '.join(OLDER_REPORT)}, no {INDEX}): this version replaces only the files its "
+            "own page index lists, so delete the folder's files (hidden entries such as .git may "
+            "stay) and report again, or choose another --out"
+        )
     shown = ", ".join(own[:SHOWN]) + (f" and {len(own) - SHOWN} more" if len(own) > SHOWN else "")
     raise ResultsError(
         f"report folder {out} holds files that no report wrote ({shown}); a report replaces "

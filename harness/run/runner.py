@@ -381,6 +381,13 @@ class Runner:
             # the signal the handler caught, whatever exception reached this far
             state.outcome.signal = changes["interrupted_by"] = latch.signal_name or signal_of(exc)
             state.adopt_published()
+        except BrokenPipeError:
+            # the reader of the progress lines went away (`harness run spec | head`): the run
+            # stops as SIGPIPE would stop it, and its manifest says so; left `running` with its
+            # lock released, every reader called it running though no process ran it
+            state.outcome.interrupted = True
+            state.outcome.signal = changes["interrupted_by"] = "SIGPIPE"
+            state.adopt_published()
         status = self._final_status(state.outcome)
         *earlier, attempt = state.manifest.attempts
         state.write(

@@ -379,6 +379,35 @@ def test_a_baseline_from_another_harness_version_is_compared_and_says_so(
     assert out.count(note) == 2, out
 
 
+def test_a_baseline_of_other_suite_versions_is_refused_naming_them_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After an upgrade (0.1.0: accuracy 3, fairness 3; now 9 and 11) the gate refused with
+    the first job it met (`suite 'accuracy' suite version differs for m1 on digits: baseline 3
+    vs current 9`): no folder, no other suite, nothing on what to do. One line now names the
+    baseline, every suite whose version or config differs, and how to make them agree."""
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8})
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8})
+    for path in base.glob("jobs/*/job.json"):
+        record = json.loads(path.read_text())
+        if record["suite"] == "accuracy":
+            record["suite_version"] = "0"
+        elif record["suite"] == "fairness":
+            record["suite_config_hash"] = "0" * 64
+        path.write_text(json.dumps(seal(record)))
+    before = {p: p.read_bytes() for p in base.rglob("*") if p.is_file()}
+    assert check("--baseline", base, "--current", cur) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.strip() == (
+        f"error: baseline {base} was measured with other suite versions or configs than "
+        f"current {cur}: accuracy version 0 vs 1, fairness config 000000000000 vs cccccccccccc; "
+        "numbers of different suite versions or configs are not compared: make the baseline "
+        "again with the harness that wrote the current run (harness run SPEC --out BASELINE)"
+    )
+    assert {p: p.read_bytes() for p in base.rglob("*") if p.is_file()} == before
+
+
 def test_damaged_and_partial_results_exit_2(
     runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -196,6 +196,30 @@ def test_one_family_per_verdict(tmp_path: Path) -> None:
     assert top1.p_holm <= 6 * top1.p_value + 1e-12
 
 
+def test_a_suite_measured_by_another_version_for_one_model_is_named(tmp_path: Path) -> None:
+    """After an upgrade, `harness run --models b --suites accuracy` into an older harness's
+    results folder: a's accuracy job is version 3, b's is the installed one. The comparison page
+    left accuracy out without a word (its note named only suites run for one model)."""
+    gen = np.random.default_rng(3)
+    labels = np.repeat(np.arange(4), 50)
+    right = gen.random(200) < 0.9
+    manifest = run_manifest("r1", [])
+    old = _accuracy_job(tmp_path / "a", "a", labels, right)
+    old = StoredJob(
+        path=old.path,
+        record=old.record.model_copy(update={"suite_version": "3"}),
+        metrics=old.metrics,
+    )
+    jobs = [(manifest, old), (manifest, _accuracy_job(tmp_path / "b", "b", labels, right))]
+    comp = compare_models(jobs, task="t", a="a", b="b", configs=CONFIGS)
+    assert not comp.diffs
+    version = AccuracySuite().version
+    assert comp.notes == [
+        f"not compared (measured differently): accuracy (a: version 3, b: version {version}); "
+        "run both models with one harness and spec"
+    ], comp.notes
+
+
 def test_why_an_excluding_interval_is_not_a_verdict() -> None:
     d = PairedDiff(
         "accuracy", "ece", "fraction", False, 0.03, 0.047, -0.017, (-0.028, -0.005), "x", 100,

@@ -121,3 +121,16 @@ def test_a_prune_the_file_system_refuses_names_the_entry(
     (line,) = err.splitlines()
     assert line == (f"error: result cache: cannot remove entry {entry}: Read-only file system")
     assert entry.is_dir()
+
+
+def test_format_without_show(result_cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/cache.md's synopsis is `harness cache [show] [--format table|json]`: show is the
+    default action, but `harness cache --format json` was refused as `argument action: invalid
+    choice: 'json'`, as if json were an action. It shows the cache as JSON, as `show` does."""
+    code, out, err = _out(capsys, "--format", "json")
+    assert code == 0 and err == "", err
+    assert json.loads(out)["root"] == str(result_cache)
+    code, out, _ = _out(capsys, "--format", "json", "show")  # before the action, as --width
+    assert code == 0 and json.loads(out)["entries"] == []
+    code, out, _ = _out(capsys, "--format", "json", "show", "--format", "table")  # the last wins
+    assert code == 0 and out.startswith("result cache: ")

@@ -52,6 +52,29 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_is(
     assert _files(out) == before
 
 
+def test_a_site_of_an_older_harness_is_refused_as_such(results: Path, tmp_path: Path) -> None:
+    """The 0.1.0 release wrote no page index: after upgrading, `harness report R --out site`
+    into the site it published said the folder "holds files that no report wrote" (a report
+    did) and "choose another --out" (the published folder is the one to update). The refusal
+    now says whose files they are and what to do; nothing in the folder changes."""
+    out = tmp_path / "site"
+    code, _out, err = cli("report", results, "--out", out)
+    assert code == 0, err
+    (out / INDEX).unlink()  # what the 0.1.0 release left: pages and figures, no index
+    (out / "figures" / "figure-index.json").unlink(missing_ok=True)
+    before = _files(out)
+    code, out_text, err = cli("report", results, "--out", out)
+    line = one_error_line(err)
+    assert code == 2 and out_text == ""
+    assert line.startswith(f"error: report folder {out} holds the pages of a report by an older ")
+    assert (
+        f"harness (index.html, provenance.html, summary.md, no {INDEX}): this version replaces "
+        "only the files its own page index lists, so delete the folder's files (hidden entries "
+        "such as .git may stay) and report again, or choose another --out"
+    ) in line, line
+    assert _files(out) == before
+
+
 def test_new_empty_hidden_only_and_earlier_report_folders_are_written(
     results: Path, tmp_path: Path
 ) -> None:

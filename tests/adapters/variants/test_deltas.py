@@ -29,6 +29,7 @@ def _job(
     labels: np.ndarray,
     lineage: dict,
     finished: str = "x",
+    suite: str = "accuracy",
     **changes: str,
 ) -> StoredJob:
     path.mkdir()
@@ -54,7 +55,7 @@ def _job(
     )
     record = job_record(
         model,
-        "accuracy",
+        suite,
         task="t",
         summary=task_summary("t", fingerprint=changes.pop("fingerprint", "fp")),
         description=lineage,
@@ -149,7 +150,7 @@ def test_a_variant_that_changed_nothing_says_so(tmp_path: Path) -> None:
     ("changes", "reason"),
     [
         ({"fingerprint": "other"}, "are on other samples (another limit, split or data)"),
-        ({"suite_version": "2"}, "are from another version of the suite"),
+        ({"suite_version": "2"}, "are from another version of the suite (1; the variant's 2)"),
         ({"suite_config_hash": "d"}, "ran another suite config"),
     ],
 )
@@ -166,13 +167,39 @@ def test_a_variant_without_a_matching_parent_job_says_what_differs(
     (comp,) = compare_variants([(MANIFEST, parent), (MANIFEST, variant)], configs=CONFIGS)
     assert comp.status == "no parent results"
     assert comp.reason == f"the accuracy results of parent 'm' on task 't' {reason}" + (
-        ": run the parent and its variant together" if "samples" in reason else ""
+        ": run the parent and its variant together" if "config" not in reason else ""
     )
     (alone,) = compare_variants([(MANIFEST, variant)], configs=CONFIGS)
     assert (
         alone.reason
         == "no results of parent 'm' on task 't': run the parent and its variant together"
     )
+
+
+def test_a_suite_without_a_matching_parent_job_is_named_beside_one_that_pairs(
+    tmp_path: Path,
+) -> None:
+    """After an upgrade, `harness run --models m@fp16 --suites accuracy` into the results
+    folder of an older harness reran the variant's accuracy (new suite version) while its
+    parent's stayed at the old one: `harness variants` compared the other suites and left the
+    accuracy deltas out without a word (the reason was given only when no suite paired)."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    lineage = {"parent": "m", "variant": "fp16"}
+    jobs = [
+        (MANIFEST, _job(tmp_path / "p1", "m", ones, labels, {}, suite="speed")),
+        (MANIFEST, _job(tmp_path / "p2", "m", ones, labels, {}, suite_version="3")),
+        (MANIFEST, _job(tmp_path / "v1", "m@fp16", ones, labels, lineage, suite="speed")),
+        (MANIFEST, _job(tmp_path / "v2", "m@fp16", ones, labels, lineage, suite_version="9")),
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.status == "compared" and {d.suite for d in comp.deltas} == {"speed"}
+    assert (
+        "accuracy: not compared: the accuracy results of parent 'm' on task 't' are from "
+        "another version of the suite (3; the variant's 9): run the parent and its variant "
+        "together"
+    ) in comp.notes, comp.notes
+    assert "accuracy: not compared" in render([comp], "table")
 
 
 def test_the_leaderboard_note_gives_the_worst_slice_its_holm_p_and_where_it_is() -> None:
