@@ -11,30 +11,26 @@ and the result cache stored them under the other code's hash.
 of a name the folder provides (`name.py`, a `name/` package) that was imported from somewhere
 else; on exit `sys.path` is what it was, the modules of those names the run imported are
 forgotten and the ones set aside are back. Modules already imported from the folder itself stay.
-`harness` itself is never set aside (a spec in a checkout of the harness).
+`harness` itself is never set aside (a spec in a checkout of the harness). A name the folder
+shares with a library the harness depends on, directly or through another (`datasets`, the
+`threadpoolctl` scikit-learn imports: harness/core/installed.py), stays the library's: it is
+imported before the folder goes first on the path.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from harness.core import installed
+
 KEPT = frozenset({"harness"})
 """Top-level names never set aside or forgotten, whatever folder provides them."""
-
-NEEDED = frozenset(
-    {
-        "datasets", "fsspec", "huggingface_hub", "jinja2", "joblib", "matplotlib", "numpy",
-        "onnx", "onnxruntime", "pandas", "PIL", "pyarrow", "pydantic", "ray", "safetensors",
-        "scipy", "skops", "sklearn", "tokenizers", "torch", "transformers", "yaml",
-    }
-)  # fmt: skip
-"""Installed libraries the harness imports lazily (while planning, loading a task): a user's
-folder providing one of these names (a `datasets.py`) must not shadow it for the harness."""
 
 _scopes: list[_Scope] = []
 
@@ -93,11 +89,12 @@ def _within(module: ModuleType, folder: Path) -> bool:
 
 
 def _import_installed(names: set[str], folder: Path) -> None:
-    """Import the installed libraries of `names` not imported yet, with `folder` off the path:
-    the harness's own lazy `import datasets` then gets the library, not the folder's file (a
-    library that is not installed is left alone)."""
-    wanted = sorted(name for name in names if name not in sys.modules)
-    if not wanted:
+    """Import the libraries of `names` the harness depends on (directly or through another:
+    harness/core/installed.py) not imported yet, with `folder` off the path: the harness's own
+    lazy `import datasets`, and a library's (scikit-learn's `import threadpoolctl`), then get
+    the library, not the folder's file (a library that is not installed is left alone)."""
+    pending = sorted(name for name in names if name not in sys.modules)
+    if not pending:
         return
     saved = list(sys.path)
 
@@ -107,13 +104,25 @@ def _import_installed(names: set[str], folder: Path) -> None:
         except (OSError, ValueError):
             return True
 
+    def found(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except Exception:  # noqa: BLE001 - a broken finder or package: nothing to import
+            return False
+
     sys.path[:] = [entry for entry in saved if elsewhere(entry)]
     importlib.invalidate_caches()
     try:
-        for name in wanted:
+        # most of a folder's modules are found nowhere else (`mymodel`): the installed
+        # distributions are read only for a name that is
+        elsewhere_too = [name for name in pending if found(name)]
+        libraries = installed.library_names() if elsewhere_too else frozenset()
+        for name in elsewhere_too:
+            if name not in libraries:
+                continue
             try:
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - not installed, or broken: the import stays lazy
+            except Exception:  # noqa: BLE001 - broken: the import stays lazy
                 sys.modules.pop(name, None)
     finally:
         sys.path[:] = saved
@@ -131,7 +140,7 @@ class _Scope:
     def add(self, folder: Path) -> None:
         folder = folder.resolve()
         entry = str(folder)
-        _import_installed(_provided(folder) & NEEDED, folder)
+        _import_installed(_provided(folder), folder)
         if entry in sys.path:
             sys.path.remove(entry)
         sys.path.insert(0, entry)

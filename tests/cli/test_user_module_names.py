@@ -169,3 +169,37 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_users_file_named_like_any_library_the_run_imports_does_not_shadow_it(
+    tmp_path: Path,
+) -> None:
+    """Beyond the libraries the harness imports itself: a project's `threadpoolctl.py` shadowed
+    the one scikit-learn imports (`harness run` on a built-in task ended in an ImportError
+    traceback while planning), as `tqdm.py` (the isolated worker) and `foolbox.py` (the
+    black-box suite) did. In a fresh interpreter, each imported within the scope is the
+    library; the folder's other modules stay the user's."""
+    names = ["threadpoolctl", "tqdm", "foolbox", "eagerpy", "fairlearn"]
+    for name in names:
+        (tmp_path / f"{name}.py").write_text("OWNER = 'user'\n")
+    (tmp_path / "mymodel.py").write_text("OWNER = 'user'\n")
+    code = f"""
+import importlib, sys
+from pathlib import Path
+from harness.core.user_code import user_code
+folder = Path({str(tmp_path)!r}).resolve()
+with user_code(folder):
+    import sklearn.utils.parallel  # imports threadpoolctl
+    import tqdm.std
+    for name in {names!r}:
+        module = importlib.import_module(name)
+        assert not hasattr(module, "OWNER"), (name, module.__file__)
+    import mymodel
+    assert mymodel.OWNER == "user"
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
