@@ -11,17 +11,22 @@ and the result cache stored them under the other code's hash.
 of a name the folder provides (`name.py`, a `name/` package) that was imported from somewhere
 else; on exit `sys.path` is what it was, the modules of those names the run imported are
 forgotten and the ones set aside are back. Modules already imported from the folder itself stay.
-`harness` itself is never set aside (a spec in a checkout of the harness). A name the folder
-shares with a library the harness depends on, directly or through another (`datasets`, the
-`threadpoolctl` scikit-learn imports: harness/core/installed.py), stays the library's: it is
-imported before the folder goes first on the path.
+`harness` itself is never set aside (a spec in a checkout of the harness), nor is a module
+installed (the standard library's, site-packages' or dist-packages'; not any under `sys.prefix`,
+where Debian's system Python keeps a project in /usr/src/app). A name the folder shares with a
+library the harness depends on, directly or through another (`datasets`, the `threadpoolctl`
+scikit-learn imports: harness/core/installed.py), stays the library's: it is imported before the
+folder goes first on the path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import site
 import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,18 +61,41 @@ def _provided(folder: Path) -> set[str]:
     return names - KEPT
 
 
-def _installed(module: ModuleType) -> bool:
-    """Whether `module` is built in, or installed in the interpreter's own folders (stdlib,
+def _library_folders() -> tuple[Path, ...]:
+    """Where installed modules live: the standard library and the site folders (site-packages,
+    Debian's dist-packages, the user's), as this interpreter has them. Not every folder under
+    `sys.prefix`: with Debian's system Python (prefix /usr) a project in /usr/src/app is one."""
+    paths = sysconfig.get_paths()
+    places = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    with contextlib.suppress(AttributeError):  # an old virtualenv's site module lacks them
+        places.update(site.getsitepackages())
+        places.add(site.getusersitepackages())
+    places.update(e for e in sys.path if Path(e).name in ("site-packages", "dist-packages"))
+    folders: set[Path] = set()
+    for place in places:
+        with contextlib.suppress(OSError, ValueError):
+            folders.add(Path(place).resolve())
+    return tuple(folders)
+
+
+def _installed(module: ModuleType, libraries: tuple[Path, ...]) -> bool:
+    """Whether `module` is built in, or installed in one of the `libraries` folders (stdlib,
     site-packages): never set aside, as a second copy of a library (torch) cannot be loaded."""
     where = getattr(module, "__file__", None)
     if where is None:
-        return getattr(module, "__path__", None) is None  # a namespace package is a folder's
-    try:
-        place = Path(where).resolve()
-    except (OSError, ValueError):
-        return True
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    return any(place.is_relative_to(Path(p).resolve()) for p in prefixes)
+        if getattr(module, "__path__", None) is None:
+            return True  # built in
+        places = list(module.__path__)  # a namespace package: installed when all its parts are
+    else:
+        places = [where]
+    for place in places:
+        try:
+            path = Path(place).resolve()
+        except (OSError, ValueError):
+            continue
+        if not any(path.is_relative_to(folder) for folder in libraries):
+            return False
+    return bool(places)
 
 
 def _top(name: str) -> str:
@@ -151,9 +179,10 @@ class _Scope:
         self.names |= new
         # a spec's folder mostly provides no module: nothing in `sys.modules` (thousands of
         # entries once torch and transformers are in) to look through, here or on restore
+        libraries = _library_folders() if new else ()
         for key in [k for k in sys.modules if _top(k) in new] if new else []:
             module = sys.modules[key]
-            if _within(module, folder) or _installed(sys.modules.get(_top(key), module)):
+            if _within(module, folder) or _installed(sys.modules.get(_top(key), module), libraries):
                 self.present.add(key)
             else:
                 self.set_aside[key] = sys.modules.pop(key)
@@ -162,11 +191,12 @@ class _Scope:
     def restore(self) -> None:
         sys.path[:] = self.path
         if self.names:
+            libraries = _library_folders()
             for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
                 # a submodule of the installed library of that name (`datasets.io.csv`, imported
                 # within: `add` keeps the library for the harness) stays, as its parent does:
                 # dropped, the next import made a second copy of it
-                if not _installed(sys.modules.get(_top(key), sys.modules[key])):
+                if not _installed(sys.modules.get(_top(key), sys.modules[key]), libraries):
                     del sys.modules[key]
         sys.modules.update(self.set_aside)
         importlib.invalidate_caches()
