@@ -226,3 +226,39 @@ def add_user_folder(folder: Path) -> None:
     entry = str(folder)
     if entry not in sys.path:
         sys.path.insert(0, entry)
+
+
+def _among(entry: str, folders: set[Path]) -> bool:
+    try:
+        return Path(entry or ".").resolve() in folders
+    except (OSError, ValueError):
+        return False
+
+
+@contextmanager
+def libraries_first() -> Iterator[None]:
+    """Within: `sys.path` without the open scopes' user folders, for starting a child process
+    (spawn, a fork server): the child imports its target's module, the harness and its
+    libraries with the path it is started with, before any of its own code runs, so a folder's
+    `datasets.py` or `tqdm.py` broke it there. The child takes the whole path with `take_path`."""
+    folders = {folder for scope in _scopes for folder in scope.folders}
+    saved = list(sys.path)
+    if folders:
+        sys.path[:] = [entry for entry in saved if not _among(entry, folders)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def take_path(path: list[str]) -> None:
+    """In a child process started under `libraries_first`: `sys.path` becomes the parent's
+    `path`; a name one of its folders provides (a folder the child's path lacked) that is a
+    library the harness depends on is imported first, from the libraries, as `user_code` does."""
+    for entry in path:
+        if entry and entry not in sys.path:
+            with contextlib.suppress(OSError, ValueError):
+                folder = Path(entry).resolve()
+                _import_installed(_provided(folder), folder)
+    sys.path[:] = path
+    importlib.invalidate_caches()
