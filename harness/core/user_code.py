@@ -256,9 +256,9 @@ def take_path(path: list[str]) -> None:
     `path`; a name one of its folders provides (a folder the child's path lacked) that is a
     library the harness depends on is imported first, from the libraries, as `user_code` does."""
     for entry in path:
-        if entry and entry not in sys.path:
+        if entry not in sys.path:  # "" too: the working folder, a notebook's
             with contextlib.suppress(OSError, ValueError):
-                folder = Path(entry).resolve()
+                folder = Path(entry or ".").resolve()
                 _import_installed(_provided(folder), folder)
     sys.path[:] = path
     importlib.invalidate_caches()

@@ -218,9 +218,11 @@ def main(path, queue):
 
     take_path(path)
     import mymodel
+    import threadpoolctl  # imported later, as scikit-learn does once a task loads
     import tqdm.std
 
-    queue.put((BOOT, getattr(sys.modules["tqdm"], "OWNER", "library"), mymodel.OWNER))
+    owners = [getattr(sys.modules[name], "OWNER", "library") for name in ("tqdm", "threadpoolctl")]
+    queue.put((BOOT, *owners, mymodel.OWNER))
 """
 
 
@@ -235,8 +237,8 @@ def test_a_child_process_imports_the_libraries_and_then_the_users_modules(
     folder, helpers = tmp_path / "project", tmp_path / "helpers"
     folder.mkdir()
     helpers.mkdir()
-    (folder / "tqdm.py").write_text("OWNER = 'user'\n")
-    (folder / "mymodel.py").write_text("OWNER = 'user'\n")
+    for name in ("tqdm", "threadpoolctl", "mymodel"):
+        (folder / f"{name}.py").write_text("OWNER = 'user'\n")
     (helpers / "child_probe.py").write_text(CHILD)
     code = f"""
 import multiprocessing, sys
@@ -260,7 +262,7 @@ if __name__ == "__main__":
         [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "('library', 'library', 'user')", done.stderr[-2000:]
+    assert done.stdout.strip() == "('library', 'library', 'library', 'user')", done.stderr[-2000:]
 
 
 @pytest.mark.slow  # a whole run with a time-limit worker, in a fresh process (~15 s)
