@@ -1,4 +1,5 @@
-"""What is installed, read once per state of the import path: entry points and versions.
+"""What is installed, read once per state of the import path: entry points, versions, and the
+import names of the libraries the harness depends on.
 
 `importlib.metadata.entry_points()` reads every installed distribution's entry_points.txt on
 each call (~25 ms here, 200+ distributions), and one `harness run` builds the suite, adapter,
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import sys
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 _State = tuple[tuple[tuple[str, int | None], ...], tuple[int, ...]]
@@ -35,6 +38,7 @@ _state: _State | None = None
 _everything: Any = None
 _entry_points: dict[str, importlib.metadata.EntryPoints] = {}  # group -> its entry points
 _versions: dict[str, str | None] = {}
+_libraries: frozenset[str] | None = None
 _holds: dict[str, tuple[int, bool]] = {}  # entry -> (its time when listed, holds distributions)
 
 
@@ -69,10 +73,10 @@ def _path_state() -> _State:
 
 def _current() -> None:
     """Drop what was kept when the import path no longer looks the same (hold `_lock`)."""
-    global _state, _everything
+    global _state, _everything, _libraries
     state = _path_state()
     if state != _state:
-        _state, _everything = state, None
+        _state, _everything, _libraries = state, None, None
         _entry_points.clear()
         _versions.clear()
 
@@ -99,3 +103,75 @@ def version(name: str) -> str | None:
             except importlib.metadata.PackageNotFoundError:
                 _versions[name] = None
         return _versions[name]
+
+
+HARNESS = "robustness-harness"  # the harness's distribution: its requirements start the walk
+RUN_TIME_EXTRAS_LEFT_OUT = frozenset({"dev"})  # the test suite's tools: no run imports them
+_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?")
+_EXTRA = re.compile(r"""\bextra\s*==\s*['"]([^'"]+)['"]""")
+
+
+def _canonical(name: str) -> str:
+    """A distribution's (or an extra's) name as comparisons need it (PEP 503, PEP 685)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _import_names(dist: importlib.metadata.Distribution) -> set[str]:
+    """The top-level modules `dist` installs: its top_level.txt, else read off its RECORD."""
+    text = dist.read_text("top_level.txt")
+    if text is not None:
+        return {name for name in text.split() if name.isidentifier()}
+    names: set[str] = set()
+    for line in (dist.read_text("RECORD") or "").splitlines():
+        first, slash, _ = line.partition(",")[0].partition("/")
+        if not slash:  # a module file, not a package folder
+            first = first.partition(".")[0] if first.endswith((".py", ".so", ".pyd")) else ""
+        if first.isidentifier():
+            names.add(first)
+    return names
+
+
+def dependency_names(dists: Iterable[importlib.metadata.Distribution]) -> frozenset[str]:
+    """Top-level import names of the distributions among `dists` the harness requires, directly
+    or through another, with the extras each requirement asks for (all of the harness's own but
+    `dev`); without the harness's distribution (a checkout on PYTHONPATH), of all of `dists`."""
+    by_name: dict[str, tuple[importlib.metadata.Distribution, Any]] = {}
+    for dist in dists:
+        metadata = dist.metadata  # parsed on each access: once here
+        name = metadata["Name"]
+        if name:  # the first on the path, as imports take
+            by_name.setdefault(_canonical(name), (dist, metadata))
+    if HARNESS not in by_name:
+        return frozenset(name for dist, _ in by_name.values() for name in _import_names(dist))
+    extras = {_canonical(e) for e in by_name[HARNESS][1].get_all("Provides-Extra") or []}
+    todo = [(HARNESS, frozenset(extras - RUN_TIME_EXTRAS_LEFT_OUT))]
+    walked: dict[str, frozenset[str]] = {}  # distribution -> the extras walked
+    while todo:
+        name, asked = todo.pop()
+        if name not in by_name or (name in walked and asked <= walked[name]):
+            continue  # not installed, or walked with these extras already
+        walked[name] = asked | walked.get(name, frozenset())
+        dist, metadata = by_name[name]
+        # an .egg-info's are in requires.txt, which `requires` reads
+        for requirement in metadata.get_all("Requires-Dist") or dist.requires or ():
+            spec, _, marker = requirement.partition(";")
+            wanted = {_canonical(e) for e in _EXTRA.findall(marker)}
+            found = _REQUIREMENT.match(spec)
+            if found is None or (wanted and not wanted & asked):
+                continue
+            more = {_canonical(e) for e in (found[2] or "").split(",") if e.strip()}
+            todo.append((_canonical(found[1]), frozenset(more)))
+    names = {name for dist in walked for name in _import_names(by_name[dist][0])}
+    return frozenset(names - {"harness"})
+
+
+def library_names() -> frozenset[str]:
+    """Top-level import names of the installed libraries the harness depends on, directly or
+    through another: those a run may import, lazily, that a user's same-named module must not
+    shadow (harness/core/user_code.py)."""
+    global _libraries
+    with _lock:
+        _current()
+        if _libraries is None:
+            _libraries = dependency_names(importlib.metadata.distributions())
+        return _libraries

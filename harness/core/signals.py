@@ -76,6 +76,10 @@ FORK_SERVER_HELD_ENV = "HARNESS_FORK_SERVER_HELD"
 """Set while the harness starts its workers' fork server with SIGINT blocked: the server's last
 preload module (`harness.run.executors.server_ready`) then unblocks it."""
 
+FORK_SERVER_SAFE_PATH_ENV = "HARNESS_FORK_SERVER_SAFE_PATH"
+"""Set while the harness starts that server with PYTHONSAFEPATH set by it: `server_ready` then
+drops PYTHONSAFEPATH from the server's environment, before the server forks any worker."""
+
 
 def ignore_ctrl_c() -> None:
     """In a child started under `ctrl_c_held_from_children`: ignore SIGINT from now on (its

@@ -11,30 +11,31 @@ and the result cache stored them under the other code's hash.
 of a name the folder provides (`name.py`, a `name/` package) that was imported from somewhere
 else; on exit `sys.path` is what it was, the modules of those names the run imported are
 forgotten and the ones set aside are back. Modules already imported from the folder itself stay.
-`harness` itself is never set aside (a spec in a checkout of the harness).
+`harness` itself is never set aside (a spec in a checkout of the harness), nor is a module
+installed (the standard library's, site-packages' or dist-packages'; not any under `sys.prefix`,
+where Debian's system Python keeps a project in /usr/src/app). A name the folder shares with a
+library the harness depends on, directly or through another (`datasets`, the `threadpoolctl`
+scikit-learn imports: harness/core/installed.py), stays the library's: it is imported before the
+folder goes first on the path.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.util
+import site
 import sys
+import sysconfig
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
+from harness.core import installed
+
 KEPT = frozenset({"harness"})
 """Top-level names never set aside or forgotten, whatever folder provides them."""
-
-NEEDED = frozenset(
-    {
-        "datasets", "fsspec", "huggingface_hub", "jinja2", "joblib", "matplotlib", "numpy",
-        "onnx", "onnxruntime", "pandas", "PIL", "pyarrow", "pydantic", "ray", "safetensors",
-        "scipy", "skops", "sklearn", "tokenizers", "torch", "transformers", "yaml",
-    }
-)  # fmt: skip
-"""Installed libraries the harness imports lazily (while planning, loading a task): a user's
-folder providing one of these names (a `datasets.py`) must not shadow it for the harness."""
 
 _scopes: list[_Scope] = []
 
@@ -60,18 +61,41 @@ def _provided(folder: Path) -> set[str]:
     return names - KEPT
 
 
-def _installed(module: ModuleType) -> bool:
-    """Whether `module` is built in, or installed in the interpreter's own folders (stdlib,
+def _library_folders() -> tuple[Path, ...]:
+    """Where installed modules live: the standard library and the site folders (site-packages,
+    Debian's dist-packages, the user's), as this interpreter has them. Not every folder under
+    `sys.prefix`: with Debian's system Python (prefix /usr) a project in /usr/src/app is one."""
+    paths = sysconfig.get_paths()
+    places = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    with contextlib.suppress(AttributeError):  # an old virtualenv's site module lacks them
+        places.update(site.getsitepackages())
+        places.add(site.getusersitepackages())
+    places.update(e for e in sys.path if Path(e).name in ("site-packages", "dist-packages"))
+    folders: set[Path] = set()
+    for place in places:
+        with contextlib.suppress(OSError, ValueError):
+            folders.add(Path(place).resolve())
+    return tuple(folders)
+
+
+def _installed(module: ModuleType, libraries: tuple[Path, ...]) -> bool:
+    """Whether `module` is built in, or installed in one of the `libraries` folders (stdlib,
     site-packages): never set aside, as a second copy of a library (torch) cannot be loaded."""
     where = getattr(module, "__file__", None)
     if where is None:
-        return getattr(module, "__path__", None) is None  # a namespace package is a folder's
-    try:
-        place = Path(where).resolve()
-    except (OSError, ValueError):
-        return True
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    return any(place.is_relative_to(Path(p).resolve()) for p in prefixes)
+        if getattr(module, "__path__", None) is None:
+            return True  # built in
+        places = list(module.__path__)  # a namespace package: installed when all its parts are
+    else:
+        places = [where]
+    for place in places:
+        try:
+            path = Path(place).resolve()
+        except (OSError, ValueError):
+            continue
+        if not any(path.is_relative_to(folder) for folder in libraries):
+            return False
+    return bool(places)
 
 
 def _top(name: str) -> str:
@@ -93,11 +117,12 @@ def _within(module: ModuleType, folder: Path) -> bool:
 
 
 def _import_installed(names: set[str], folder: Path) -> None:
-    """Import the installed libraries of `names` not imported yet, with `folder` off the path:
-    the harness's own lazy `import datasets` then gets the library, not the folder's file (a
-    library that is not installed is left alone)."""
-    wanted = sorted(name for name in names if name not in sys.modules)
-    if not wanted:
+    """Import the libraries of `names` the harness depends on (directly or through another:
+    harness/core/installed.py) not imported yet, with `folder` off the path: the harness's own
+    lazy `import datasets`, and a library's (scikit-learn's `import threadpoolctl`), then get
+    the library, not the folder's file (a library that is not installed is left alone)."""
+    pending = sorted(name for name in names if name not in sys.modules)
+    if not pending:
         return
     saved = list(sys.path)
 
@@ -107,13 +132,25 @@ def _import_installed(names: set[str], folder: Path) -> None:
         except (OSError, ValueError):
             return True
 
+    def found(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is not None
+        except Exception:  # noqa: BLE001 - a broken finder or package: nothing to import
+            return False
+
     sys.path[:] = [entry for entry in saved if elsewhere(entry)]
     importlib.invalidate_caches()
     try:
-        for name in wanted:
+        # most of a folder's modules are found nowhere else (`mymodel`): the installed
+        # distributions are read only for a name that is
+        elsewhere_too = [name for name in pending if found(name)]
+        libraries = installed.library_names() if elsewhere_too else frozenset()
+        for name in elsewhere_too:
+            if name not in libraries:
+                continue
             try:
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - not installed, or broken: the import stays lazy
+            except Exception:  # noqa: BLE001 - broken: the import stays lazy
                 sys.modules.pop(name, None)
     finally:
         sys.path[:] = saved
@@ -131,7 +168,7 @@ class _Scope:
     def add(self, folder: Path) -> None:
         folder = folder.resolve()
         entry = str(folder)
-        _import_installed(_provided(folder) & NEEDED, folder)
+        _import_installed(_provided(folder), folder)
         if entry in sys.path:
             sys.path.remove(entry)
         sys.path.insert(0, entry)
@@ -142,9 +179,10 @@ class _Scope:
         self.names |= new
         # a spec's folder mostly provides no module: nothing in `sys.modules` (thousands of
         # entries once torch and transformers are in) to look through, here or on restore
+        libraries = _library_folders() if new else ()
         for key in [k for k in sys.modules if _top(k) in new] if new else []:
             module = sys.modules[key]
-            if _within(module, folder) or _installed(sys.modules.get(_top(key), module)):
+            if _within(module, folder) or _installed(sys.modules.get(_top(key), module), libraries):
                 self.present.add(key)
             else:
                 self.set_aside[key] = sys.modules.pop(key)
@@ -153,11 +191,12 @@ class _Scope:
     def restore(self) -> None:
         sys.path[:] = self.path
         if self.names:
+            libraries = _library_folders()
             for key in [k for k in sys.modules if _top(k) in self.names and k not in self.present]:
                 # a submodule of the installed library of that name (`datasets.io.csv`, imported
                 # within: `add` keeps the library for the harness) stays, as its parent does:
                 # dropped, the next import made a second copy of it
-                if not _installed(sys.modules.get(_top(key), sys.modules[key])):
+                if not _installed(sys.modules.get(_top(key), sys.modules[key]), libraries):
                     del sys.modules[key]
         sys.modules.update(self.set_aside)
         importlib.invalidate_caches()
@@ -187,3 +226,39 @@ def add_user_folder(folder: Path) -> None:
     entry = str(folder)
     if entry not in sys.path:
         sys.path.insert(0, entry)
+
+
+def _among(entry: str, folders: set[Path]) -> bool:
+    try:
+        return Path(entry or ".").resolve() in folders
+    except (OSError, ValueError):
+        return False
+
+
+@contextmanager
+def libraries_first() -> Iterator[None]:
+    """Within: `sys.path` without the open scopes' user folders, for starting a child process
+    (spawn, a fork server): the child imports its target's module, the harness and its
+    libraries with the path it is started with, before any of its own code runs, so a folder's
+    `datasets.py` or `tqdm.py` broke it there. The child takes the whole path with `take_path`."""
+    folders = {folder for scope in _scopes for folder in scope.folders}
+    saved = list(sys.path)
+    if folders:
+        sys.path[:] = [entry for entry in saved if not _among(entry, folders)]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def take_path(path: list[str]) -> None:
+    """In a child process started under `libraries_first`: `sys.path` becomes the parent's
+    `path`; a name one of its folders provides (a folder the child's path lacked) that is a
+    library the harness depends on is imported first, from the libraries, as `user_code` does."""
+    for entry in path:
+        if entry not in sys.path:  # "" too: the working folder, a notebook's
+            with contextlib.suppress(OSError, ValueError):
+                folder = Path(entry or ".").resolve()
+                _import_installed(_provided(folder), folder)
+    sys.path[:] = path
+    importlib.invalidate_caches()

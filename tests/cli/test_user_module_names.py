@@ -169,3 +169,120 @@ print("ok")
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_users_file_named_like_any_library_the_run_imports_does_not_shadow_it(
+    tmp_path: Path,
+) -> None:
+    """Beyond the libraries the harness imports itself: a project's `threadpoolctl.py` shadowed
+    the one scikit-learn imports (`harness run` on a built-in task ended in an ImportError
+    traceback while planning), as `tqdm.py` (the isolated worker) and `foolbox.py` (the
+    black-box suite) did. In a fresh interpreter, each imported within the scope is the
+    library; the folder's other modules stay the user's."""
+    names = ["threadpoolctl", "tqdm", "foolbox", "eagerpy", "fairlearn"]
+    for name in names:
+        (tmp_path / f"{name}.py").write_text("OWNER = 'user'\n")
+    (tmp_path / "mymodel.py").write_text("OWNER = 'user'\n")
+    code = f"""
+import importlib, sys
+from pathlib import Path
+from harness.core.user_code import user_code
+folder = Path({str(tmp_path)!r}).resolve()
+with user_code(folder):
+    import sklearn.utils.parallel  # imports threadpoolctl
+    import tqdm.std
+    for name in {names!r}:
+        module = importlib.import_module(name)
+        assert not hasattr(module, "OWNER"), (name, module.__file__)
+    import mymodel
+    assert mymodel.OWNER == "user"
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+CHILD = """\
+import sys
+
+import tqdm  # as the harness's modules import their libraries when a child loads them
+
+BOOT = getattr(tqdm, "OWNER", "library")
+
+
+def main(path, queue):
+    from harness.core.user_code import take_path
+
+    take_path(path)
+    import mymodel
+    import threadpoolctl  # imported later, as scikit-learn does once a task loads
+    import tqdm.std
+
+    owners = [getattr(sys.modules[name], "OWNER", "library") for name in ("tqdm", "threadpoolctl")]
+    queue.put((BOOT, *owners, mymodel.OWNER))
+"""
+
+
+def test_a_child_process_imports_the_libraries_and_then_the_users_modules(
+    tmp_path: Path,
+) -> None:
+    """A child process (the time-limit workers, the Ray driver: spawn) imports its target's
+    module with the path it is started with, before any code of ours runs in it: with the
+    user's folder first there, a project's `tqdm.py` (or `datasets.py`) broke it, the library
+    protection of the parent's scope not reaching it. Started under `libraries_first` and
+    taking its path with `take_path`, the child gets the library, and the user's modules."""
+    folder, helpers = tmp_path / "project", tmp_path / "helpers"
+    folder.mkdir()
+    helpers.mkdir()
+    for name in ("tqdm", "threadpoolctl", "mymodel"):
+        (folder / f"{name}.py").write_text("OWNER = 'user'\n")
+    (helpers / "child_probe.py").write_text(CHILD)
+    code = f"""
+import multiprocessing, sys
+from pathlib import Path
+from harness.core.user_code import libraries_first, user_code
+import child_probe
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with user_code(Path({str(folder)!r})):
+        process = context.Process(target=child_probe.main, args=(list(sys.path), queue))
+        with libraries_first():
+            process.start()
+        print(queue.get(timeout=120))
+    process.join()
+"""
+    script = tmp_path / "parent.py"
+    script.write_text(code)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(helpers), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "('library', 'library', 'library', 'user')", done.stderr[-2000:]
+
+
+@pytest.mark.slow  # a whole run with a time-limit worker, in a fresh process (~15 s)
+def test_a_users_datasets_py_does_not_break_the_time_limit_workers(tmp_path: Path) -> None:
+    """`--job-timeout` runs jobs in workers forked from a server that imports `datasets` first
+    (harness/run/executors/isolated.py); Python 3.11's fork server puts the working folder
+    first on its path whatever it is handed, so a project's `datasets.py` ended the run in
+    two tracebacks ("the job worker process did not start")."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "datasets.py").write_text('OWNER = "user"\n')
+    (project / "tqdm.py").write_text('OWNER = "user"\n')
+    (project / "mymodel.py").write_text(MODEL.format(more_imports="", more_owners=""))
+    (project / "spec.yaml").write_text(SPEC)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "spec.yaml", "--out", "out", "--limit", "60",
+         "--job-timeout", "300", "--no-cache"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -38,10 +38,12 @@ from harness.config.plan import Job, Plan
 from harness.config.spec import RunSpec
 from harness.core.signals import (
     FORK_SERVER_HELD_ENV,
+    FORK_SERVER_SAFE_PATH_ENV,
     ctrl_c_held_from_children,
     ignore_ctrl_c,
 )
 from harness.core.suite import ProgressCallback
+from harness.core.user_code import libraries_first, take_path
 from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,25 @@ def _release_in_server() -> Iterator[None]:
         os.environ.pop(FORK_SERVER_HELD_ENV, None)
 
 
+@contextlib.contextmanager
+def _server_off_the_working_folder() -> Iterator[None]:
+    """Start a fork server without the working folder first on its path (PYTHONSAFEPATH): it
+    imports its preloads (the harness, `datasets`) before any code of ours runs in it, and
+    Python 3.11's server ignores the path it is handed (multiprocessing.forkserver.main), so a
+    `datasets.py` in the folder the command runs in broke every worker. `server_ready` drops
+    the variable in the server again before it forks one."""
+    if os.environ.get("PYTHONSAFEPATH"):
+        yield  # the user's own: left as it is
+        return
+    os.environ["PYTHONSAFEPATH"] = "1"
+    os.environ[FORK_SERVER_SAFE_PATH_ENV] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYTHONSAFEPATH", None)
+        os.environ.pop(FORK_SERVER_SAFE_PATH_ENV, None)
+
+
 def worker_main(conn: Connection, setup: WorkerSetup) -> None:
     """The worker process: rebuild the plan, then run units until told to stop (None)."""
     ignore_ctrl_c()  # Ctrl-C reaches the driver, which stops us
@@ -122,7 +143,7 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
 
 
 def _serve_driver(conn: Connection, setup: WorkerSetup) -> None:
-    sys.path[:] = setup.sys_path
+    take_path(setup.sys_path)  # the user's folders back, after the libraries that need them
     os.chdir(setup.cwd)
     from tqdm.std import TqdmDefaultWriteLock
 
@@ -253,11 +274,19 @@ class WorkerPool:
             if self._context.get_start_method() == "forkserver":
                 # the server imports torch for seconds (this process waits in start() for it,
                 # with Ctrl-C as usual); it must not take a Ctrl-C meant for this process
-                with ctrl_c_held_from_children(), _release_in_server():
+                # both start with the libraries ahead of a user's same-named file: the server
+                # imports the harness and preloads, the worker its target (take_path in it)
+                with (
+                    ctrl_c_held_from_children(),
+                    _release_in_server(),
+                    libraries_first(),
+                    _server_off_the_working_folder(),
+                ):
                     forkserver.ensure_running()
-                process.start()
+                with libraries_first():
+                    process.start()
             else:
-                with ctrl_c_held_from_children():
+                with ctrl_c_held_from_children(), libraries_first():
                     process.start()
             child.close()
             self.starts += 1

@@ -14,7 +14,9 @@ import contextlib
 import logging
 import os
 import re
-import sys
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -28,7 +30,7 @@ from harness.core.errors import HarnessError
 from harness.core.model_calls import keeping_process_state
 from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
-from harness.core.user_code import user_code
+from harness.core.user_code import take_path, user_code
 from harness.run.environment import resolve_device
 from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
@@ -104,6 +106,17 @@ def _execute(plan: Plan, unit: WorkUnit, threads: int, timeout: float | None) ->
     )
 
 
+@contextlib.contextmanager
+def _in_folder(folder: str) -> Iterator[None]:
+    """Within: `folder` is the working folder; after, the one before."""
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 class RayDriver:
     """Ray calls in this process: joins or starts the cluster, submits units, collects them."""
 
@@ -118,6 +131,7 @@ class RayDriver:
         self._pending: dict[Any, WorkUnit] = {}
         self._owns_cluster = False
         self._plan_ref: Any = None
+        self._empty: str | None = None  # the working folder Ray was started in (start)
         self._task: Any = None
         # where the driver imports user code from: the spec's folder, then the working folder
         self._folders = (str(plan.base_dir), os.getcwd())
@@ -126,7 +140,15 @@ class RayDriver:
     def start(self) -> None:
         ray = self.ray
         if not ray.is_initialized():
-            source = connect(ray, self.execution)
+            # Ray puts the working folder first on every worker's path, for good: the user's
+            # `tqdm.py` there broke each worker importing the harness before any unit began.
+            # Units get the user's folders for their time (`folders`, user_code) and run in
+            # the driver's working folder (`cwd`) all the same.
+            # A local cluster's processes keep the folder as theirs (a removed one crashed every
+            # worker loading torch): it goes when the cluster does (close).
+            self._empty = tempfile.mkdtemp(prefix="harness-ray-")
+            with _in_folder(self._empty):
+                source = connect(ray, self.execution)
             log.info("ray: using %s", source)
             self._owns_cluster = True
         resources = ray.cluster_resources()
@@ -219,6 +241,9 @@ class RayDriver:
         if self._owns_cluster:
             self.ray.shutdown()
             self._owns_cluster = False
+        if self._empty is not None:
+            shutil.rmtree(self._empty, ignore_errors=True)
+            self._empty = None
 
 
 def _plain(text: str) -> str:
@@ -234,7 +259,7 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
     SIGINT is ignored: the parent stops the child (it is the one that handles Ctrl-C).
     """
     ignore_ctrl_c()
-    sys.path[:] = path  # the parent's, with the spec's folder (model factories import from it)
+    take_path(path)  # the parent's, with the spec's folder (model factories import from it)
     ray = import_ray()
     plan, execution, timeout, level = ray.cloudpickle.loads(payload)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

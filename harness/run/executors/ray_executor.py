@@ -23,6 +23,7 @@ from harness.config.plan import Job, Plan
 from harness.config.spec import ExecutionSpec
 from harness.core.errors import HarnessError
 from harness.core.signals import ctrl_c_held_from_children
+from harness.core.user_code import libraries_first
 from harness.run.executors.ray_cluster import (
     check_cluster,
     check_reachable,
@@ -85,7 +86,9 @@ class RayExecutor:
             args=(child, list(sys.path), payload),
             name="harness-ray-driver",
         )
-        with ctrl_c_held_from_children():  # it imports torch and Ray: Ctrl-C is ours to handle
+        # it imports torch and Ray: Ctrl-C is ours to handle; it imports them from the
+        # libraries, not a user's same-named file (harness.core.user_code)
+        with ctrl_c_held_from_children(), libraries_first():
             self._proc.start()
         child.close()
         self._conn = parent

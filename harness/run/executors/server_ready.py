@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import signal
 
-from harness.core.signals import FORK_SERVER_HELD_ENV
+from harness.core.signals import FORK_SERVER_HELD_ENV, FORK_SERVER_SAFE_PATH_ENV
 
 
 def release() -> None:
@@ -28,3 +28,8 @@ def release() -> None:
 
 if os.environ.pop(FORK_SERVER_HELD_ENV, None) == "1":
     release()
+
+if os.environ.pop(FORK_SERVER_SAFE_PATH_ENV, None) == "1":
+    # set only to start the server (isolated._server_off_the_working_folder): the interpreters
+    # a user's model code starts from a worker get the usual path
+    os.environ.pop("PYTHONSAFEPATH", None)

@@ -1,0 +1,108 @@
+"""Which modules a user scope treats as installed (harness/core/user_code.py): those of the
+interpreter's standard library and site folders, never the user's own project because it sits
+under `sys.prefix` (Debian's system Python has prefix /usr; Docker images keep code in
+/usr/src/app); and which installed libraries a user's same-named file may not shadow: every
+library the harness depends on, directly or through another (harness/core/installed.py)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.core import installed
+from harness.core.user_code import user_code
+
+
+def _debian_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A prefix holding both a dist-packages folder on the path and the user's project."""
+    prefix = tmp_path / "usr"
+    site = prefix / "lib" / "python3" / "dist-packages"
+    project = prefix / "src" / "app"
+    site.mkdir(parents=True)
+    project.mkdir(parents=True)
+    for name in ("sys", "base", "exec", "base_exec"):
+        attribute = "prefix" if name == "sys" else f"{name}_prefix"
+        monkeypatch.setattr(sys, attribute, str(prefix))
+    monkeypatch.syspath_prepend(str(site))
+    return site, project
+
+
+def test_a_project_under_the_prefix_is_not_installed_its_modules_go_with_the_scope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Code in /usr/src/app with prefix /usr: the run's own module stayed imported after the
+    scope (a second spec in the process, or the next test, got the first one's code)."""
+    _site, project = _debian_like(tmp_path, monkeypatch)
+    (project / "app_model_for_test.py").write_text("WHO = 'first'\n")
+    monkeypatch.setitem(sys.modules, "app_model_for_test", None)  # absent again after the test
+    monkeypatch.delitem(sys.modules, "app_model_for_test")
+    with user_code(project):
+        import app_model_for_test  # type: ignore[import-not-found]
+
+        assert app_model_for_test.WHO == "first"
+    assert "app_model_for_test" not in sys.modules
+
+
+def test_a_library_in_a_dist_packages_folder_stays_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side: a library in the prefix's dist-packages, imported before, is installed: a
+    project's same-named file neither sets it aside nor has it forgotten on leaving."""
+    site, project = _debian_like(tmp_path, monkeypatch)
+    (site / "dist_lib_for_test").mkdir()
+    (site / "dist_lib_for_test" / "__init__.py").write_text("WHO = 'library'\n")
+    (site / "dist_lib_for_test" / "part.py").write_text("")
+    (project / "dist_lib_for_test.py").write_text("WHO = 'user'\n")
+    for name in ("dist_lib_for_test", "dist_lib_for_test.part"):
+        monkeypatch.setitem(sys.modules, name, None)  # absent again after the test
+        monkeypatch.delitem(sys.modules, name)
+    import dist_lib_for_test  # type: ignore[import-not-found]
+
+    with user_code(project):
+        assert sys.modules["dist_lib_for_test"] is dist_lib_for_test
+        import dist_lib_for_test.part  # type: ignore[import-not-found]
+
+        part = sys.modules["dist_lib_for_test.part"]
+    assert sys.modules["dist_lib_for_test"] is dist_lib_for_test
+    assert sys.modules["dist_lib_for_test.part"] is part
+
+
+def test_the_libraries_kept_ahead_of_a_users_file_are_the_harnesss_dependencies() -> None:
+    """Read from what is installed: the harness's requirements and theirs, not a hand list
+    (which missed threadpoolctl, that scikit-learn imports, tqdm, foolbox and more)."""
+    names = installed.library_names()
+    assert {
+        "torch", "datasets", "numpy", "scipy", "sklearn", "PIL", "pyarrow", "safetensors",
+        "foolbox", "eagerpy", "fairlearn", "threadpoolctl", "tqdm", "joblib", "fsspec", "yaml",
+    } <= names  # fmt: skip
+    # the test suite's tools (the `dev` extra) are no library a run imports: a project's
+    # `build.py` stays the user's
+    assert not {"harness", "pytest", "build", "mypy", "ruff", "hypothesis"} & names
+
+
+def _dist(root: Path, name: str, requires: list[str], top: str) -> None:
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir()
+    extras = sorted({r.split("extra ==")[1].strip(" '\"") for r in requires if "extra ==" in r})
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0"]
+    lines += [f"Provides-Extra: {e}" for e in extras] + [f"Requires-Dist: {r}" for r in requires]
+    (info / "METADATA").write_text("\n".join(lines) + "\n")
+    (info / "top_level.txt").write_text(top + "\n")
+
+
+def test_the_dependency_walk_follows_requested_extras_only(tmp_path: Path) -> None:
+    _dist(
+        tmp_path,
+        "robustness-harness",
+        ["Alpha>=1", 'beta[fast]; extra == "hf"', 'gamma; extra == "dev"'],
+        "harness",
+    )
+    _dist(tmp_path, "alpha", ['delta; extra == "docs"', "Epsilon_Lib"], "alpha")
+    _dist(tmp_path, "beta", ['zeta; extra == "fast"', 'eta; extra == "slow"'], "beta\nbeta_c")
+    for name in ("gamma", "delta", "epsilon-lib", "zeta", "eta"):
+        _dist(tmp_path, name, [], name.replace("-", "_"))
+    dists = list(importlib.metadata.distributions(path=[str(tmp_path)]))
+    assert installed.dependency_names(dists) == {"alpha", "epsilon_lib", "beta", "beta_c", "zeta"}
