@@ -1,8 +1,11 @@
 """Reaching the Hugging Face hub, or knowing at once that it cannot be reached.
 
 Before the first hub access of a process (a hub task, a protocol's task, a hub model) the hub is
-probed once: one TCP connection to its endpoint (`HF_ENDPOINT`, default huggingface.co:443),
-given `PROBE_TIMEOUT_S` seconds, DNS included. When it cannot be reached, or `HF_HUB_OFFLINE=1`
+probed once: one HTTP `HEAD` request to its endpoint (`HF_ENDPOINT`, default https://huggingface.co),
+given `PROBE_TIMEOUT_S` seconds for DNS, connection, TLS and the answer's status line together
+(any status counts as an answer). A bare TCP connection is not enough: a firewall or proxy that
+accepts connections and never answers left every hub library waiting on its own timeouts and
+retries (measured: 402 s for one uncached hub task, over 300 s planning one `hf:` model). When it cannot be reached, or `HF_HUB_OFFLINE=1`
 says so, the process switches the hub libraries to their cache-only mode
 (`HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` for datasets, huggingface_hub and transformers, also
 in the environment of worker processes): an entry that is cached loads from the cache, one that
@@ -14,8 +17,9 @@ printed twice). Where each entry is cached is `hub_cache`'s business.
 from __future__ import annotations
 
 import functools
+import http.client
 import os
-import socket
+import ssl
 import sys
 import threading
 from dataclasses import dataclass
@@ -49,10 +53,11 @@ def declared_offline() -> bool:
     return any(os.environ.get(n, "").upper() in _TRUE for n in names)
 
 
-def endpoint() -> tuple[str, int]:
-    """(host, port) of the hub endpoint."""
+def endpoint() -> tuple[str, int, str]:
+    """(host, port, scheme) of the hub endpoint."""
     url = urlparse(os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
-    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    scheme = "http" if url.scheme == "http" else "https"
+    return url.hostname or "huggingface.co", url.port or (80 if scheme == "http" else 443), scheme
 
 
 def hub_status() -> HubStatus:
@@ -67,16 +72,33 @@ def hub_status() -> HubStatus:
 
 
 @functools.cache
-def _probe(host: str, port: int) -> HubStatus:
-    """One connection attempt, bounded by PROBE_TIMEOUT_S even when DNS hangs."""
+def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
+    """One HEAD request, bounded by PROBE_TIMEOUT_S even when DNS hangs or the server accepts
+    the connection and never answers."""
     outcome: list[HubStatus] = []
 
     def attempt() -> None:
+        connection: http.client.HTTPConnection
+        if scheme == "http":
+            connection = http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S)
+        else:
+            # liveness only: the hub libraries check the certificate with their own settings
+            # (a proxy's own CA bundle, say), so a certificate this process cannot verify is
+            # not "unreachable"
+            context = ssl._create_unverified_context()
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=PROBE_TIMEOUT_S, context=context
+            )
         try:
-            with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
-                outcome.append(HubStatus(True))
-        except OSError as err:
+            connection.request("HEAD", "/")
+            connection.getresponse()
+            outcome.append(HubStatus(True))
+        except TimeoutError:
+            outcome.append(HubStatus(False, f"{host} did not answer within {PROBE_TIMEOUT_S:g} s"))
+        except (OSError, http.client.HTTPException) as err:
             outcome.append(HubStatus(False, f"{host} cannot be reached: {_short(err)}"))
+        finally:
+            connection.close()
 
     worker = threading.Thread(target=attempt, name="hub-probe", daemon=True)
     worker.start()
@@ -86,8 +108,9 @@ def _probe(host: str, port: int) -> HubStatus:
     return outcome[0]
 
 
-def _short(err: OSError) -> str:
-    return (err.strerror or str(err) or type(err).__name__).splitlines()[0][:120]
+def _short(err: Exception) -> str:
+    text = (err.strerror if isinstance(err, OSError) else None) or str(err)
+    return (text or type(err).__name__).splitlines()[0][:120]
 
 
 def use_hub() -> HubStatus:

@@ -157,3 +157,75 @@ def test_validate_lists_a_hub_model_and_its_cached_snapshot(
     (snapshot / "model.safetensors").write_bytes(b"")
     assert main(["validate", str(spec), "--width", "0"]) == 0
     assert f"model hm: hub model org/m: cached in {snapshot}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """HF_ENDPOINT at a local port that accepts connections (the kernel completes them) and never
+    answers, as a firewall or proxy that swallows requests does; the real probe, 0.3 s long."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+    monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+    monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 0.3)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    yield url
+    server.close()
+
+
+def test_a_hub_that_accepts_connections_and_never_answers_is_unreachable(
+    silent_endpoint: str,
+) -> None:
+    # a TCP connection alone counted as reachable: every hub library then waited on its own
+    # timeouts and retries (402 s for one uncached hub task, over 300 s planning a hf: model)
+    status = hub_access.hub_status()
+    assert not status.reachable
+    assert status.reason == "127.0.0.1 did not answer within 0.3 s"
+
+
+def test_a_hub_that_answers_any_status_is_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # a mirror's root may well be a 404: it answered
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        assert hub_access.hub_status() == hub_access.HubStatus(True)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hub_model_fails_at_once_when_the_hub_never_answers(
+    silent_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+    code = main(
+        ["run", "--models", "hf:org/absent", "--tasks", "digits", "--out", str(tmp_path / "o")]
+    )
+    err = lines_of(capsys.readouterr().err)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: model 'hf:org/absent': config.json is not in the local hub")
+    assert not (tmp_path / "o").exists()
