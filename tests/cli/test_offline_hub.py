@@ -229,3 +229,29 @@ def test_a_hub_model_fails_at_once_when_the_hub_never_answers(
     assert code == 2 and len(err) == 1
     assert err[0].startswith("error: model 'hf:org/absent': config.json is not in the local hub")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_hub_task_is_named_by_the_leaderboard_beside_the_jobs_that_ran(
+    write_spec: Spec, no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a task whose every job failed has no board to note it under: the leaderboard showed the
+    # digits board and said nothing of cifar10
+    models = (
+        "models:\n"
+        "  - digits-mlp\n"
+        '  - {name: m, adapter: torch, factory: "torch.nn:Identity", input_shape: [3, 32, 32],'
+        " tasks: [cifar10]}\n"
+    )
+    spec = write_spec("tasks: [digits, cifar10]\n" + models + "suites: {accuracy: {}}\n")
+    out = spec.parent / "out"
+    assert main(["run", str(spec), "--out", str(out), "--limit", "50"]) == 1
+    assert len(list(out.glob("runs/*/jobs/digits-mlp--digits--accuracy--*/metrics.json"))) == 1
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--width", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "digits-mlp" in text
+    note = "note: task 'cifar10' has no board: 1 job(s) failed: m × cifar10 × accuracy (failed: "
+    assert note + "task 'cifar10': hub dataset uoft-cs/cifar10" in text
+    assert main(["leaderboard", str(out), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert note in captured.err and "cifar10" not in captured.out
