@@ -78,7 +78,11 @@ def build_variant(
     per-sample `input_shape`, int8 and pruning run one probe forward pass to name the compressed
     layers that the forward pass never calls (`_not_run`)."""
     try:
-        net = copy.deepcopy(parent).eval()
+        with warnings.catch_warnings():
+            # torch's own deprecation inside copying a torch.export program (its pytree specs):
+            # two lines per variant job that the user can do nothing about
+            warnings.simplefilter("ignore", FutureWarning)
+            net = copy.deepcopy(parent).eval()
     except RuntimeError as err:  # torch refuses to copy non-leaf tensors held as attributes
         return BuiltVariant(
             module=None,

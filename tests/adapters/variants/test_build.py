@@ -93,6 +93,18 @@ def test_int8_and_pruning_of_a_compiled_program_say_why_not(program: str, recipe
     assert "give the network as an nn.Module (adapter: torch" in built.unavailable
 
 
+def test_a_half_variant_of_an_exported_program_copies_it_without_torchs_warning() -> None:
+    import warnings
+
+    net, x = _net(), torch.rand(2, 1, 8, 8)
+    program = torch.export.export(net, (x,)).module()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        built = build_variant(program, _v("fp16"), model="prog")
+    assert built.module is not None
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)], caught
+
+
 @pytest.mark.parametrize("kind", ["fp16", "bf16"])
 def test_reduced_precision_casts_inside_and_keeps_gradients(kind: str) -> None:
     net = _net()
