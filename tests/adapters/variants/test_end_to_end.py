@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from harness.cli.main import main
 
@@ -84,6 +85,12 @@ def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
     assert main(["report", str(results), "--out", str(tmp_path / "site")]) == 0
     page = next((tmp_path / "site").glob("task-*.html")).read_text()
     assert "Variants vs parent" in page and "digits-mlp@int8" in page
+    # the legend is the one `harness variants` prints: it said "95%-interval overlap otherwise"
+    # of ECE (paired resampling), timings (Mann-Whitney) and means over cells (Newcombe)
+    from harness.present.variants_view import LEGEND
+
+    assert "interval overlap" not in page
+    assert str(escape(LEGEND)) in page
 
 
 @pytest.mark.parametrize(
