@@ -255,3 +255,19 @@ def test_a_failed_hub_task_is_named_by_the_leaderboard_beside_the_jobs_that_ran(
     assert main(["leaderboard", str(out), "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert note in captured.err and "cifar10" not in captured.out
+
+
+def test_cifar10_c_files_fail_at_once_in_one_line(
+    write_spec: Spec, no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec("tasks: [cifar10-c]\n" + MODEL + "suites: {accuracy: {}}\n")
+    assert main(["run", str(spec), "--out", str(spec.parent / "out")]) == 1
+    err = capsys.readouterr().err
+    failed = [line for line in lines_of(err) if line.startswith("error: job")]
+    assert len(failed) == 1 and "Traceback" not in err
+    # it read "the files of hub dataset YashP54/cifar10-c is neither reachable"
+    assert (
+        "task 'cifar10-c': hub dataset YashP54/cifar10-c (its .npy files) is neither reachable "
+        "(huggingface.co cannot be reached: Network is unreachable"
+    ) in failed[0]
+    assert "nor cached; connect once and run the task to cache them in" in failed[0]
