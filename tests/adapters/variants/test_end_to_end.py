@@ -109,6 +109,16 @@ def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
             "  - {name: digits-mlp, variants: [int8]}\n  - {name: digits-mlp@int8, factory: tests.adapters.variants.models:conv_only}\n",
             "collides with the model models[1]",
         ),
+        (  # the variant listed by name too: was "collides ...; rename that model"
+            "  - digits-mlp@int8\n  - {name: digits-mlp, variants: [int8]}\n",
+            "models[0]: 'digits-mlp@int8' is the variant that models[1].variants[0] asks for; a "
+            "variant is listed only by its parent's `variants:`, so remove models[0]",
+        ),
+        (  # the board's name of a variant written as a model: was "unknown model"
+            "  - digits-mlp@fp16\n",
+            "models[0]: 'digits-mlp@fp16' names a variant of zoo model 'digits-mlp'; ask for it "
+            "in a spec's models: {name: digits-mlp, variants: [fp16]}",
+        ),
         (
             "  - {name: hand-made, adapter: variant, parent: digits-mlp}\n",
             "models[0](hand-made).adapter: 'variant' models come from a model's `variants:` list",
