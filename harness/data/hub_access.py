@@ -1,12 +1,14 @@
 """Reaching the Hugging Face hub, or knowing at once that it cannot be reached.
 
 Before the first hub access of a process (a hub task, a protocol's task, a hub model) the hub is
-probed once: one HTTP `HEAD` request to its endpoint (`HF_ENDPOINT`, default https://huggingface.co),
-given `PROBE_TIMEOUT_S` seconds for DNS, connection, TLS and the answer's status line together
-(any status counts as an answer). A bare TCP connection is not enough: a firewall or proxy that
-accepts connections and never answers left every hub library waiting on its own timeouts and
-retries (measured: 402 s for one uncached hub task, over 300 s planning one `hf:` model). When it cannot be reached, or `HF_HUB_OFFLINE=1`
-says so, the process switches the hub libraries to their cache-only mode
+probed once: one HTTP `HEAD` request to its endpoint (`HF_ENDPOINT`, default
+https://huggingface.co), given `PROBE_TIMEOUT_S` seconds for DNS, connection, TLS and the
+answer's status line together (any status counts as an answer), through the environment's HTTP
+proxy when it sets one for the endpoint (HTTPS_PROXY / HTTP_PROXY, NO_PROXY), as the hub
+libraries go. A bare TCP connection is not enough: a firewall or proxy that accepts connections
+and never answers left every hub library waiting on its own timeouts and retries (measured: 402 s
+for one uncached hub task, over 300 s planning one `hf:` model). When it cannot be reached, or
+`HF_HUB_OFFLINE=1` says so, the process switches the hub libraries to their cache-only mode
 (`HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` for datasets, huggingface_hub and transformers, also
 in the environment of worker processes): an entry that is cached loads from the cache, one that
 is not fails at once with one line naming it, and nothing retries (without this, each hub access
@@ -22,6 +24,7 @@ import os
 import ssl
 import sys
 import threading
+import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -77,26 +80,19 @@ def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
     the connection and never answers."""
     outcome: list[HubStatus] = []
 
+    connection, path, via = _connection(host, port, scheme)
+
     def attempt() -> None:
-        connection: http.client.HTTPConnection
-        if scheme == "http":
-            connection = http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S)
-        else:
-            # liveness only: the hub libraries check the certificate with their own settings
-            # (a proxy's own CA bundle, say), so a certificate this process cannot verify is
-            # not "unreachable"
-            context = ssl._create_unverified_context()
-            connection = http.client.HTTPSConnection(
-                host, port, timeout=PROBE_TIMEOUT_S, context=context
-            )
         try:
-            connection.request("HEAD", "/")
+            connection.request("HEAD", path)
             connection.getresponse()
             outcome.append(HubStatus(True))
         except TimeoutError:
-            outcome.append(HubStatus(False, f"{host} did not answer within {PROBE_TIMEOUT_S:g} s"))
+            outcome.append(
+                HubStatus(False, f"{host}{via} did not answer within {PROBE_TIMEOUT_S:g} s")
+            )
         except (OSError, http.client.HTTPException) as err:
-            outcome.append(HubStatus(False, f"{host} cannot be reached: {_short(err)}"))
+            outcome.append(HubStatus(False, f"{host}{via} cannot be reached: {_short(err)}"))
         finally:
             connection.close()
 
@@ -104,8 +100,36 @@ def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
     worker.start()
     worker.join(PROBE_TIMEOUT_S + 0.5)
     if not outcome:
-        return HubStatus(False, f"{host} did not answer within {PROBE_TIMEOUT_S:g} s")
+        return HubStatus(False, f"{host}{via} did not answer within {PROBE_TIMEOUT_S:g} s")
     return outcome[0]
+
+
+def _connection(host: str, port: int, scheme: str) -> tuple[http.client.HTTPConnection, str, str]:
+    """The probe's connection, the path it asks for and " (through proxy ...)" when the
+    environment's proxy for `scheme` serves `host` (HTTPS_PROXY / HTTP_PROXY, NO_PROXY), as
+    the hub libraries read them: where direct connections are blocked and only the proxy goes
+    out, a direct probe took a reachable hub for unreachable."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = None if urllib.request.proxy_bypass(host) else proxies.get(scheme)
+    url = urlparse(proxy) if proxy else None
+    # liveness only: the hub libraries check the certificate with their own settings (a
+    # proxy's own CA bundle, say), so a certificate this process cannot verify is not
+    # "unreachable"
+    context = ssl._create_unverified_context()
+    if url is None or not url.hostname or url.scheme != "http":  # an https or socks proxy: direct
+        if scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S), "/", ""
+        https = http.client.HTTPSConnection(host, port, timeout=PROBE_TIMEOUT_S, context=context)
+        return https, "/", ""
+    via = f" (through proxy {url.hostname}:{url.port or 80})"
+    if scheme == "http":  # a plain proxy request: the absolute URL
+        plain = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S)
+        return plain, f"http://{host}:{port}/", via
+    tunnel = http.client.HTTPSConnection(
+        url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S, context=context
+    )
+    tunnel.set_tunnel(host, port)  # CONNECT through the proxy, then TLS with the hub
+    return tunnel, "/", via
 
 
 def _short(err: Exception) -> str:

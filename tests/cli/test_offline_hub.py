@@ -271,3 +271,48 @@ def test_cifar10_c_files_fail_at_once_in_one_line(
         "(huggingface.co cannot be reached: Network is unreachable"
     ) in failed[0]
     assert "nor cached; connect once and run the task to cache them in" in failed[0]
+
+
+def test_the_hub_probe_goes_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # where only a proxy goes out, the probe connected directly and took a hub that the hub
+    # libraries reach through HTTP_PROXY for unreachable: every hub entry then read "neither
+    # reachable nor cached"
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv("ALL_PROXY", raising=False)
+        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 2.0)
+        monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # no direct route: .invalid
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.delenv("HTTP_PROXY", raising=False)
+        assert hub_access.hub_status() == hub_access.HubStatus(True)
+        assert asked == ["http://hub.invalid:80/"]
+        monkeypatch.setenv("no_proxy", "hub.invalid")  # bypassed: direct, so unreachable
+        status = hub_access.hub_status()
+        assert not status.reachable and "through proxy" not in status.reason
+    finally:
+        server.shutdown()
+        server.server_close()
