@@ -56,7 +56,7 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             # it said
             "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
             "  - {name: 'hf:google/vit-base-patch16-224', variants: [int8]}\n",
-            "models.0.name: 'hf:google/vit-base-patch16-224' is a hub reference, a list entry of "
+            "models.0: name 'hf:google/vit-base-patch16-224' is a hub reference, a list entry of "
             "its own (`- hf:google/vit-base-patch16-224`); a model mapping (for variants, tasks) "
             "names the model and gives adapter: hf-image (or hf-text), path: "
             "google/vit-base-patch16-224",
