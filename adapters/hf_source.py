@@ -133,11 +133,30 @@ def load_pretrained(
                 first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
                 raise ModelLoadError(
                     f"model {name!r}: cannot load {what} from {source!r}: {first}"
+                    + (_offline_advice() if local is None and isinstance(err, OSError) else "")
                 ) from err
     except ModelLoadError:
         raise
     except ModelOutputError as err:  # a ModelCallError: the loading code failed otherwise
         raise ModelLoadError(str(err)) from err
+
+
+def _offline_advice() -> str:
+    """What to do when a hub id did not load while the hub cannot be reached: transformers then
+    read the local cache only, and its line says a file is missing ("does not appear to have a
+    file named model.safetensors") or that it could not connect, not how to get the files."""
+    from harness.data.hub_access import hub_status
+    from harness.data.hub_cache import hub_cache_root
+
+    status = hub_status()
+    if status.reachable:
+        return ""
+    return (
+        f" (the hub cannot be reached: {status.reason}; only the local hub cache "
+        f"{hub_cache_root()} was read: connect once to cache the model there, set HF_HUB_CACHE "
+        "to a cache that holds it, or give the model as a local folder written by "
+        "save_pretrained)"
+    )
 
 
 def _mismatched_shapes(err: RuntimeError) -> str | None:

@@ -91,7 +91,7 @@ def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from harness.data import hub_access
 
     unreachable = hub_access.HubStatus(False, "the tests run offline")
-    monkeypatch.setattr(hub_access, "_probe", lambda host, port: unreachable)
+    monkeypatch.setattr(hub_access, "_probe", lambda *endpoint: unreachable)
     saved = {name: os.environ.get(name) for name in _OFFLINE_SWITCHES}
     yield
     for name, value in saved.items():

@@ -37,6 +37,29 @@ class BuiltVariant:
     details: dict[str, object] = field(default_factory=dict)
 
 
+def _compiled(net: nn.Module) -> str | None:
+    """What compiled the network's layers into one graph (a TorchScript program, a torch.export
+    program), so it holds no nn.Linear / Conv modules to compress; None for a plain module."""
+    for m in net.modules():
+        if isinstance(m, torch.jit.ScriptModule):
+            return "a TorchScript program"
+        if isinstance(m, torch.fx.GraphModule):
+            return "a torch.export / fx program"
+    return None
+
+
+def _none_to_compress(net: nn.Module, *, model: str, recipe: str, layers: str) -> str:
+    """Why `recipe` found no layers in `net`: a program's compiled graph, or no such layers."""
+    compiled = _compiled(net)
+    if compiled is None:
+        return f"{model!r} has none (layer types: {_layer_types(net)})"
+    return (
+        f"{model!r} is {compiled}, whose layers are compiled into its graph (no {layers} modules "
+        f"left to {recipe}); give the network as an nn.Module (adapter: torch, factory and "
+        f"weights) for this variant, or {recipe} it before scripting or exporting"
+    )
+
+
 def _layer_types(net: nn.Module) -> str:
     names = sorted({type(m).__name__ for m in net.modules() if not list(m.children())})
     return ", ".join(names) or "(none)"
@@ -55,7 +78,11 @@ def build_variant(
     per-sample `input_shape`, int8 and pruning run one probe forward pass to name the compressed
     layers that the forward pass never calls (`_not_run`)."""
     try:
-        net = copy.deepcopy(parent).eval()
+        with warnings.catch_warnings():
+            # torch's own deprecation inside copying a torch.export program (its pytree specs):
+            # two lines per variant job that the user can do nothing about
+            warnings.simplefilter("ignore", FutureWarning)
+            net = copy.deepcopy(parent).eval()
     except RuntimeError as err:  # torch refuses to copy non-leaf tensors held as attributes
         return BuiltVariant(
             module=None,
@@ -200,8 +227,9 @@ def _quantize(net: nn.Module, *, model: str) -> BuiltVariant:
             module=None,
             gradients=False,
             unavailable=(
-                f"int8 dynamic quantization applies to nn.Linear layers only (torch has no dynamic "
-                f"conv kernels); {model!r} has none (layer types: {_layer_types(net)})"
+                "int8 dynamic quantization applies to nn.Linear layers only (torch has no dynamic "
+                "conv kernels); "
+                + _none_to_compress(net, model=model, recipe="quantize", layers="nn.Linear")
             ),
         )
     others = sorted(
@@ -262,8 +290,8 @@ def _prune(net: nn.Module, variant: Variant, *, model: str) -> BuiltVariant:
             module=None,
             gradients=True,
             unavailable=(
-                f"magnitude pruning applies to Linear/Conv weights; {model!r} has none "
-                f"(layer types: {_layer_types(net)})"
+                "magnitude pruning applies to Linear/Conv weights; "
+                + _none_to_compress(net, model=model, recipe="prune", layers="Linear/Conv")
             ),
         )
     with torch.no_grad():

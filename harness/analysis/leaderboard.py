@@ -408,6 +408,20 @@ def _coding_notes(board: Board, notes: dict[str, str]) -> list[str]:
 Failures = dict[str, dict[tuple[str, str], str]]  # task -> (model, suite) -> reason
 
 
+def boardless_failures(root: Path, boards: Sequence[Board], task: str | None = None) -> list[str]:
+    """One line per task whose jobs all failed, so it has no board to carry the note that
+    names them (a hub task that could not load beside a local one that ran): without it the
+    leaderboard showed the other tasks' boards and said nothing of that task."""
+    shown = {b.task for b in boards}
+    lines = []
+    for name, jobs in sorted(failed_jobs(root).items()):
+        if name in shown or (task is not None and name != task):
+            continue
+        named = "; ".join(f"{m} × {name} × {s} (failed: {why})" for (m, s), why in jobs.items())
+        lines.append(f"note: task {name!r} has no board: {len(jobs)} job(s) failed: {named}")
+    return lines
+
+
 def failed_jobs(root: Path) -> Failures:
     """Failed jobs of every run manifest under `root`, with their one-line reason, by task.
 

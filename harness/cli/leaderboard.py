@@ -28,17 +28,20 @@ def add_parser(sub: Any) -> None:
 
 
 def leaderboard_command(args: argparse.Namespace) -> int:
-    from harness.analysis.leaderboard import build_boards
+    from harness.analysis.leaderboard import boardless_failures, build_boards
+    from harness.present.escaping import md_text, terminal_text
     from harness.present.leaderboard_view import (
         render_csv,
         render_json,
         render_markdown,
         render_table,
     )
+    from harness.present.tables import wrap
     from harness.run.suite_boards import installed_suite_boards
 
+    root = input_folder(args.results, "results folder")
     boards = build_boards(
-        input_folder(args.results, "results folder"),
+        root,
         task=args.task,
         all_metrics=args.all_metrics,
         allow_partial=args.allow_partial,
@@ -49,4 +52,17 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     else:
         text = {"md": render_markdown, "csv": render_csv, "json": render_json}[args.format](boards)
     sys.stdout.write(text.rstrip("\n") + "\n")
+    # tasks whose every job failed have no board to note it under: said after the boards
+    # (on stderr for CSV and JSON, whose stdout is read by programs)
+    notes = boardless_failures(root, boards, args.task)
+    if not notes:
+        return 0
+    if args.format == "table":
+        width = output_width(args.width)
+        lines = [wrap(terminal_text(note), width) for note in notes]
+        sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    elif args.format == "md":
+        sys.stdout.write("".join(f"\n> {md_text(note)}\n" for note in notes))
+    else:
+        sys.stderr.write("\n".join(terminal_text(note) for note in notes) + "\n")
     return 0

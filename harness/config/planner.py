@@ -60,6 +60,21 @@ def _select(names: list[str], wanted: list[str] | None, kind: str) -> list[str]:
     return [n for n in names if n in wanted]
 
 
+def _zoo_entry(name: str, index: int, plugins: Plugins) -> ModelSpec:
+    """The zoo model `name` as a model entry; an unknown name is refused."""
+    zoo = plugins.zoo_models()
+    parent, _, variant = name.partition("@")
+    if name not in zoo and variant and parent in zoo:
+        # `- digits-mlp@int8`: the name the boards show a variant under, written as a model
+        raise SpecError(
+            f"models[{index}]: {name!r} names a variant of zoo model {parent!r}; ask for "
+            f"it in a spec's models: {{name: {parent}, variants: [{variant}]}} (docs/variants.md)"
+        )
+    if name not in zoo:
+        raise UnknownNameError("model", name, zoo)
+    return ModelSpec.model_validate({"name": name, **zoo[name]})
+
+
 def model_plan(
     entry: str | ModelSpec,
     index: int,
@@ -79,10 +94,7 @@ def model_plan(
     elif file is not None:
         entry = ModelSpec.model_validate(file)
     elif isinstance(entry, str):
-        zoo = plugins.zoo_models()
-        if entry not in zoo:
-            raise UnknownNameError("model", entry, zoo)
-        entry = ModelSpec.model_validate({"name": entry, **zoo[entry]})
+        entry = _zoo_entry(entry, index, plugins)
         origin = "zoo"
     if entry.adapter == ADAPTER_KIND:
         raise SpecError(
@@ -195,7 +207,9 @@ def _expanded_model_plans(
             entry = ModelSpec.model_validate(zoo_entry)
         expanded.append((i, entry, variants, zoo_tasks))
         located.update({name: (i, j) for j, (name, _r) in enumerate(variants)})
-    check_collisions(names, located)
+    check_collisions(
+        names, located, frozenset(i for i, m in enumerate(spec.models) if isinstance(m, str))
+    )
     plans: dict[str, ModelPlan] = {}
     for i, entry, variants, zoo_tasks in expanded:
         parent = model_plan(entry, i, base_dir, plugins, modality)

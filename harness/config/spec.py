@@ -50,6 +50,24 @@ class ModelSpec(BaseModel):
     # compressed variants, each a model `<name>@<variant>` (see docs/variants.md)
     variants: list[str | dict[str, Any]] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_hub_reference(cls, data: Any) -> Any:
+        """`{name: hf:org/m, variants: [...]}` reads like `{name: digits-mlp, variants: [...]}`,
+        but a hub reference is a list entry of its own; the name pattern's regex said nothing
+        of how to write such a model as a mapping. (A model-level check: a field validator on
+        `name` changed how the field reads bytes, which it refuses.)"""
+        value = data.get("name") if isinstance(data, dict) else None
+        if isinstance(value, str) and value.startswith("hf:"):
+            repo = value[3:].partition("@")[0] or "<org>/<model>"
+            raise ValueError(
+                f"name {value!r} is a hub reference, a list entry of its own (`- {value}`); a model "
+                "mapping (for variants, tasks) names the model and gives adapter: hf-image (or "
+                f"hf-text), path: {repo} and revision: <commit>, e.g. "
+                f"{{name: my-model, adapter: hf-image, path: {repo}, variants: [int8]}}"
+            )
+        return data
+
     def adapter_fields(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 

@@ -134,9 +134,20 @@ def variant_entries(entry: ModelSpec, index: int) -> list[tuple[str, dict[str, A
     return out
 
 
-def check_collisions(parents: list[str], variants: dict[str, tuple[int, int]]) -> None:
-    """Refuse a variant model name equal to a model the spec defines (`(index, j)` locate it)."""
+def check_collisions(
+    parents: list[str], variants: dict[str, tuple[int, int]], named: frozenset[int] = frozenset()
+) -> None:
+    """Refuse a variant model name equal to a model the spec defines (`(index, j)` locate it);
+    `named`: the indices of models given by a name alone (a string entry)."""
     for name, (i, j) in variants.items():
+        if name in parents and parents.index(name) in named:
+            # `- mynet@int8` beside `{name: mynet, variants: [int8]}`: listing the variant as a
+            # model too, not a second model to rename
+            raise SpecError(
+                f"models[{parents.index(name)}]: {name!r} is the variant that "
+                f"models[{i}].variants[{j}] asks for; a variant is listed only by its parent's "
+                f"`variants:`, so remove models[{parents.index(name)}]"
+            )
         if name in parents:
             raise SpecError(
                 f"models[{i}].variants[{j}]: variant model name {name!r} collides with the model "

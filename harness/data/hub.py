@@ -326,7 +326,7 @@ def _snapshot(repo: str, revision: str | None, task: str) -> Path:
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
         if not status.reachable:
             raise unreachable_error(
-                f"task {task!r}: the files of hub dataset {repo}",
+                f"task {task!r}: hub dataset {repo} (its .npy files)",
                 status,
                 f"connect once and run the task to cache them in {hub_cache_root()} (or set "
                 "HF_HUB_CACHE to a cache that holds them)",

@@ -1,9 +1,14 @@
 """Reaching the Hugging Face hub, or knowing at once that it cannot be reached.
 
 Before the first hub access of a process (a hub task, a protocol's task, a hub model) the hub is
-probed once: one TCP connection to its endpoint (`HF_ENDPOINT`, default huggingface.co:443),
-given `PROBE_TIMEOUT_S` seconds, DNS included. When it cannot be reached, or `HF_HUB_OFFLINE=1`
-says so, the process switches the hub libraries to their cache-only mode
+probed once: one HTTP `HEAD` request to its endpoint (`HF_ENDPOINT`, default
+https://huggingface.co), given `PROBE_TIMEOUT_S` seconds for DNS, connection, TLS and the
+answer's status line together (any status counts as an answer), through the environment's HTTP
+proxy when it sets one for the endpoint (HTTPS_PROXY / HTTP_PROXY, NO_PROXY), as the hub
+libraries go. A bare TCP connection is not enough: a firewall or proxy that accepts connections
+and never answers left every hub library waiting on its own timeouts and retries (measured: 402 s
+for one uncached hub task, over 300 s planning one `hf:` model). When it cannot be reached, or
+`HF_HUB_OFFLINE=1` says so, the process switches the hub libraries to their cache-only mode
 (`HF_HUB_OFFLINE` / `HF_DATASETS_OFFLINE` for datasets, huggingface_hub and transformers, also
 in the environment of worker processes): an entry that is cached loads from the cache, one that
 is not fails at once with one line naming it, and nothing retries (without this, each hub access
@@ -14,10 +19,12 @@ printed twice). Where each entry is cached is `hub_cache`'s business.
 from __future__ import annotations
 
 import functools
+import http.client
 import os
-import socket
+import ssl
 import sys
 import threading
+import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -49,10 +56,11 @@ def declared_offline() -> bool:
     return any(os.environ.get(n, "").upper() in _TRUE for n in names)
 
 
-def endpoint() -> tuple[str, int]:
-    """(host, port) of the hub endpoint."""
+def endpoint() -> tuple[str, int, str]:
+    """(host, port, scheme) of the hub endpoint."""
     url = urlparse(os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT)
-    return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    scheme = "http" if url.scheme == "http" else "https"
+    return url.hostname or "huggingface.co", url.port or (80 if scheme == "http" else 443), scheme
 
 
 def hub_status() -> HubStatus:
@@ -67,27 +75,66 @@ def hub_status() -> HubStatus:
 
 
 @functools.cache
-def _probe(host: str, port: int) -> HubStatus:
-    """One connection attempt, bounded by PROBE_TIMEOUT_S even when DNS hangs."""
+def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
+    """One HEAD request, bounded by PROBE_TIMEOUT_S even when DNS hangs or the server accepts
+    the connection and never answers."""
     outcome: list[HubStatus] = []
+
+    connection, path, via = _connection(host, port, scheme)
 
     def attempt() -> None:
         try:
-            with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
-                outcome.append(HubStatus(True))
-        except OSError as err:
-            outcome.append(HubStatus(False, f"{host} cannot be reached: {_short(err)}"))
+            connection.request("HEAD", path)
+            connection.getresponse()
+            outcome.append(HubStatus(True))
+        except TimeoutError:
+            outcome.append(
+                HubStatus(False, f"{host}{via} did not answer within {PROBE_TIMEOUT_S:g} s")
+            )
+        except (OSError, http.client.HTTPException) as err:
+            outcome.append(HubStatus(False, f"{host}{via} cannot be reached: {_short(err)}"))
+        finally:
+            connection.close()
 
     worker = threading.Thread(target=attempt, name="hub-probe", daemon=True)
     worker.start()
     worker.join(PROBE_TIMEOUT_S + 0.5)
     if not outcome:
-        return HubStatus(False, f"{host} did not answer within {PROBE_TIMEOUT_S:g} s")
+        return HubStatus(False, f"{host}{via} did not answer within {PROBE_TIMEOUT_S:g} s")
     return outcome[0]
 
 
-def _short(err: OSError) -> str:
-    return (err.strerror or str(err) or type(err).__name__).splitlines()[0][:120]
+def _connection(host: str, port: int, scheme: str) -> tuple[http.client.HTTPConnection, str, str]:
+    """The probe's connection, the path it asks for and " (through proxy ...)" when the
+    environment's proxy for `scheme` serves `host` (HTTPS_PROXY / HTTP_PROXY, NO_PROXY), as
+    the hub libraries read them: where direct connections are blocked and only the proxy goes
+    out, a direct probe took a reachable hub for unreachable."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = None if urllib.request.proxy_bypass(host) else proxies.get(scheme)
+    url = urlparse(proxy) if proxy else None
+    # liveness only: the hub libraries check the certificate with their own settings (a
+    # proxy's own CA bundle, say), so a certificate this process cannot verify is not
+    # "unreachable"
+    context = ssl._create_unverified_context()
+    if url is None or not url.hostname or url.scheme != "http":  # an https or socks proxy: direct
+        if scheme == "http":
+            return http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S), "/", ""
+        https = http.client.HTTPSConnection(host, port, timeout=PROBE_TIMEOUT_S, context=context)
+        return https, "/", ""
+    via = f" (through proxy {url.hostname}:{url.port or 80})"
+    if scheme == "http":  # a plain proxy request: the absolute URL
+        plain = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S)
+        return plain, f"http://{host}:{port}/", via
+    tunnel = http.client.HTTPSConnection(
+        url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S, context=context
+    )
+    tunnel.set_tunnel(host, port)  # CONNECT through the proxy, then TLS with the hub
+    return tunnel, "/", via
+
+
+def _short(err: Exception) -> str:
+    text = (err.strerror if isinstance(err, OSError) else None) or str(err)
+    return (text or type(err).__name__).splitlines()[0][:120]
 
 
 def use_hub() -> HubStatus:

@@ -93,6 +93,7 @@ from harness.present.site_publish import discard, publish, site_lock, staging_fo
 from harness.present.site_workers import run_parts
 from harness.present.suite_view import suite_tables
 from harness.present.summary import summary_markdown
+from harness.present.variants_view import LEGEND as VARIANTS_LEGEND
 from harness.store import atomic, links
 from harness.store.completeness import MissingJob, completeness
 from harness.store.run_store import StoredJob, load_jobs
@@ -468,6 +469,7 @@ def _task_page(ctx: _Context, task: str) -> _Page:
             _hrefs(boards),
             ctx.words,
         ),
+        variants_legend=VARIANTS_LEGEND,
         comparisons=[
             c for c, (t, _a, _b) in zip(ctx.nav.comparisons, ctx.pairs, strict=True) if t == task
         ],

@@ -16,10 +16,11 @@ from harness.present.tables import Table, to_json, to_markdown, to_text, wrap
 LEGEND = (
     "delta = variant - parent; tests: exact McNemar (accuracies), paired sign-flip (other "
     "per-sample means), paired resampling (ECE, disparities, OOD detection), Mann-Whitney on "
-    "timing rounds (speed; inconclusive when the timing was unstable), z-test from the 95% "
+    "timing rounds (speed; inconclusive when the timing was unstable), Newcombe's "
+    "square-and-add from the cell-mean intervals (means over cells), z-test from the 95% "
     "intervals (other numbers with intervals), none (no test: p empty, never WORSE); "
     "Holm-adjusted per variant and task"
-)
+)  # also the report's legend (task.html), so the two never say different tests
 NO_VARIANTS = "no variant results (add `variants:` to a model in the spec; see docs/variants.md)"
 
 

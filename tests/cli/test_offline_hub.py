@@ -157,3 +157,162 @@ def test_validate_lists_a_hub_model_and_its_cached_snapshot(
     (snapshot / "model.safetensors").write_bytes(b"")
     assert main(["validate", str(spec), "--width", "0"]) == 0
     assert f"model hm: hub model org/m: cached in {snapshot}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """HF_ENDPOINT at a local port that accepts connections (the kernel completes them) and never
+    answers, as a firewall or proxy that swallows requests does; the real probe, 0.3 s long."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+    monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+    monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 0.3)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", url)
+    yield url
+    server.close()
+
+
+def test_a_hub_that_accepts_connections_and_never_answers_is_unreachable(
+    silent_endpoint: str,
+) -> None:
+    # a TCP connection alone counted as reachable: every hub library then waited on its own
+    # timeouts and retries (402 s for one uncached hub task, over 300 s planning a hf: model)
+    status = hub_access.hub_status()
+    assert not status.reachable
+    assert status.reason == "127.0.0.1 did not answer within 0.3 s"
+
+
+def test_a_hub_that_answers_any_status_is_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:  # a mirror's root may well be a 404: it answered
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+        assert hub_access.hub_status() == hub_access.HubStatus(True)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hub_model_fails_at_once_when_the_hub_never_answers(
+    silent_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-home" / "hub"))
+    code = main(
+        ["run", "--models", "hf:org/absent", "--tasks", "digits", "--out", str(tmp_path / "o")]
+    )
+    err = lines_of(capsys.readouterr().err)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("error: model 'hf:org/absent': config.json is not in the local hub")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_failed_hub_task_is_named_by_the_leaderboard_beside_the_jobs_that_ran(
+    write_spec: Spec, no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a task whose every job failed has no board to note it under: the leaderboard showed the
+    # digits board and said nothing of cifar10
+    models = (
+        "models:\n"
+        "  - digits-mlp\n"
+        '  - {name: m, adapter: torch, factory: "torch.nn:Identity", input_shape: [3, 32, 32],'
+        " tasks: [cifar10]}\n"
+    )
+    spec = write_spec("tasks: [digits, cifar10]\n" + models + "suites: {accuracy: {}}\n")
+    out = spec.parent / "out"
+    assert main(["run", str(spec), "--out", str(out), "--limit", "50"]) == 1
+    assert len(list(out.glob("runs/*/jobs/digits-mlp--digits--accuracy--*/metrics.json"))) == 1
+    capsys.readouterr()
+    assert main(["leaderboard", str(out), "--width", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "digits-mlp" in text
+    note = "note: task 'cifar10' has no board: 1 job(s) failed: m × cifar10 × accuracy (failed: "
+    assert note + "task 'cifar10': hub dataset uoft-cs/cifar10" in text
+    assert main(["leaderboard", str(out), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert note in captured.err and "cifar10" not in captured.out
+
+
+def test_cifar10_c_files_fail_at_once_in_one_line(
+    write_spec: Spec, no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec("tasks: [cifar10-c]\n" + MODEL + "suites: {accuracy: {}}\n")
+    assert main(["run", str(spec), "--out", str(spec.parent / "out")]) == 1
+    err = capsys.readouterr().err
+    failed = [line for line in lines_of(err) if line.startswith("error: job")]
+    assert len(failed) == 1 and "Traceback" not in err
+    # it read "the files of hub dataset YashP54/cifar10-c is neither reachable"
+    assert (
+        "task 'cifar10-c': hub dataset YashP54/cifar10-c (its .npy files) is neither reachable "
+        "(huggingface.co cannot be reached: Network is unreachable"
+    ) in failed[0]
+    assert "nor cached; connect once and run the task to cache them in" in failed[0]
+
+
+def test_the_hub_probe_goes_through_the_environments_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # where only a proxy goes out, the probe connected directly and took a hub that the hub
+    # libraries reach through HTTP_PROXY for unreachable: every hub entry then read "neither
+    # reachable nor cached"
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv("ALL_PROXY", raising=False)
+        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 2.0)
+        monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # no direct route: .invalid
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.delenv("HTTP_PROXY", raising=False)
+        assert hub_access.hub_status() == hub_access.HubStatus(True)
+        assert asked == ["http://hub.invalid:80/"]
+        monkeypatch.setenv("no_proxy", "hub.invalid")  # bypassed: direct, so unreachable
+        status = hub_access.hub_status()
+        assert not status.reachable and "through proxy" not in status.reason
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -52,6 +52,15 @@ BASE = "tasks: [digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n"
             "tasks: [digits, digits]\nmodels: [digits-cnn]\nsuites: {accuracy: {}}\n",
             "duplicate task name 'digits'",
         ),
+        (  # a hub reference as a mapping's name (for variants): the name pattern's regex was all
+            # it said
+            "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+            "  - {name: 'hf:google/vit-base-patch16-224', variants: [int8]}\n",
+            "models.0: name 'hf:google/vit-base-patch16-224' is a hub reference, a list entry of "
+            "its own (`- hf:google/vit-base-patch16-224`); a model mapping (for variants, tasks) "
+            "names the model and gives adapter: hf-image (or hf-text), path: "
+            "google/vit-base-patch16-224",
+        ),
         (  # one folder on a case-insensitive disk: the second model's jobs would replace the first's
             "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
             "  - {name: Net, factory: 'harness.zoo.factories:digits_mlp'}\n"

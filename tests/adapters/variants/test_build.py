@@ -72,6 +72,39 @@ def test_int8_without_linear_layers_is_unavailable_with_reason() -> None:
     assert "Conv2d" in built.unavailable
 
 
+@pytest.mark.parametrize("program", ["script", "trace", "export"])
+@pytest.mark.parametrize("recipe", ["int8", "prune50"])
+def test_int8_and_pruning_of_a_compiled_program_say_why_not(program: str, recipe: str) -> None:
+    # a scripted or exported network holds Linear layers, compiled into its graph: the reason
+    # read "'prog' has none (layer types: RecursiveScriptModule)"
+    net, x = _net(), torch.rand(2, 1, 8, 8)
+    compiled: nn.Module = (
+        torch.jit.script(net)
+        if program == "script"
+        else torch.jit.trace(net, x)
+        if program == "trace"
+        else torch.export.export(net, (x,)).module()
+    )
+    built = build_variant(compiled, _v(recipe), model="prog")
+    assert built.module is None and built.unavailable is not None
+    assert "has none" not in built.unavailable
+    kind = "a torch.export / fx program" if program == "export" else "a TorchScript program"
+    assert f"'prog' is {kind}, whose layers are compiled into its graph" in built.unavailable
+    assert "give the network as an nn.Module (adapter: torch" in built.unavailable
+
+
+def test_a_half_variant_of_an_exported_program_copies_it_without_torchs_warning() -> None:
+    import warnings
+
+    net, x = _net(), torch.rand(2, 1, 8, 8)
+    program = torch.export.export(net, (x,)).module()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        built = build_variant(program, _v("fp16"), model="prog")
+    assert built.module is not None
+    assert not [w for w in caught if issubclass(w.category, FutureWarning)], caught
+
+
 @pytest.mark.parametrize("kind", ["fp16", "bf16"])
 def test_reduced_precision_casts_inside_and_keeps_gradients(kind: str) -> None:
     net = _net()

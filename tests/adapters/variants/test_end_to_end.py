@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from harness.cli.main import main
 
@@ -84,6 +85,12 @@ def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
     assert main(["report", str(results), "--out", str(tmp_path / "site")]) == 0
     page = next((tmp_path / "site").glob("task-*.html")).read_text()
     assert "Variants vs parent" in page and "digits-mlp@int8" in page
+    # the legend is the one `harness variants` prints: it said "95%-interval overlap otherwise"
+    # of ECE (paired resampling), timings (Mann-Whitney) and means over cells (Newcombe)
+    from harness.present.variants_view import LEGEND
+
+    assert "interval overlap" not in page
+    assert str(escape(LEGEND)) in page
 
 
 @pytest.mark.parametrize(
@@ -101,6 +108,16 @@ def test_report_has_variants_section(results: Path, tmp_path: Path) -> None:
         (
             "  - {name: digits-mlp, variants: [int8]}\n  - {name: digits-mlp@int8, factory: tests.adapters.variants.models:conv_only}\n",
             "collides with the model models[1]",
+        ),
+        (  # the variant listed by name too: was "collides ...; rename that model"
+            "  - digits-mlp@int8\n  - {name: digits-mlp, variants: [int8]}\n",
+            "models[0]: 'digits-mlp@int8' is the variant that models[1].variants[0] asks for; a "
+            "variant is listed only by its parent's `variants:`, so remove models[0]",
+        ),
+        (  # the board's name of a variant written as a model: was "unknown model"
+            "  - digits-mlp@fp16\n",
+            "models[0]: 'digits-mlp@fp16' names a variant of zoo model 'digits-mlp'; ask for it "
+            "in a spec's models: {name: digits-mlp, variants: [fp16]}",
         ),
         (
             "  - {name: hand-made, adapter: variant, parent: digits-mlp}\n",
