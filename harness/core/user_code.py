@@ -235,13 +235,21 @@ def _among(entry: str, folders: set[Path]) -> bool:
         return False
 
 
+def harness_root() -> Path:
+    """The folder the running `harness` package is imported from: a checkout's root when the
+    harness runs from one (`python -m harness` in it, not installed)."""
+    return Path(__file__).resolve().parents[2]  # harness/core/user_code.py
+
+
 @contextmanager
 def libraries_first() -> Iterator[None]:
     """Within: `sys.path` without the open scopes' user folders, for starting a child process
     (spawn, a fork server): the child imports its target's module, the harness and its
     libraries with the path it is started with, before any of its own code runs, so a folder's
-    `datasets.py` or `tqdm.py` broke it there. The child takes the whole path with `take_path`."""
-    folders = {folder for scope in _scopes for folder in scope.folders}
+    `datasets.py` or `tqdm.py` broke it there. The child takes the whole path with `take_path`.
+    The folder the harness itself comes from stays (a checkout the command runs in): without
+    it the child imported another harness (an installed one) or none."""
+    folders = {folder for scope in _scopes for folder in scope.folders} - {harness_root()}
     saved = list(sys.path)
     if folders:
         sys.path[:] = [entry for entry in saved if not _among(entry, folders)]
