@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -44,3 +45,26 @@ def test_the_fork_server_keeps_the_working_folder_when_the_harness_is_there(
     with isolated._server_off_the_working_folder():
         assert os.environ["PYTHONSAFEPATH"] == "1"
     assert "PYTHONSAFEPATH" not in os.environ
+
+
+def test_a_worker_takes_its_path_in_the_drivers_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker forked from the fork server starts in the folder the server was started in (the
+    first run's, for `harness.run_spec` called again after `os.chdir` in a notebook). A "" entry
+    of the driver's path is its working folder: `take_path` must read that folder's files (a
+    `foolbox.py` there is imported from the libraries first), so it runs after the chdir."""
+    seen: list[str] = []
+
+    def take_path(path: list[str]) -> None:
+        seen.append(os.getcwd())
+        raise EOFError  # the driver gone: the worker stops here
+
+    driver_folder = tmp_path / "second-project"
+    driver_folder.mkdir()
+    monkeypatch.chdir(tmp_path)  # the server's folder
+    monkeypatch.setattr(isolated, "take_path", take_path)
+    setup = SimpleNamespace(sys_path=["", *sys.path], cwd=str(driver_folder))
+    with pytest.raises(EOFError):
+        isolated._serve_driver(None, setup)  # type: ignore[arg-type]
+    assert seen == [str(driver_folder)]

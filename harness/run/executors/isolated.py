@@ -152,8 +152,11 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
 
 
 def _serve_driver(conn: Connection, setup: WorkerSetup) -> None:
-    take_path(setup.sys_path)  # the user's folders back, after the libraries that need them
+    # the working folder first: a "" entry of the path (a notebook's, a REPL's) is the driver's
+    # working folder, not the one the fork server was started in (a first run's, in a process
+    # running several): take_path imports the libraries that folder's files would shadow
     os.chdir(setup.cwd)
+    take_path(setup.sys_path)  # the user's folders back, after the libraries that need them
     from tqdm.std import TqdmDefaultWriteLock
 
     # tqdm would create a cross-process semaphore at its first bar; a killed worker would leak
