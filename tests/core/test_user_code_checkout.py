@@ -30,7 +30,7 @@ def test_the_harnesss_own_folder_stays_on_a_childs_path(
     monkeypatch.setattr(sys, "path", [str(tmp_path.resolve()), str(root), *sys.path])
     with libraries_first():
         assert str(root) in sys.path  # the child imports this harness
-        assert str(tmp_path.resolve()) not in sys.path  # a user folder's files stay behind
+        assert sys.path[-1] == str(tmp_path.resolve())  # a user folder: behind the libraries
     assert sys.path[:2] == [str(tmp_path.resolve()), str(root)]
 
 
