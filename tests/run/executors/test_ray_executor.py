@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -316,6 +317,7 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
     resources: dict[str, float],
     device: str,
     says: str,
+    tmp_path: Path,
 ) -> None:
     """`gpus_per_job: 1` on a machine without a GPU (or more CPUs per job than it has): Ray kept
     the units pending for ever, printing an autoscaler error every 35 s. The local cluster the
@@ -346,6 +348,9 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
             return fn
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    temp = tmp_path / "temp"  # where the driver makes the empty folder Ray starts in
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     path = write_spec(SPEC)
     plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
     plan = build_plan(
@@ -357,6 +362,7 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
     driver = RayDriver(FakeRay(), plan, execution)
     with pytest.raises(HarnessError) as err:
         driver.start()
+    driver.close()  # as driver_process_main does on a refusal
     message = str(err.value)
     assert says in message and "the local Ray cluster started for this run has" in message
     assert "\n" not in message
@@ -364,8 +370,11 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
         {"executor": "ray", "resources": {"cpus_per_job": 2, "gpus_per_job": 0}}
     )
     ray = FakeRay()
-    RayDriver(ray, plan, fits).start()  # what the cluster has: fine
+    driver = RayDriver(ray, plan, fits)
+    driver.start()  # what the cluster has: fine
     assert ray.up
+    driver.close()
+    assert not ray.up and list(temp.iterdir()) == []  # no harness-ray-* folder left in /tmp
 
 
 SPEC_FOLDER_MODEL = """\
