@@ -138,6 +138,13 @@ class RayDriver:
         self._cwd = os.getcwd()  # where the units run, as a local run's model code does
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:  # the cluster it started and the folder it made go with it
+            self.close()
+            raise
+
+    def _start(self) -> None:
         ray = self.ray
         if not ray.is_initialized():
             # Ray puts the working folder first on every worker's path, for good: the user's

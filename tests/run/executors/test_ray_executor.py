@@ -480,3 +480,41 @@ def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line(
     assert "TypeError: execute_remote() takes from 2 to 5 positional arguments" in message
     assert "(worker pid " in message
     assert "retries" not in message and "\x1b" not in message and "\n" not in message
+
+
+def test_a_driver_that_fails_to_start_leaves_no_cluster_or_folder(
+    write_spec: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Any error after the local cluster started (not only a refusal: the plan failing to go
+    to the object store) shut nothing down: the driver process died with the cluster up and
+    an empty /tmp/harness-ray-* folder left behind."""
+    from harness.run.executors.ray_driver import RayDriver
+
+    class FakeRay:
+        up = False
+
+        def is_initialized(self) -> bool:
+            return self.up
+
+        def init(self, **kwargs: object) -> None:
+            self.up = True
+
+        def cluster_resources(self) -> dict[str, float]:
+            return {"CPU": 2.0}
+
+        def shutdown(self) -> None:
+            self.up = False
+
+        def put(self, value: object) -> object:
+            raise TypeError("cannot pickle '_thread.lock' object")
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    path = write_spec(SPEC)
+    plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
+    ray = FakeRay()
+    with pytest.raises(TypeError):
+        RayDriver(ray, plan, ExecutionSpec.model_validate({"executor": "ray"})).start()
+    assert not ray.up and list(temp.iterdir()) == []
