@@ -397,7 +397,10 @@ class WorkerPool:
         ("timeout", what the worker was building then, or None)."""
         worker = self._worker
         assert worker is not None
-        worker.conn.send(request)
+        try:
+            worker.conn.send(request)
+        except OSError:  # it died since it was seen alive: a BrokenPipeError up there read as
+            return "died", self._died()  # the run's output gone (SIGPIPE), not a failed job
         stage: tuple[str, str] | None = None
         while True:
             wait = (
