@@ -159,7 +159,7 @@ def dependency_names(dists: Iterable[importlib.metadata.Distribution]) -> frozen
             found = _REQUIREMENT.match(spec)
             if found is None or (wanted and not wanted & asked):
                 continue
-            more = {_canonical(e) for e in (found[2] or "").split(",") if e.strip()}
+            more = {_canonical(e.strip()) for e in (found[2] or "").split(",") if e.strip()}
             todo.append((_canonical(found[1]), frozenset(more)))
     names = {name for dist in walked for name in _import_names(by_name[dist][0])}
     return frozenset(names - {"harness"})

@@ -235,28 +235,49 @@ def _among(entry: str, folders: set[Path]) -> bool:
         return False
 
 
+def harness_root() -> Path:
+    """The folder the running `harness` package is imported from: a checkout's root when the
+    harness runs from one (`python -m harness` in it, not installed)."""
+    return Path(__file__).resolve().parents[2]  # harness/core/user_code.py
+
+
 @contextmanager
 def libraries_first() -> Iterator[None]:
-    """Within: `sys.path` without the open scopes' user folders, for starting a child process
+    """Within: `sys.path` with the open scopes' user folders last, for starting a child process
     (spawn, a fork server): the child imports its target's module, the harness and its
     libraries with the path it is started with, before any of its own code runs, so a folder's
-    `datasets.py` or `tqdm.py` broke it there. The child takes the whole path with `take_path`."""
-    folders = {folder for scope in _scopes for folder in scope.folders}
+    `datasets.py` or `tqdm.py` first broke it there. Last, not left out: a script that calls the
+    harness is run again in the child as its main module, and its own `import mymodel` must
+    still find the module beside it. The child takes the whole path with `take_path`.
+    The folder the harness itself comes from stays in place (a checkout the command runs in):
+    behind the libraries the child imported another harness (an installed one)."""
+    folders = {folder for scope in _scopes for folder in scope.folders} - {harness_root()}
     saved = list(sys.path)
     if folders:
-        sys.path[:] = [entry for entry in saved if not _among(entry, folders)]
+        users = [entry for entry in saved if _among(entry, folders)]
+        sys.path[:] = [entry for entry in saved if entry not in users] + users
     try:
         yield
     finally:
         sys.path[:] = saved
 
 
+def _behind(entry: str, path: list[str], now: list[str]) -> bool:
+    """Whether `entry` of `path` is missing from `now`, or behind an entry it came before."""
+    if entry not in now:
+        return True
+    later = path[path.index(entry) + 1 :]
+    return any(e in now and now.index(e) < now.index(entry) for e in later)
+
+
 def take_path(path: list[str]) -> None:
     """In a child process started under `libraries_first`: `sys.path` becomes the parent's
-    `path`; a name one of its folders provides (a folder the child's path lacked) that is a
-    library the harness depends on is imported first, from the libraries, as `user_code` does."""
+    `path`; a name one of its folders provides (a folder the child's path lacked, or had later,
+    behind the libraries) that is a library the harness depends on is imported first, from the
+    libraries, as `user_code` does."""
+    now = list(sys.path)
     for entry in path:
-        if entry not in sys.path:  # "" too: the working folder, a notebook's
+        if _behind(entry, path, now):  # "" too: the working folder, a notebook's
             with contextlib.suppress(OSError, ValueError):
                 folder = Path(entry or ".").resolve()
                 _import_installed(_provided(folder), folder)

@@ -286,3 +286,43 @@ def test_a_users_datasets_py_does_not_break_the_time_limit_workers(tmp_path: Pat
     )  # fmt: skip
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_a_script_beside_its_model_code_starts_child_processes(tmp_path: Path) -> None:
+    """A script in the project folder (`run.py` beside `mymodel.py` and `spec.yaml`) that imports
+    its model code at the top and calls the harness: a spawn or fork-server child runs it again
+    as its main module before its target, and its `import mymodel` failed there ("the job worker
+    process did not start" with `timeout:`) once the project folder was left off the child's
+    path. The folder goes behind the libraries instead: the script imports, `tqdm` is the
+    library, and after `take_path` the user's modules are the user's."""
+    folder, helpers = tmp_path / "project", tmp_path / "helpers"
+    folder.mkdir()
+    helpers.mkdir()
+    for name in ("tqdm", "threadpoolctl", "mymodel"):
+        (folder / f"{name}.py").write_text("OWNER = 'user'\n")
+    (helpers / "child_probe.py").write_text(CHILD)
+    (folder / "run.py").write_text(
+        f"""
+import multiprocessing, sys
+from pathlib import Path
+from harness.core.user_code import libraries_first, user_code
+import child_probe
+import mymodel  # the script's own model code, at the top
+if __name__ == "__main__":
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    with user_code(Path({str(folder)!r})):
+        process = context.Process(target=child_probe.main, args=(list(sys.path), queue))
+        with libraries_first():
+            process.start()
+        process.join(120)
+    print(process.exitcode, queue.get(timeout=5) if process.exitcode == 0 else None)
+"""
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(helpers), str(REPO)])}
+    done = subprocess.run(
+        [sys.executable, "run.py"], cwd=folder, capture_output=True, text=True, env=env,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "0 ('library', 'library', 'library', 'user')", done.stderr[-2000:]

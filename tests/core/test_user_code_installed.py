@@ -106,3 +106,14 @@ def test_the_dependency_walk_follows_requested_extras_only(tmp_path: Path) -> No
         _dist(tmp_path, name, [], name.replace("-", "_"))
     dists = list(importlib.metadata.distributions(path=[str(tmp_path)]))
     assert installed.dependency_names(dists) == {"alpha", "epsilon_lib", "beta", "beta_c", "zeta"}
+
+
+def test_a_requirement_listing_extras_with_spaces_follows_each(tmp_path: Path) -> None:
+    """`beta[fast, slow]` as hand-written metadata has it: the second extra read as " slow"
+    matched no `extra == "slow"` marker, so its libraries were not kept ahead of a user's file."""
+    _dist(tmp_path, "robustness-harness", ["beta[fast, slow]"], "harness")
+    _dist(tmp_path, "beta", ['zeta; extra == "fast"', 'eta; extra == "slow"'], "beta")
+    for name in ("zeta", "eta"):
+        _dist(tmp_path, name, [], name)
+    dists = list(importlib.metadata.distributions(path=[str(tmp_path)]))
+    assert installed.dependency_names(dists) == {"beta", "zeta", "eta"}

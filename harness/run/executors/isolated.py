@@ -43,7 +43,7 @@ from harness.core.signals import (
     ignore_ctrl_c,
 )
 from harness.core.suite import ProgressCallback
-from harness.core.user_code import libraries_first, take_path
+from harness.core.user_code import harness_root, libraries_first, take_path
 from harness.run.executors.work import Failure, JobFacts, UnitResult, WorkUnit
 
 log = logging.getLogger(__name__)
@@ -121,9 +121,10 @@ def _server_off_the_working_folder() -> Iterator[None]:
     imports its preloads (the harness, `datasets`) before any code of ours runs in it, and
     Python 3.11's server ignores the path it is handed (multiprocessing.forkserver.main), so a
     `datasets.py` in the folder the command runs in broke every worker. `server_ready` drops
-    the variable in the server again before it forks one."""
-    if os.environ.get("PYTHONSAFEPATH"):
-        yield  # the user's own: left as it is
+    the variable in the server again before it forks one. Not when the working folder is the
+    one the harness runs from (a checkout, not installed): the server imports it from there."""
+    if os.environ.get("PYTHONSAFEPATH") or _here_is(harness_root()):
+        yield  # the user's own, or the harness's folder first: left as it is
         return
     os.environ["PYTHONSAFEPATH"] = "1"
     os.environ[FORK_SERVER_SAFE_PATH_ENV] = "1"
@@ -132,6 +133,14 @@ def _server_off_the_working_folder() -> Iterator[None]:
     finally:
         os.environ.pop("PYTHONSAFEPATH", None)
         os.environ.pop(FORK_SERVER_SAFE_PATH_ENV, None)
+
+
+def _here_is(folder: Path) -> bool:
+    """Whether the working folder is `folder`."""
+    try:
+        return Path.cwd().resolve() == folder
+    except OSError:  # the working folder was removed
+        return False
 
 
 def worker_main(conn: Connection, setup: WorkerSetup) -> None:
@@ -143,8 +152,11 @@ def worker_main(conn: Connection, setup: WorkerSetup) -> None:
 
 
 def _serve_driver(conn: Connection, setup: WorkerSetup) -> None:
-    take_path(setup.sys_path)  # the user's folders back, after the libraries that need them
+    # the working folder first: a "" entry of the path (a notebook's, a REPL's) is the driver's
+    # working folder, not the one the fork server was started in (a first run's, in a process
+    # running several): take_path imports the libraries that folder's files would shadow
     os.chdir(setup.cwd)
+    take_path(setup.sys_path)  # the user's folders back, after the libraries that need them
     from tqdm.std import TqdmDefaultWriteLock
 
     # tqdm would create a cross-process semaphore at its first bar; a killed worker would leak
@@ -385,7 +397,10 @@ class WorkerPool:
         ("timeout", what the worker was building then, or None)."""
         worker = self._worker
         assert worker is not None
-        worker.conn.send(request)
+        try:
+            worker.conn.send(request)
+        except OSError:  # it died since it was seen alive: a BrokenPipeError up there read as
+            return "died", self._died()  # the run's output gone (SIGPIPE), not a failed job
         stage: tuple[str, str] | None = None
         while True:
             wait = (

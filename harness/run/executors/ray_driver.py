@@ -30,7 +30,7 @@ from harness.core.errors import HarnessError
 from harness.core.model_calls import keeping_process_state
 from harness.core.signals import ignore_ctrl_c
 from harness.core.suite import RunContext
-from harness.core.user_code import take_path, user_code
+from harness.core.user_code import harness_root, take_path, user_code
 from harness.run.environment import resolve_device
 from harness.run.executors.ray_cluster import cluster_address, connect, import_ray
 from harness.run.executors.work import UnitResult, WorkUnit, build_adapter, load_task, run_unit
@@ -138,6 +138,13 @@ class RayDriver:
         self._cwd = os.getcwd()  # where the units run, as a local run's model code does
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:  # the cluster it started and the folder it made go with it
+            self.close()
+            raise
+
+    def _start(self) -> None:
         ray = self.ray
         if not ray.is_initialized():
             # Ray puts the working folder first on every worker's path, for good: the user's
@@ -146,9 +153,14 @@ class RayDriver:
             # the driver's working folder (`cwd`) all the same.
             # A local cluster's processes keep the folder as theirs (a removed one crashed every
             # worker loading torch): it goes when the cluster does (close).
-            self._empty = tempfile.mkdtemp(prefix="harness-ray-")
-            with _in_folder(self._empty):
+            # Not from a checkout of the harness the command runs in (not installed): the
+            # workers import the harness from the working folder Ray puts on their path.
+            if Path(self._cwd).resolve() == harness_root():
                 source = connect(ray, self.execution)
+            else:
+                self._empty = tempfile.mkdtemp(prefix="harness-ray-")
+                with _in_folder(self._empty):
+                    source = connect(ray, self.execution)
             log.info("ray: using %s", source)
             self._owns_cluster = True
         resources = ray.cluster_resources()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -316,6 +317,7 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
     resources: dict[str, float],
     device: str,
     says: str,
+    tmp_path: Path,
 ) -> None:
     """`gpus_per_job: 1` on a machine without a GPU (or more CPUs per job than it has): Ray kept
     the units pending for ever, printing an autoscaler error every 35 s. The local cluster the
@@ -346,6 +348,9 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
             return fn
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    temp = tmp_path / "temp"  # where the driver makes the empty folder Ray starts in
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     path = write_spec(SPEC)
     plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
     plan = build_plan(
@@ -357,6 +362,7 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
     driver = RayDriver(FakeRay(), plan, execution)
     with pytest.raises(HarnessError) as err:
         driver.start()
+    driver.close()  # as driver_process_main does on a refusal
     message = str(err.value)
     assert says in message and "the local Ray cluster started for this run has" in message
     assert "\n" not in message
@@ -364,8 +370,11 @@ def test_a_unit_the_local_cluster_can_never_run_is_refused(
         {"executor": "ray", "resources": {"cpus_per_job": 2, "gpus_per_job": 0}}
     )
     ray = FakeRay()
-    RayDriver(ray, plan, fits).start()  # what the cluster has: fine
+    driver = RayDriver(ray, plan, fits)
+    driver.start()  # what the cluster has: fine
     assert ray.up
+    driver.close()
+    assert not ray.up and list(temp.iterdir()) == []  # no harness-ray-* folder left in /tmp
 
 
 SPEC_FOLDER_MODEL = """\
@@ -471,3 +480,41 @@ def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line(
     assert "TypeError: execute_remote() takes from 2 to 5 positional arguments" in message
     assert "(worker pid " in message
     assert "retries" not in message and "\x1b" not in message and "\n" not in message
+
+
+def test_a_driver_that_fails_to_start_leaves_no_cluster_or_folder(
+    write_spec: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Any error after the local cluster started (not only a refusal: the plan failing to go
+    to the object store) shut nothing down: the driver process died with the cluster up and
+    an empty /tmp/harness-ray-* folder left behind."""
+    from harness.run.executors.ray_driver import RayDriver
+
+    class FakeRay:
+        up = False
+
+        def is_initialized(self) -> bool:
+            return self.up
+
+        def init(self, **kwargs: object) -> None:
+            self.up = True
+
+        def cluster_resources(self) -> dict[str, float]:
+            return {"CPU": 2.0}
+
+        def shutdown(self) -> None:
+            self.up = False
+
+        def put(self, value: object) -> object:
+            raise TypeError("cannot pickle '_thread.lock' object")
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    path = write_spec(SPEC)
+    plan = build_plan(load_spec(path), base_dir=path.parent, plugins=installed_plugins())
+    ray = FakeRay()
+    with pytest.raises(TypeError):
+        RayDriver(ray, plan, ExecutionSpec.model_validate({"executor": "ray"})).start()
+    assert not ray.up and list(temp.iterdir()) == []
