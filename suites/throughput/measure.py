@@ -82,11 +82,15 @@ def _count_flops(adapter: ModelAdapter, samples: Samples, device: torch.device) 
     that batch: its smaller batch sizes are still measured; a model that fails on one sample
     fails here)."""
     k = min(FLOP_SAMPLES, len(samples))
+    chunk = fixed_batch(adapter)
     for size in dict.fromkeys((k, 1)):
         cond = Condition(batch_size=size, precision="fp32", variant="eager", copy_mode="device")
+        # a program fixed at batch N computes every pass on N rows, the last one padded: its
+        # FLOPs are per row computed (N x the passes), not per row of the batch
+        rows = size if chunk is None else -(-size // chunk) * chunk
         try:
             with prepared_forward(adapter, make_batch(samples, size), cond, device) as fn:
-                return flops_per_sample(fn, size)
+                return flops_per_sample(fn, rows)
         except Exception:
             if size == 1:
                 raise

@@ -46,7 +46,8 @@ class ThroughputSuite(Suite):
     # by id or address, notes on CPU peak memory's start and the weights, a p99 from fewer than
     # 101 calls, a model timed through its adapter; ONNX / scikit-learn at the job's threads;
     # 5: an ONNX model's records carry its session's `threads: N` and a float16 graph's weights;
-    # 6: a torch.export program fixed at batch N says it runs in chunks of N
+    # 6: a torch.export program fixed at batch N says it runs in chunks of N, and its FLOPs per
+    # sample leave out the padding rows of its last chunk
     version = "6"
     description = "samples/s (CI), latency p50/p90/p99, peak memory, FLOP/s and % of peak per batch size and precision"
     config_model = ThroughputConfig

@@ -59,3 +59,20 @@ def test_throughput_says_an_in_memory_fixed_batch_program_runs_in_chunks() -> No
     )
     (timed,) = [m for m in result.metrics if m.metric == "throughput_samples_per_s"]
     assert "batch of 8 inputs executed in chunks of 4" in (timed.note or "")
+
+
+def test_flops_per_sample_of_a_fixed_batch_program_leave_out_the_padding() -> None:
+    """FLOPs are counted on a batch of 4: a program fixed at batch 32 pads it to 32 rows, and
+    their FLOPs divided by 4 gave 8x the model's FLOPs per sample (and FLOP/s, % of peak)."""
+    x, y = torch.rand(40, 1, 8, 8), torch.arange(40) % 10
+    suites = {"throughput": {"batch_sizes": [1], "warmup_iters": 1, "timed_iters": 2}}
+
+    def flops(model: object) -> float:
+        result = harness.evaluate(model, data=(x, y), num_classes=10, suites=suites, device="cpu")
+        (record,) = [m for m in result.metrics if m.metric == "flops_per_sample"]
+        assert record.value is not None
+        return float(record.value)
+
+    net = _net()
+    assert flops(_program(net, 32)) == pytest.approx(flops(net))
+    assert flops(_program(net, 3)) == pytest.approx(flops(net))
