@@ -407,6 +407,9 @@ class SklearnAdapter(AdapterBase):
         theirs = [str(name) for name in task.feature_names]
         if theirs and len(ours) != len(theirs):
             self._refuse_other_columns(ours, theirs, task)
+        known, given = set(ours), set(theirs)
+        if known & given and known != given:  # names of its own beside others: one swapped
+            self._refuse_other_columns(ours, theirs, task)
         position = {name: i for i, name in enumerate(theirs)}
         if all(position.get(name, i) == i for i, name in enumerate(ours)):
             return
@@ -419,8 +422,9 @@ class SklearnAdapter(AdapterBase):
     def _refuse_other_columns(self, ours: list[str], theirs: list[str], task: Task) -> None:
         """A task giving more or fewer features than the columns the estimator was fitted on
         (a second label column among the default features, a raw text column the task
-        one-hot encodes) would fail inside its first batch with sklearn's counts alone; on
-        hundreds of columns, name the ones that differ."""
+        one-hot encodes) would fail inside its first batch with sklearn's counts alone; one
+        giving as many, some of them other columns, would run on the wrong columns without a
+        word (sklearn refuses both on a frame). Name the ones that differ."""
         known, given = set(ours), set(theirs)
         extra = [name for name in theirs if name not in known]
         missing = [name for name in ours if name not in given]
@@ -449,10 +453,14 @@ class SklearnAdapter(AdapterBase):
                 f"{shown}, and a model gets the task's numbers, not the raw column: fit it on "
                 "the task's encoded columns"
             )
-        raise ModelOutputError(
+        said = (
             f"model {self.name!r} was fitted on {len(ours)} columns but task {task.name!r} gives "
-            f"{len(theirs)} features: {'; '.join(parts)}; {todo}"
+            f"{len(theirs)} features"
+            if len(ours) != len(theirs)
+            else f"model {self.name!r} and task {task.name!r} name different columns "
+            f"({len(ours)} each)"
         )
+        raise ModelOutputError(f"{said}: {'; '.join(parts)}; {todo}")
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         x: Any

@@ -297,3 +297,26 @@ def test_an_estimator_fitted_on_a_raw_category_is_told_the_task_encodes_it() -> 
         r"\['color'\] is not one of the task's.* the task encodes 'color' \(color=a, color=b\)",
     ):
         harness.evaluate(model, data=encoded, label_column="y", name="t", **FAST)
+
+
+def test_an_estimator_given_another_column_in_place_of_one_it_knows_is_refused() -> None:
+    """A CSV that lacks one column the model was fitted on and has another in its place (300
+    features with `label3` where `f299` was) ran without a word: the model read label3 as
+    f299. sklearn refuses that on a frame; the adapter feeds arrays, so it is refused here,
+    naming both. Arrays, whose features name none of the model's columns, still run."""
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, 4, -1]]
+    features = list(frame.columns[:4])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    model.fit(frame[features].iloc[TRAIN], frame["target"].iloc[TRAIN])
+    swapped = frame.drop(columns=["mean area"]).iloc[TEST]
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'Pipeline' and task 'bc' name different columns \(4 each\): "
+        r"\['mean smoothness'\] is not one of the model's columns; the model's \['mean area'\] "
+        r"is not one of the task's",
+    ):
+        harness.evaluate(model, data=swapped, label_column="target", name="bc", **FAST)
+    test = frame.iloc[TEST]
+    arrays = (test[features].to_numpy(), test["target"].to_numpy())
+    got = harness.evaluate(model, data=arrays, name="bc", **FAST)
+    assert got.metric("top1_acc").n == len(test)
