@@ -405,6 +405,11 @@ class SklearnAdapter(AdapterBase):
             return
         ours = [str(name) for name in fitted]
         theirs = [str(name) for name in task.feature_names]
+        if theirs and len(ours) != len(theirs):
+            self._refuse_other_columns(ours, theirs, task)
+        known, given = set(ours), set(theirs)
+        if known & given and known != given:  # names of its own beside others: one swapped
+            self._refuse_other_columns(ours, theirs, task)
         position = {name: i for i, name in enumerate(theirs)}
         if all(position.get(name, i) == i for i, name in enumerate(ours)):
             return
@@ -413,6 +418,49 @@ class SklearnAdapter(AdapterBase):
             f"task {task.name!r} gives them as {_listed(theirs)}; list the task's "
             "feature_columns in the model's order"
         )
+
+    def _refuse_other_columns(self, ours: list[str], theirs: list[str], task: Task) -> None:
+        """A task giving more or fewer features than the columns the estimator was fitted on
+        (a second label column among the default features, a raw text column the task
+        one-hot encodes) would fail inside its first batch with sklearn's counts alone; one
+        giving as many, some of them other columns, would run on the wrong columns without a
+        word (sklearn refuses both on a frame). Name the ones that differ."""
+        known, given = set(ours), set(theirs)
+        extra = [name for name in theirs if name not in known]
+        missing = [name for name in ours if name not in given]
+        parts = []
+        if extra:
+            verb = "is" if len(extra) == 1 else "are"
+            parts.append(f"{_listed(extra)} {verb} not one of the model's columns")
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            parts.append(f"the model's {_listed(missing)} {verb} not one of the task's")
+        todo = (
+            "list the task's feature_columns as the model's columns (by default they are every "
+            "column but the label, id and group columns)"
+        )
+        encoded = {
+            name: [t for t in extra if t.startswith(f"{name}=")]
+            for name in missing
+            if any(t.startswith(f"{name}=") for t in extra)
+        }
+        if encoded:
+            shown = "; ".join(
+                f"the task encodes {name!r} ({', '.join(cols[:4])}{', ...' if len(cols) > 4 else ''})"
+                for name, cols in encoded.items()
+            )
+            todo = (
+                f"{shown}, and a model gets the task's numbers, not the raw column: fit it on "
+                "the task's encoded columns"
+            )
+        said = (
+            f"model {self.name!r} was fitted on {len(ours)} columns but task {task.name!r} gives "
+            f"{len(theirs)} features"
+            if len(ours) != len(theirs)
+            else f"model {self.name!r} and task {task.name!r} name different columns "
+            f"({len(ours)} each)"
+        )
+        raise ModelOutputError(f"{said}: {'; '.join(parts)}; {todo}")
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         x: Any

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from harness.core.board_notes import caveat_note
 from harness.core.errors import DatasetError
 from harness.core.task import Task
 from harness.data.matrix_fill import Filled, MatrixFill
@@ -188,6 +189,7 @@ class TabularSplit:
     rows: RowColumns
     matrix: np.ndarray
     ranges: tuple[np.ndarray, np.ndarray] | None = None  # per feature (min, max), float32
+    dropped: int = 0  # rows dropped for a missing feature (missing_rows: drop)
 
 
 def read_tabular_split(
@@ -240,7 +242,8 @@ def read_tabular_split(
         raise DatasetError(f"task {spec.name!r}: {where} has no rows left without missing features")
     if not clean:
         _all_finite(spec, matrix, labels, at)
-        return TabularSplit(rows, matrix)  # rows dropped: ranges taken again
+        # rows dropped: ranges taken again
+        return TabularSplit(rows, matrix, dropped=len(missing) - len(matrix))
     return TabularSplit(rows, matrix, (low, high))
 
 
@@ -381,6 +384,17 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
         spec.bounds is None and n not in spec.feature_bounds and n not in fixed for n in labels
     )
     log.info("task %s: bounds %s over %d features", spec.name, bounds, len(labels))
+    load_notes: tuple[str, ...] = ()
+    if test.dropped:
+        total = test.dropped + len(test.matrix)
+        load_notes = (
+            caveat_note(
+                f"task {spec.name!r}: {test.dropped:,} of {total:,} rows of {where} "
+                f"({100 * test.dropped / total:.1f}%) have a missing feature and were dropped "
+                f"(missing_rows: drop): every number is on the {len(test.matrix):,} rows left, "
+                "which may differ from the rows dropped"
+            ),
+        )
     return Task(
         name=spec.name,
         modality="tabular",
@@ -401,4 +415,5 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
         observed_bounds=observed if any(observed) else (),
         categorical_features=tuple(n for n in labels if n in encoding.fixed_bounds()),
         labeled=spec.label_column is not None,
+        load_notes=load_notes,
     )

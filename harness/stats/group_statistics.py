@@ -117,10 +117,31 @@ def group_rates(c: Columns, codes: np.ndarray, g: int, binary: bool) -> dict[str
     return out
 
 
+_BLOCK = 1 << 20
+"""Index entries (resample rows x samples) per block of `group_stats`: its temporaries are a few
+times the block's, not the whole index matrix's (2,000 resamples of 50,000 samples: 6.6 GB)."""
+
+
 def group_stats(
     c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
 ) -> dict[str, np.ndarray]:
-    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined)."""
+    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined).
+
+    Rows are taken in blocks of about `_BLOCK` entries; each row's numbers are computed from its
+    own entries alone, in the same order, so they are the same bit for bit."""
+    rows = max(1, _BLOCK // max(1, idx.shape[1]))
+    if idx.shape[0] <= rows:
+        return _group_stats(c, codes, g, idx, binary, bins)
+    parts = [
+        _group_stats(c, codes, g, idx[start : start + rows], binary, bins)
+        for start in range(0, idx.shape[0], rows)
+    ]
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def _group_stats(
+    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+) -> dict[str, np.ndarray]:
     keys = codes[idx]
     by_group = _RowKeys(keys, g)
     cnt = by_group.count(None)

@@ -672,7 +672,7 @@ def _disparity_rows(comp: _Computed, binary: bool, insufficient: list[str]) -> l
             ci, method = _disparity_ci(comp, metric)
             note = (
                 f"groups with fewer than {comp.min_group_size} {_uses_text(metric)}: "
-                + ", ".join(small)
+                + _listed(small)
                 if small
                 else None
             )

@@ -501,6 +501,30 @@ def test_notes_on_small_groups_give_each_group_its_count() -> None:
     assert "c: groups with fewer than 4 samples (insufficient data): 0 (3 samples)" in b.notes
 
 
+def test_a_disparity_note_names_at_most_twenty_small_groups() -> None:
+    """200 regions of a user's table, most with fewer than 20 positive labels: the equalized
+    odds note named every one of them, 42 lines of a leaderboard footnote (137 for the region x
+    sex intersection). It names the first 20 and counts the rest, as the note on groups with
+    too few samples does."""
+    n = 30 * 4
+    f = pd.DataFrame(
+        {
+            "sample_id": [f"s{i}" for i in range(n)],
+            "condition": "clean",
+            "label": [0, 1] * (n // 2),
+            "prediction": [0, 1, 1, 0] * (n // 4),
+            "confidence": 0.8,
+            "group:r": [f"r{i // 4:02d}" for i in range(n)],
+        }
+    )
+    f["correct"] = f["label"] == f["prediction"]
+    b = group_breakdown(f, [("r",)], num_classes=2, seed=0, condition="clean", min_group_size=4)
+    note = disparity(b, "r", "equalized_odds_difference").note
+    assert note.startswith("groups with fewer than 4 positive labels or negative labels: r00 (2")
+    assert "r19 (2 positive labels, 2 negative labels) and 10 more" in note, note
+    assert "r20" not in note
+
+
 def test_a_clean_breakdown_draws_no_resamples(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only accuracy drops take their interval from the bootstrap, and a clean table has none:
     the fairness suite drew every resample anyway and threw them away (250 groups of a

@@ -39,3 +39,32 @@ def test_draws_and_values_are_made_once_and_values_can_be_dropped() -> None:
     assert shared.draws("column", lambda: make("draws again")) is draws  # draws kept
     shared.values(b, "resampled", lambda: make("b again"))  # values made again
     assert made == ["draws", "a", "b", "b again"]
+
+
+def test_draws_beyond_the_byte_budget_are_dropped_oldest_first_and_made_again(
+    monkeypatch,
+) -> None:
+    """`harness check` of a fairness run (50,000 rows, 9 disparity columns) kept every column's
+    (2000, n) resample positions for the whole gate: 9 x 800 MB, 8.1 GB peak (19.8 GB for three
+    tasks). Draws are seeded, so one dropped and made again is the same array: SharedDraws
+    keeps them within a byte budget, oldest first out, the newest always kept."""
+    from harness.stats import shared_draws
+
+    monkeypatch.setattr(shared_draws, "DRAWS_BUDGET", 2_500)
+    shared = SharedDraws()
+    made: list[str] = []
+
+    def make(tag: str) -> np.ndarray:
+        made.append(tag)
+        return np.full(100, len(tag), dtype=np.int64)  # 800 bytes
+
+    for tag in ("a", "bb", "ccc"):
+        shared.draws(tag, lambda tag=tag: make(tag))
+    a = shared.draws("a", lambda: make("a"))  # 3 x 800 bytes fit: kept, now the newest used
+    assert made == ["a", "bb", "ccc"]
+    shared.draws("dddd", lambda: make("dddd"))  # 4 x 800 do not: "bb", least recently used, goes
+    assert shared.draws("a", lambda: make("a")) is a
+    bb = shared.draws("bb", lambda: make("bb"))
+    assert made == ["a", "bb", "ccc", "dddd", "bb"] and bb.tolist() == [2] * 100
+    big = shared.draws("huge", lambda: np.zeros(1_000, dtype=np.int64))  # over the budget alone
+    assert shared.draws("huge", lambda: np.ones(1)) is big

@@ -253,3 +253,70 @@ def test_class_ids_stored_as_floats_are_the_class_ids() -> None:
     shifted = LogisticRegression(max_iter=1000).fit(x, y + 1.0)
     with pytest.raises(ModelLoadError, match=r"classes_ \[1\.0, 2\.0, 3\.0\] must be"):
         harness.evaluate(shifted, data=(x, y), **FAST)
+
+
+def test_an_estimator_fitted_on_other_columns_is_refused_naming_them() -> None:
+    """A task giving one column more than a frame-fitted pipeline knows (a second label column
+    left among the default feature columns) failed inside the model's first batch with
+    sklearn's count alone ("X has 5 features, but StandardScaler is expecting 4"): on 300
+    columns the user had to find the odd one by hand. It is refused before any call, naming
+    the columns on each side."""
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, 4, -1]]
+    features = list(frame.columns[:4])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    model.fit(frame[features].iloc[TRAIN], frame["target"].iloc[TRAIN])
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'Pipeline' was fitted on 4 columns but task 'bc' gives 5 features: "
+        r"\['mean smoothness'\] is not one of the model's columns; .*feature_columns",
+    ):
+        harness.evaluate(model, data=frame.iloc[TEST], label_column="target", name="bc", **FAST)
+
+
+def test_an_estimator_fitted_on_a_raw_category_is_told_the_task_encodes_it() -> None:
+    """A pipeline that one-hot encodes a text column itself (a ColumnTransformer fitted on the
+    raw column) gets the task's encoded columns (`color=a`, `color=b`): the line says that the
+    task encodes the column the model expects raw, and that a model gets numbers."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    color = rng.choice(["a", "b"], size=200)
+    x = rng.normal(size=200)
+    label = ((x + (color == "a")) > 0.5).astype(int)
+    raw = pd.DataFrame({"x": x, "color": color})
+    encode = ColumnTransformer([("c", OneHotEncoder(), ["color"])], remainder="passthrough")
+    model = make_pipeline(encode, LogisticRegression()).fit(raw, label)
+    encoded = pd.DataFrame(
+        {"x": x, "color=a": (color == "a") * 1.0, "color=b": (color == "b") * 1.0, "y": label}
+    )
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'Pipeline' was fitted on 2 columns but task 't' gives 3 features: .*"
+        r"\['color'\] is not one of the task's.* the task encodes 'color' \(color=a, color=b\)",
+    ):
+        harness.evaluate(model, data=encoded, label_column="y", name="t", **FAST)
+
+
+def test_an_estimator_given_another_column_in_place_of_one_it_knows_is_refused() -> None:
+    """A CSV that lacks one column the model was fitted on and has another in its place (300
+    features with `label3` where `f299` was) ran without a word: the model read label3 as
+    f299. sklearn refuses that on a frame; the adapter feeds arrays, so it is refused here,
+    naming both. Arrays, whose features name none of the model's columns, still run."""
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, 4, -1]]
+    features = list(frame.columns[:4])
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    model.fit(frame[features].iloc[TRAIN], frame["target"].iloc[TRAIN])
+    swapped = frame.drop(columns=["mean area"]).iloc[TEST]
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'Pipeline' and task 'bc' name different columns \(4 each\): "
+        r"\['mean smoothness'\] is not one of the model's columns; the model's \['mean area'\] "
+        r"is not one of the task's",
+    ):
+        harness.evaluate(model, data=swapped, label_column="target", name="bc", **FAST)
+    test = frame.iloc[TEST]
+    arrays = (test[features].to_numpy(), test["target"].to_numpy())
+    got = harness.evaluate(model, data=arrays, name="bc", **FAST)
+    assert got.metric("top1_acc").n == len(test)
