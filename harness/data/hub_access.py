@@ -18,8 +18,10 @@ printed twice). Where each entry is cached is `hub_cache`'s business.
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.client
+import ipaddress
 import os
 import ssl
 import sys
@@ -27,7 +29,7 @@ import threading
 import urllib.request
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from harness.core.errors import DatasetError
 
@@ -71,7 +73,12 @@ def hub_status() -> HubStatus:
         return HubStatus(False, found)
     if declared_offline():
         return HubStatus(False, "HF_HUB_OFFLINE is set")
-    return _probe(*endpoint())
+    try:
+        where = endpoint()
+    except ValueError as err:  # a port that is not a number, say: the hub libraries fail too
+        text = os.environ.get("HF_ENDPOINT", "")
+        return HubStatus(False, f"HF_ENDPOINT {text!r} is not a URL ({_short(err)})")
+    return _probe(*where)
 
 
 @functools.cache
@@ -80,18 +87,21 @@ def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
     the connection and never answers."""
     outcome: list[HubStatus] = []
 
-    connection, path, via = _connection(host, port, scheme)
+    try:
+        connection, path, headers, via = _connection(host, port, scheme)
+    except (ValueError, http.client.HTTPException) as err:  # a proxy URL's port "abc", say
+        return HubStatus(False, f"the environment's proxy for {host} is not a URL: {_short(err)}")
 
     def attempt() -> None:
         try:
-            connection.request("HEAD", path)
+            connection.request("HEAD", path, headers=headers)
             connection.getresponse()
             outcome.append(HubStatus(True))
         except TimeoutError:
             outcome.append(
                 HubStatus(False, f"{host}{via} did not answer within {PROBE_TIMEOUT_S:g} s")
             )
-        except (OSError, http.client.HTTPException) as err:
+        except Exception as err:  # OSError, HTTPException, a host name idna refuses, ...
             outcome.append(HubStatus(False, f"{host}{via} cannot be reached: {_short(err)}"))
         finally:
             connection.close()
@@ -104,13 +114,14 @@ def _probe(host: str, port: int, scheme: str = "https") -> HubStatus:
     return outcome[0]
 
 
-def _connection(host: str, port: int, scheme: str) -> tuple[http.client.HTTPConnection, str, str]:
-    """The probe's connection, the path it asks for and " (through proxy ...)" when the
-    environment's proxy for `scheme` serves `host` (HTTPS_PROXY / HTTP_PROXY, NO_PROXY), as
-    the hub libraries read them: where direct connections are blocked and only the proxy goes
-    out, a direct probe took a reachable hub for unreachable."""
-    proxies = urllib.request.getproxies_environment()
-    proxy = None if urllib.request.proxy_bypass(host) else proxies.get(scheme)
+def _connection(
+    host: str, port: int, scheme: str
+) -> tuple[http.client.HTTPConnection, str, dict[str, str], str]:
+    """The probe's connection, the path it asks for, its headers and " (through proxy ...)"
+    when the environment's proxy serves `host` (`_proxy_url`), as the hub libraries read it:
+    where direct connections are blocked and only the proxy goes out, a direct probe took a
+    reachable hub for unreachable."""
+    proxy = _proxy_url(host, port, scheme)
     url = urlparse(proxy) if proxy else None
     # liveness only: the hub libraries check the certificate with their own settings (a
     # proxy's own CA bundle, say), so a certificate this process cannot verify is not
@@ -118,18 +129,63 @@ def _connection(host: str, port: int, scheme: str) -> tuple[http.client.HTTPConn
     context = ssl._create_unverified_context()
     if url is None or not url.hostname or url.scheme != "http":  # an https or socks proxy: direct
         if scheme == "http":
-            return http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S), "/", ""
+            return http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT_S), "/", {}, ""
         https = http.client.HTTPSConnection(host, port, timeout=PROBE_TIMEOUT_S, context=context)
-        return https, "/", ""
-    via = f" (through proxy {url.hostname}:{url.port or 80})"
+        return https, "/", {}, ""
+    proxy_port = url.port or 80  # a port that is not a number: ValueError
+    via = f" (through proxy {url.hostname}:{proxy_port})"
+    auth = {}
+    if url.username is not None:  # http://user:password@proxy: a proxy asking for them (407)
+        pair = f"{unquote(url.username)}:{unquote(url.password or '')}".encode()
+        auth["Proxy-Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     if scheme == "http":  # a plain proxy request: the absolute URL
-        plain = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S)
-        return plain, f"http://{host}:{port}/", via
+        plain = http.client.HTTPConnection(url.hostname, proxy_port, timeout=PROBE_TIMEOUT_S)
+        return plain, f"http://{host}:{port}/", auth, via
     tunnel = http.client.HTTPSConnection(
-        url.hostname, url.port or 80, timeout=PROBE_TIMEOUT_S, context=context
+        url.hostname, proxy_port, timeout=PROBE_TIMEOUT_S, context=context
     )
-    tunnel.set_tunnel(host, port)  # CONNECT through the proxy, then TLS with the hub
-    return tunnel, "/", via
+    tunnel.set_tunnel(host, port, headers=auth)  # CONNECT through the proxy, then TLS
+    return tunnel, "/", {}, via
+
+
+def _proxy_url(host: str, port: int, scheme: str) -> str | None:
+    """The proxy the hub libraries' HTTP client (httpx) takes from the environment for
+    `scheme://host:port`: `<scheme>_proxy`, else `all_proxy` (`http://` when it names no
+    scheme: `proxy:3128`); none when `no_proxy` lists `*` or matches the host (`example.com`
+    and its subdomains; `.example.com` and `*.example.com` its subdomains only; `host:port`
+    that port only; an IP address or network). urllib's own `proxy_bypass` differs on several
+    (a `.example.com` bypassed example.com itself, a `*` in a list bypassed nothing)."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    default = port == (80 if scheme == "http" else 443)
+    for entry in (e.strip().lower() for e in proxies.get("no", "").split(",")):
+        if entry == "*":
+            return None
+        if entry and _bypasses(entry, host.lower(), None if default else port):
+            return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _bypasses(entry: str, host: str, port: int | None) -> bool:
+    """Whether one `no_proxy` entry names `host` (`port`: the endpoint's, None when the
+    scheme's default), as httpx reads it."""
+    if "://" in entry:
+        entry = entry.split("://", 1)[1]
+    name, _, wanted = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
+    if wanted and (not wanted.isdigit() or int(wanted) != port):
+        return False
+    name = name.strip("[]")
+    try:
+        return ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False)
+    except ValueError:
+        pass
+    if name.startswith("*."):
+        return host.endswith(name[1:])
+    if name.startswith("."):
+        return host.endswith(name)
+    return host == name or host.endswith("." + name.lstrip("*"))
 
 
 def _short(err: Exception) -> str:

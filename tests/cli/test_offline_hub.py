@@ -316,3 +316,89 @@ def test_the_hub_probe_goes_through_the_environments_proxy(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("no", "https", "http", "all"):
+        monkeypatch.delenv(f"{name}_proxy", raising=False)
+        monkeypatch.delenv(f"{name.upper()}_PROXY", raising=False)
+
+
+@pytest.mark.parametrize(
+    ("env", "through"),
+    [
+        ({"HTTPS_PROXY": "127.0.0.1:9"}, True),  # no scheme: http://, as httpx and curl read it
+        ({"ALL_PROXY": "http://127.0.0.1:9"}, True),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "localhost,*"}, False),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ".hub.invalid"}, True),  # subdomains
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "*.hub.invalid"}, True),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "hub.invalid:443"}, True),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": " other.org , .invalid"}, False),
+        ({"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "invalid"}, False),
+        ({"HTTP_PROXY": "http://127.0.0.1:9"}, False),  # another scheme's proxy
+    ],
+)
+def test_the_hub_probe_takes_the_proxy_the_hub_libraries_take(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], through: bool
+) -> None:
+    # the hub libraries' client (httpx) reads a proxy without a scheme as http://, falls back on
+    # ALL_PROXY and bypasses every proxy for a "*" anywhere in NO_PROXY; the probe read these
+    # with urllib's rules and went direct (a reachable hub behind the proxy: "unreachable")
+    _clear_proxies(monkeypatch)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    proxy = hub_access._proxy_url("hub.invalid", 443, "https")
+    assert (proxy == "http://127.0.0.1:9") is through, proxy
+    httpx = pytest.importorskip("httpx2")
+    transport = httpx.Client()._transport_for_url(httpx.URL("https://hub.invalid/"))
+    assert (getattr(transport._pool, "_proxy_url", None) is not None) is through
+
+
+def test_the_hub_probe_gives_a_proxy_its_credentials_and_a_bad_one_a_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # http://user:password@proxy: without Proxy-Authorization the proxy's 407 refused the
+    # CONNECT and a reachable hub read as unreachable; a proxy URL with a port that is not a
+    # number (or an endpoint's) raised a traceback out of the probe
+    import http.server
+    import threading
+
+    seen: list[str | None] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            seen.append(self.headers.get("Proxy-Authorization"))
+            self.send_response(200 if seen[-1] else 407)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _clear_proxies(monkeypatch)
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 2.0)
+        monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
+        monkeypatch.setenv("HTTP_PROXY", f"http://us%40er:pw@127.0.0.1:{server.server_address[1]}")
+        assert hub_access.hub_status() == hub_access.HubStatus(True)
+        assert seen == ["Basic dXNAZXI6cHc="]  # base64 of "us@er:pw"
+        monkeypatch.setenv("HTTPS_PROXY", "http://proxy:abc")
+        monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+        status = hub_access.hub_status()
+        assert not status.reachable and "proxy for hub.invalid is not a URL" in status.reason
+        monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid:abc")
+        status = hub_access.hub_status()
+        assert status.reason.startswith("HF_ENDPOINT 'https://hub.invalid:abc' is not a URL")
+        monkeypatch.setenv("HF_ENDPOINT", "https://hub..invalid")  # idna refuses the name
+        monkeypatch.delenv("HTTPS_PROXY")
+        status = hub_access.hub_status()
+        assert "hub..invalid cannot be reached: encoding with 'idna'" in status.reason
+    finally:
+        server.shutdown()
+        server.server_close()
