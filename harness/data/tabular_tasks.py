@@ -391,8 +391,8 @@ def tabular_task(spec: TaskSpec, raw: Split, train_raw: Split | None) -> Task:
             caveat_note(
                 f"task {spec.name!r}: {test.dropped:,} of {total:,} rows of {where} "
                 f"({100 * test.dropped / total:.1f}%) have a missing feature and were dropped "
-                f"(missing_rows: drop): every number is on the {len(test.matrix):,} rows left, "
-                "which may differ from the rows dropped"
+                f"(missing_rows: drop): no number counts them, and they may differ from the "
+                f"{len(test.matrix):,} rows kept"
             ),
         )
     return Task(

@@ -778,7 +778,10 @@ def test_rows_dropped_for_a_missing_feature_are_said_in_every_jobs_notes(tmp_pat
     task = load(tmp_path, source="m.csv", missing_rows="drop")
     assert task.load_notes == (
         "caveat: task 't': 1 of 4 rows of split 'test' (25.0%) have a missing feature and were dropped "
-        "(missing_rows: drop): every number is on the 3 rows left, which may differ from the "
-        "rows dropped",
+        "(missing_rows: drop): no number counts them, and they may differ from the 3 rows kept",
     )
     assert task.labels.tolist() == [0, 0, 1]
+    # under --limit (or a suite's max_samples) the numbers are on fewer rows than those kept:
+    # the note said "every number is on the 3 rows left" of a job on 2
+    (note,) = task.subset(2, seed=0).load_notes
+    assert "every number is on" not in note and "rows kept" in note, note
