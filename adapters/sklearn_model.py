@@ -444,7 +444,18 @@ class SklearnAdapter(AdapterBase):
             for name in missing
             if any(t.startswith(f"{name}=") for t in extra)
         }
-        if encoded:
+        # pandas' get_dummies names the task's one-hot `color=a` `color_a`
+        renamed = [
+            (m, t) for t in extra for m in missing if "=" in t and m == t.replace("=", "_", 1)
+        ]
+        if renamed:
+            m, t = renamed[0]
+            todo = (
+                f"the model's columns name the task's one-hot columns as pandas get_dummies does "
+                f"({m!r} for the task's {t!r}): fit it on columns named as the task's "
+                "(pd.get_dummies(..., prefix_sep='='))"
+            )
+        elif encoded:
             shown = "; ".join(
                 f"the task encodes {name!r} ({', '.join(cols[:4])}{', ...' if len(cols) > 4 else ''})"
                 for name, cols in encoded.items()

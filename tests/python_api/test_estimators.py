@@ -320,3 +320,27 @@ def test_an_estimator_given_another_column_in_place_of_one_it_knows_is_refused()
     arrays = (test[features].to_numpy(), test["target"].to_numpy())
     got = harness.evaluate(model, data=arrays, name="bc", **FAST)
     assert got.metric("top1_acc").n == len(test)
+
+
+def test_an_estimator_fitted_on_get_dummies_names_is_told_the_tasks_names() -> None:
+    """pandas' get_dummies names a one-hot column `color_a`, the task's one_hot `color=a`: the
+    refusal told the user to "list the task's feature_columns as the model's columns", which no
+    task can (the file holds the raw column). It now says how the names differ and how to fit
+    the model on the task's names."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    color = rng.choice(["a", "b"], size=200)
+    x = rng.normal(size=200)
+    label = ((x + (color == "a")) > 0.5).astype(int)
+    dummies = pd.get_dummies(pd.DataFrame({"x": x, "color": color}), dtype=float)
+    model = LogisticRegression().fit(dummies, label)
+    encoded = pd.DataFrame(
+        {"x": x, "color=a": (color == "a") * 1.0, "color=b": (color == "b") * 1.0, "y": label}
+    )
+    with pytest.raises(HarnessError) as caught:
+        harness.evaluate(model, data=encoded, label_column="y", name="t", **FAST)
+    message = str(caught.value)
+    assert "list the task's feature_columns" not in message, message
+    assert "'color_a' for the task's 'color=a'" in message, message
+    assert "prefix_sep='='" in message, message
