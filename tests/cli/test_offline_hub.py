@@ -5,9 +5,12 @@ is probed once (a socket that refuses every connection), nothing retries or slee
 
 from __future__ import annotations
 
+import http.server
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,29 @@ def no_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict
 
 def lines_of(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+def _real_probe(monkeypatch: pytest.MonkeyPatch, timeout_s: float | None = None) -> None:
+    """The real hub probe, online as far as the environment says (no offline variable, no
+    reason carried from a parent process), with `timeout_s` if given."""
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
+    monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
+    if timeout_s is not None:
+        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", timeout_s)
+
+
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A local HTTP server answering with `handler`, in a thread; its port."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_hub_tasks_fail_at_once_in_one_line_each(
@@ -166,11 +192,7 @@ def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(8)
-    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
-    monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
-    monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 0.3)
+    _real_probe(monkeypatch, timeout_s=0.3)
     url = f"http://127.0.0.1:{server.getsockname()[1]}"
     monkeypatch.setenv("HF_ENDPOINT", url)
     yield url
@@ -188,9 +210,6 @@ def test_a_hub_that_accepts_connections_and_never_answers_is_unreachable(
 
 
 def test_a_hub_that_answers_any_status_is_reachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    import http.server
-    import threading
-
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_HEAD(self) -> None:  # a mirror's root may well be a 404: it answered
             self.send_response(404)
@@ -199,19 +218,10 @@ def test_a_hub_that_answers_any_status_is_reachable(monkeypatch: pytest.MonkeyPa
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
-        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
-        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_address[1]}")
+    with _serving(Answer) as port:
+        _real_probe(monkeypatch)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
         assert hub_access.hub_status() == hub_access.HubStatus(True)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_hub_model_fails_at_once_when_the_hub_never_answers(
@@ -279,9 +289,6 @@ def test_the_hub_probe_goes_through_the_environments_proxy(
     # where only a proxy goes out, the probe connected directly and took a hub that the hub
     # libraries reach through HTTP_PROXY for unreachable: every hub entry then read "neither
     # reachable nor cached"
-    import http.server
-    import threading
-
     asked: list[str] = []
 
     class Proxy(http.server.BaseHTTPRequestHandler):
@@ -293,29 +300,16 @@ def test_the_hub_probe_goes_through_the_environments_proxy(
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-            monkeypatch.delenv(name, raising=False)
-        for name in ("no_proxy", "NO_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv("ALL_PROXY", raising=False)
-        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
-        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
-        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 2.0)
+    with _serving(Proxy) as port:
+        _clear_proxies(monkeypatch)
+        _real_probe(monkeypatch, timeout_s=2.0)
         monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")  # no direct route: .invalid
-        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{server.server_address[1]}")
-        monkeypatch.delenv("HTTP_PROXY", raising=False)
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{port}")
         assert hub_access.hub_status() == hub_access.HubStatus(True)
         assert asked == ["http://hub.invalid:80/"]
         monkeypatch.setenv("no_proxy", "hub.invalid")  # bypassed: direct, so unreachable
         status = hub_access.hub_status()
         assert not status.reachable and "through proxy" not in status.reason
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,9 +354,6 @@ def test_the_hub_probe_gives_a_proxy_its_credentials_and_a_bad_one_a_line(
     # http://user:password@proxy: without Proxy-Authorization the proxy's 407 refused the
     # CONNECT and a reachable hub read as unreachable; a proxy URL with a port that is not a
     # number (or an endpoint's) raised a traceback out of the probe
-    import http.server
-    import threading
-
     seen: list[str | None] = []
 
     class Proxy(http.server.BaseHTTPRequestHandler):
@@ -374,18 +365,11 @@ def test_the_hub_probe_gives_a_proxy_its_credentials_and_a_bad_one_a_line(
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.HTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(Proxy) as port:
         _clear_proxies(monkeypatch)
-        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(hub_access.REASON_ENV, raising=False)
-        monkeypatch.setattr(hub_access, "_probe", REAL_PROBE)
-        monkeypatch.setattr(hub_access, "PROBE_TIMEOUT_S", 2.0)
+        _real_probe(monkeypatch, timeout_s=2.0)
         monkeypatch.setenv("HF_ENDPOINT", "http://hub.invalid")
-        monkeypatch.setenv("HTTP_PROXY", f"http://us%40er:pw@127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("HTTP_PROXY", f"http://us%40er:pw@127.0.0.1:{port}")
         assert hub_access.hub_status() == hub_access.HubStatus(True)
         assert seen == ["Basic dXNAZXI6cHc="]  # base64 of "us@er:pw"
         monkeypatch.setenv("HTTPS_PROXY", "http://proxy:abc")
@@ -399,6 +383,3 @@ def test_the_hub_probe_gives_a_proxy_its_credentials_and_a_bad_one_a_line(
         monkeypatch.delenv("HTTPS_PROXY")
         status = hub_access.hub_status()
         assert "hub..invalid cannot be reached: encoding with 'idna'" in status.reason
-    finally:
-        server.shutdown()
-        server.server_close()
