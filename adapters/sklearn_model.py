@@ -405,10 +405,9 @@ class SklearnAdapter(AdapterBase):
             return
         ours = [str(name) for name in fitted]
         theirs = [str(name) for name in task.feature_names]
-        if theirs and len(ours) != len(theirs):
-            self._refuse_other_columns(ours, theirs, task)
         known, given = set(ours), set(theirs)
-        if known & given and known != given:  # names of its own beside others: one swapped
+        # more or fewer columns, or names of its own beside others (one swapped for another)
+        if (theirs and len(ours) != len(theirs)) or (known & given and known != given):
             self._refuse_other_columns(ours, theirs, task)
         position = {name: i for i, name in enumerate(theirs)}
         if all(position.get(name, i) == i for i, name in enumerate(ours)):
@@ -439,11 +438,8 @@ class SklearnAdapter(AdapterBase):
             "list the task's feature_columns as the model's columns (by default they are every "
             "column but the label, id and group columns)"
         )
-        encoded = {
-            name: [t for t in extra if t.startswith(f"{name}=")]
-            for name in missing
-            if any(t.startswith(f"{name}=") for t in extra)
-        }
+        columns_of = {name: [t for t in extra if t.startswith(f"{name}=")] for name in missing}
+        encoded = {name: cols for name, cols in columns_of.items() if cols}
         # pandas' get_dummies names the task's one-hot `color=a` `color_a`
         renamed = [
             (m, t) for t in extra for m in missing if "=" in t and m == t.replace("=", "_", 1)
