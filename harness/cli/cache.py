@@ -74,17 +74,23 @@ def add_parser(sub: Any) -> None:
     prune.add_argument(
         "--dry-run", action="store_true", help="list what would be removed; remove nothing"
     )
+    prune.add_argument("--format", choices=["table", "json"], default=argparse.SUPPRESS)
     add_width_argument(prune, default=argparse.SUPPRESS)
     add_width_argument(cache)
     cache.add_argument(
-        "--format", choices=["table", "json"], default="table", help="of show (the default)"
+        "--format", choices=["table", "json"], default="table", help="of show or prune"
     )
     cache.set_defaults(handler=cache_command, action=None, format="table", width=None)
 
 
 def cache_command(args: argparse.Namespace) -> int:
     from harness.core.errors import ConfigError
-    from harness.present.cache_view import render_prune, render_show, render_show_json
+    from harness.present.cache_view import (
+        render_prune,
+        render_prune_json,
+        render_show,
+        render_show_json,
+    )
     from harness.store.result_cache import ENV_OFF, ResultCache, configured_root
     from harness.store.result_cache import disabled_by_environment as off
 
@@ -101,7 +107,13 @@ def cache_command(args: argparse.Namespace) -> int:
             max_bytes=args.max_size,
             dry_run=args.dry_run,
         )
-        sys.stdout.write(render_prune(result, dry_run=args.dry_run, width=output_width(args.width)))
+        if args.format == "json":
+            sys.stdout.write(
+                render_prune_json(str(cache.root), result, dry_run=args.dry_run) + "\n"
+            )
+        else:
+            width = output_width(args.width)
+            sys.stdout.write(render_prune(result, dry_run=args.dry_run, width=width))
         return 0
     contents = cache.contents()
     if args.format == "json":

@@ -113,6 +113,23 @@ def render_show_json(root: str, contents: CacheContents) -> str:
     )
 
 
+def render_prune_json(root: str, result: PruneResult, *, dry_run: bool) -> str:
+    """What a prune removed (or would remove: `dry_run`) and what it kept, as `render_prune`
+    says it: the removed entries as `show --format json` gives them, sizes in bytes."""
+    return to_json(
+        {
+            "root": root,
+            "dry_run": dry_run,
+            "removed": [entry_json(e) for e in result.removed],
+            "unfinished_removed": [x.name for x in result.leftovers],
+            "removed_size_bytes": sum(e.size for e in result.removed)
+            + sum(x.size for x in result.leftovers),
+            "kept_entries": len(result.kept),
+            "kept_size_bytes": sum(e.size for e in result.kept),
+        }
+    )
+
+
 def render_prune(result: PruneResult, *, dry_run: bool, width: int | None = None) -> str:
     verb = "would remove" if dry_run else "removed"
     gone = sum(e.size for e in result.removed) + sum(x.size for x in result.leftovers)

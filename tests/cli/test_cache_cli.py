@@ -134,3 +134,24 @@ def test_format_without_show(result_cache: Path, capsys: pytest.CaptureFixture[s
     assert code == 0 and json.loads(out)["entries"] == []
     code, out, _ = _out(capsys, "--format", "json", "show", "--format", "table")  # the last wins
     assert code == 0 and out.startswith("result cache: ")
+
+
+def test_prune_as_json(
+    weights_dir: Path, tmp_path: Path, result_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`harness cache --format json prune --all` printed the table, silently (the format was
+    show's only): a CI script that parses it failed on text. Prune gives JSON too: the removed
+    entries as show gives them, and what it kept; a dry run removes nothing."""
+    spec = weights_dir / "tiny.yaml"
+    spec.write_text(TINY_SPEC)
+    assert main(["run", str(spec), "--out", str(tmp_path / "a")]) == 0
+    code, out, _ = _out(capsys, "prune", "--all", "--dry-run", "--format", "json")
+    planned = json.loads(out)
+    assert code == 0 and planned["dry_run"] is True and planned["kept_entries"] == 0
+    assert sorted(e["model"] for e in planned["removed"]) == ["lin-a", "lin-b"]
+    assert planned["removed_size_bytes"] == sum(e["size_bytes"] for e in planned["removed"])
+    assert len(ResultCache(result_cache).contents().entries) == 2
+    code, out, _ = _out(capsys, "--format", "json", "prune", "--all")  # before the action
+    done = json.loads(out)
+    assert code == 0 and done["dry_run"] is False and len(done["removed"]) == 2
+    assert done["root"] == str(result_cache) and ResultCache(result_cache).contents().entries == []
