@@ -40,11 +40,20 @@ if TYPE_CHECKING:
     from harness.run.runner import RunOutcome
 
 
+def _libraries_ahead() -> None:
+    """The libraries the harness imports, ahead of a same-named file in the caller's folder
+    (a notebook's `datasets.py`): `harness.core.user_code.libraries_ahead`."""
+    from harness.core.user_code import libraries_ahead
+
+    libraries_ahead()
+
+
 def evaluate(
     model: Any, *, task: Any = None, data: Any = None, suites: Any = ("accuracy",), **options: Any
 ) -> EvaluationResult:
     """Evaluate a model (nn.Module, fitted scikit-learn classifier, function, adapter or zoo name) on a task or on data in memory; see
     `harness.run.api.evaluate` (torch is imported on the first call, not with `harness`)."""
+    _libraries_ahead()
     from harness.run.api import evaluate as _evaluate
 
     return _evaluate(model, task=task, data=data, suites=suites, **options)
@@ -58,6 +67,7 @@ def callable_model(
     second class: read as the pair (0, z)), `input_format` 'numpy' (a float32 array; lists of
     strings for text) or 'torch' (a CPU tensor), `name` (default: the function's). Scored by
     the `callable` adapter, as a spec's `adapter: callable` is (docs/python-api.md)."""
+    _libraries_ahead()
     from harness.adapters.python_callable import CallableModel
 
     if not callable(fn):
@@ -76,6 +86,7 @@ def callable_model(
 def run_spec(spec: Any, *, out: Any = "results", **options: Any) -> RunOutcome:
     """`harness run` from Python: a spec file, mapping or `RunSpec` into the results folder `out`;
     see `harness.run.api_verbs.run`."""
+    _libraries_ahead()
     from harness.run.api_verbs import run
 
     return run(spec, out=out, **options)
@@ -85,6 +96,7 @@ def groups(results: Any, **options: Any) -> pd.DataFrame:
     """`harness groups` from Python: per-group metrics of a condition in a results folder's
     stored tables as one DataFrame (notes in `.attrs["notes"]`); see
     `harness.run.api_groups.groups` (reads results only: no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.run.api_groups import groups as _groups
 
@@ -94,6 +106,7 @@ def groups(results: Any, **options: Any) -> pd.DataFrame:
 def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
     """`harness leaderboard` from Python: the boards of a results folder as one DataFrame; see
     `harness.run.api_boards.leaderboard` (reads results only: no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.run.api_boards import leaderboard as _leaderboard
 
@@ -103,6 +116,7 @@ def leaderboard(results: Any, **options: Any) -> pd.DataFrame:
 def export_mlflow(results: Any, **options: Any) -> MlflowExport:
     """`harness export --to mlflow` from Python: each run and job of a results folder as MLflow
     runs; see `harness.export.mlflow_export.export_mlflow` (docs/export.md; no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.export.mlflow_export import export_mlflow as _export
 
@@ -112,6 +126,7 @@ def export_mlflow(results: Any, **options: Any) -> MlflowExport:
 def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCardFile]:
     """`harness export --to model-index` from Python: a model card per model under `out`; see
     `harness.export.model_index.export_model_index` (docs/export.md; no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.export.model_index import export_model_index as _export
 
@@ -121,6 +136,7 @@ def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCard
 def check(baseline: Any, current: Any, *, policy: Any = None) -> GateResult:
     """`harness check` from Python: the gate's verdict (`passed`, `exit_code`, `frame()`);
     see `harness.run.api_gate.check` (reads results only: no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.run.api_gate import check as _check
 
@@ -134,6 +150,7 @@ def check(baseline: Any, current: Any, *, policy: Any = None) -> GateResult:
 def report(results: Any, out: Any, **options: Any) -> ReportSite:
     """`harness report` from Python: write the HTML site and summary into `out`; returns their
     paths; see `harness.present.api_report.report` (reads results only: no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.present.api_report import report as _report
     from harness.run.suite_boards import installed_suite_boards
@@ -149,6 +166,7 @@ def report(results: Any, out: Any, **options: Any) -> ReportSite:
 def variants(results: Any, **options: Any) -> list[VariantComparison]:
     """`harness variants` from Python: each compressed variant against its parent, paired, as
     typed records; see `harness.run.api_variants.variants` (reads results only: no torch)."""
+    _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.run.api_variants import variants as _variants
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.core import installed
+from harness.core.errors import ConfigError
 
 KEPT = frozenset({"harness"})
 """Top-level names never set aside or forgotten, whatever folder provides them."""
@@ -138,23 +139,37 @@ def _import_installed(names: set[str], folder: Path) -> None:
         except Exception:  # noqa: BLE001 - a broken finder or package: nothing to import
             return False
 
-    sys.path[:] = [entry for entry in saved if elsewhere(entry)]
-    importlib.invalidate_caches()
-    try:
+    without = [entry for entry in saved if elsewhere(entry)]
+
+    @contextmanager
+    def folder_off_the_path() -> Iterator[None]:
+        sys.path[:] = without
+        importlib.invalidate_caches()
+        try:
+            yield
+        finally:
+            sys.path[:] = saved
+            importlib.invalidate_caches()
+
+    with folder_off_the_path():
         # most of a folder's modules are found nowhere else (`mymodel`): the installed
         # distributions are read only for a name that is
         elsewhere_too = [name for name in pending if found(name)]
-        libraries = installed.library_names() if elsewhere_too else frozenset()
-        for name in elsewhere_too:
-            if name not in libraries:
-                continue
+    if not elsewhere_too:
+        return
+    # read with the whole path, as every other call reads them: kept until the path changes
+    # (read with the folder off it, a folder holding a distribution, a checkout's .egg-info,
+    # read them all again on each call: 0.4 s)
+    libraries = installed.library_names()
+    wanted = [name for name in elsewhere_too if name in libraries]
+    if not wanted:
+        return
+    with folder_off_the_path():
+        for name in wanted:
             try:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - broken: the import stays lazy
                 sys.modules.pop(name, None)
-    finally:
-        sys.path[:] = saved
-        importlib.invalidate_caches()
 
 
 class _Scope:
@@ -233,6 +248,41 @@ def _among(entry: str, folders: set[Path]) -> bool:
         return Path(entry or ".").resolve() in folders
     except (OSError, ValueError):
         return False
+
+
+def libraries_ahead() -> None:
+    """In the calling process (a notebook, a script; `harness.evaluate` and the other verbs):
+    Python puts the working folder ("" in a notebook or `python -c`) or the script's folder
+    first on `sys.path`, so a `datasets.py` or `tqdm.py` there broke the harness's own imports
+    (`No module named 'datasets.table'; 'datasets' is not a package`). Each library the
+    harness depends on that such a folder also provides, and that is not imported yet, is
+    imported now from the libraries (as a spec's folder gets, `user_code`); the user's code
+    importing that name afterwards gets the library too. One already imported from the user's
+    file cannot be replaced in this process: a ConfigError names the file and what to do."""
+    libraries = _library_folders()
+    for entry in list(sys.path):
+        try:
+            folder = Path(entry or ".").resolve()
+        except (OSError, ValueError):
+            continue
+        if any(folder.is_relative_to(place) for place in libraries):
+            continue  # the standard library and site-packages: libraries, not users' files
+        if (folder / "harness" / "__init__.py").is_file():
+            continue  # a checkout of the harness: its own packages, the tests' working folder
+        names = _provided(folder)
+        if not names:
+            continue
+        _import_installed(names, folder)
+        for name in sorted(names):
+            module = sys.modules.get(name)
+            if module is None or not _within(module, folder) or _installed(module, libraries):
+                continue
+            if name in installed.library_names():
+                raise ConfigError(
+                    f"module {name!r} was imported from {module.__file__ or folder}, which has "
+                    f"the name of a library the harness needs; rename your file (e.g. "
+                    f"my_{name}.py) and restart this Python process (a notebook's kernel)"
+                )
 
 
 def harness_root() -> Path:

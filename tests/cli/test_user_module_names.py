@@ -326,3 +326,64 @@ if __name__ == "__main__":
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "0 ('library', 'library', 'library', 'user')", done.stderr[-2000:]
+
+
+def _python_in(folder: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """`python -c code` with `folder` as the working folder: "" (it) first on `sys.path`, as a
+    notebook's kernel or a script beside the user's files has it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch: 5-9 s
+def test_a_notebooks_file_named_like_a_library_does_not_break_the_python_api(
+    tmp_path: Path,
+) -> None:
+    """A notebook (or `python -c`, a script) in a folder holding `datasets.py`: the working
+    folder is first on its path, and `harness.evaluate` ended in `ModuleNotFoundError: No module
+    named 'datasets.table'; 'datasets' is not a package` from the harness's own import. The
+    verbs import the libraries first: evaluate gets as far as the model it was given."""
+    (tmp_path / "datasets.py").write_text("OWNER = 'user'\n")
+    done = _python_in(
+        tmp_path,
+        """
+import harness
+try:
+    harness.evaluate("no-such-model", task="digits")
+except harness.HarnessError as err:
+    print(type(err).__name__, "no-such-model" in str(err))
+import datasets
+print(hasattr(datasets, "OWNER"))
+""",
+    )
+    assert done.stdout.split() == ["UnknownNameError", "True", "False"], done.stderr[-2000:]
+
+
+def test_a_users_module_already_imported_under_a_librarys_name_is_named(tmp_path: Path) -> None:
+    """The user's `tqdm.py` imported before the harness is called cannot be replaced in that
+    process: one error naming the file and what to do, not an ImportError from inside."""
+    (tmp_path / "tqdm.py").write_text("OWNER = 'user'\n")
+    done = _python_in(
+        tmp_path,
+        """
+import tqdm
+import harness
+try:
+    harness.leaderboard("results")
+except harness.HarnessError as err:
+    print(err)
+""",
+    )
+    expected = (
+        f"module 'tqdm' was imported from {tmp_path.resolve() / 'tqdm.py'}, which has the name "
+        "of a library the harness needs; rename your file (e.g. my_tqdm.py) and restart this "
+        "Python process (a notebook's kernel)"
+    )
+    assert done.stdout.strip() == expected, done.stderr[-2000:]

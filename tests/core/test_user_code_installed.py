@@ -6,6 +6,7 @@ library the harness depends on, directly or through another (harness/core/instal
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import sys
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.core import installed
-from harness.core.user_code import user_code
+from harness.core.errors import ConfigError
+from harness.core.user_code import libraries_ahead, user_code
 
 
 def _debian_like(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
@@ -117,3 +119,42 @@ def test_a_requirement_listing_extras_with_spaces_follows_each(tmp_path: Path) -
         _dist(tmp_path, name, [], name)
     dists = list(importlib.metadata.distributions(path=[str(tmp_path)]))
     assert installed.dependency_names(dists) == {"beta", "zeta", "eta"}
+
+
+def _library_and_users_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[Path, Path]:
+    """An installed library `name` (in a site-packages folder, late on the path) and a user's
+    `name.py` in a folder first on it, as a notebook's working folder is."""
+    site = tmp_path / "site-packages"
+    (site / name).mkdir(parents=True)
+    (site / name / "__init__.py").write_text("OWNER = 'library'\n")
+    user = tmp_path / "notebook"
+    user.mkdir()
+    (user / f"{name}.py").write_text("OWNER = 'user'\n")
+    monkeypatch.setattr(sys, "path", [str(user), *sys.path, str(site)])
+    monkeypatch.setattr(installed, "library_names", lambda: frozenset({name}))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return site, user
+
+
+def test_the_verbs_import_a_library_ahead_of_a_users_same_named_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harness.evaluate` from a notebook beside its `datasets.py` failed inside the harness's
+    own `from datasets.table import ...` (the working folder is first on the path): the verbs
+    import the library first; the user's other modules are untouched."""
+    name = "lib_shadowed_for_test"
+    _library_and_users_file(tmp_path, monkeypatch, name)
+    libraries_ahead()
+    assert sys.modules[name].OWNER == "library"
+
+
+def test_a_users_module_imported_under_a_librarys_name_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "lib_imported_for_test"
+    _site, user = _library_and_users_file(tmp_path, monkeypatch, name)
+    importlib.import_module(name)  # the user's, imported before the harness was called
+    with pytest.raises(ConfigError, match=f"module '{name}' was imported from {user / name}.py"):
+        libraries_ahead()
