@@ -44,7 +44,8 @@ from harness.store.recency import invocation_time, oldest_first, recorded_times
 from harness.store.record_file import read_record
 from harness.store.run_store import LoadedJob, StoredJob, find_run_dirs, load_jobs
 
-FAILURE_TEXT = 160  # characters of a failure's first line shown in a cell
+FAILURE_TEXT = 1000  # characters of a failure's first line kept (its advice comes last)
+FAILURE_CELL = 160  # characters of it a table cell shows; a longer one is a board note too
 
 
 @dataclass(frozen=True)
@@ -497,7 +498,7 @@ def _add_failures(board: Board, failures: dict[tuple[str, str], str]) -> None:
             board.earlier.append(note)
             continue
         rows[model] = replace(row, failed={**row.failed, suite: reason})
-        if suite not in board.column_suites.values():
+        if suite not in board.column_suites.values() or len(reason) > FAILURE_CELL:
             board.notes.append(f"{model}: suite {suite} failed: {reason}")
     board.rows = list(rows.values())
 

@@ -31,7 +31,7 @@ from harness.analysis.headline import (
     headline_keys,
     worst_group_words,
 )
-from harness.analysis.leaderboard import Board, BoardRow
+from harness.analysis.leaderboard import FAILURE_CELL, Board, BoardRow
 from harness.core.threat_model import headline_text
 from harness.present.escaping import md_code, md_text, terminal_text
 from harness.present.number_format import edge_text, interval_ends, matched_value
@@ -64,6 +64,8 @@ def _fmt(row: BoardRow, key: str, column_suites: dict[str, str], at_chance: bool
     m = row.cell(key)
     if m is None:
         failure = row.failure(key, column_suites)
+        if failure and len(failure) > FAILURE_CELL:  # whole in the board's notes
+            failure = failure[: FAILURE_CELL - 1] + "…"
         return f"FAILED: {failure}" if failure else "—"
     if m.value is None:
         return "undefined"

@@ -68,6 +68,29 @@ def test_failed_job_reason_in_every_format(
     assert f"{key}_failed" not in rows["m1"]
 
 
+def test_a_long_failure_reason_keeps_its_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hub task's failure line runs to 370 characters and ends with what to do ("connect
+    once ... or set HF_DATASETS_CACHE ..."); the board kept 160 of them. It keeps the line
+    whole: JSON and CSV carry it, the table's cell shows its start and the board's notes all."""
+    import tests.analysis.test_leaderboard_reliability as here
+
+    long = "DatasetError: " + "x" * 300 + " (connect once with the hub reachable)"
+    monkeypatch.setattr(here, "REASON", long)
+    run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9, "m2": 0.8})
+    _with_failure(run, "m2", "accuracy", drop_completed=True)
+    board = build_boards(run, suite_boards=installed_suite_boards())[0]
+    m2 = next(r for r in board.rows if r.model == "m2")
+    assert m2.failure("top1_acc", board.column_suites) == long
+    assert f"m2: suite accuracy failed: {long}" in board.notes
+    table = render_table([board])
+    assert f"FAILED: {long}" not in table  # the cell: its first 160 characters
+    assert "FAILED: DatasetError: xxx" in table and f"note: m2: suite accuracy failed: {long}" in (
+        " ".join(table.split())
+    )
+
+
 def test_model_whose_only_job_failed_still_gets_a_row(tmp_path: Path) -> None:
     run = write_synthetic_run(tmp_path / "res", models={"m1": 0.9})
     _with_failure(run, "broken", "accuracy", drop_completed=False)

@@ -6,6 +6,7 @@ is probed once (a socket that refuses every connection), nothing retries or slee
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 import time
@@ -262,6 +263,11 @@ def test_a_failed_hub_task_is_named_by_the_leaderboard_beside_the_jobs_that_ran(
     assert "digits-mlp" in text
     note = "note: task 'cifar10' has no board: 1 job(s) failed: m × cifar10 × accuracy (failed: "
     assert note + "task 'cifar10': hub dataset uoft-cs/cifar10" in text
+    # whole, with its advice: it was cut at 160 characters, before "connect once ..."
+    (manifest,) = out.glob("runs/*/manifest.json")
+    (failed,) = [j for j in json.loads(manifest.read_text())["jobs"] if j["status"] == "failed"]
+    reason = failed["message"].strip().splitlines()[0]
+    assert len(reason) > 160 and note + reason + ")" in text
     assert main(["leaderboard", str(out), "--format", "json"]) == 0
     captured = capsys.readouterr()
     assert note in captured.err and "cifar10" not in captured.out
