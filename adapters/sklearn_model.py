@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -245,6 +246,9 @@ class SklearnAdapter(AdapterBase):
         self._jobs: int | None = None
         # the estimator's output column of each task class, when its classes_ are names
         self._order: np.ndarray | None = None
+        # the columns it was fitted on (`feature_names_in_`), when the task names them alike:
+        # its inputs go in as a DataFrame of them (`_check_column_order`)
+        self._columns: list[str] | None = None
 
     @classmethod
     def planned_gradients(cls, config: BaseModel) -> bool | None:
@@ -399,7 +403,9 @@ class SklearnAdapter(AdapterBase):
     def _check_column_order(self, task: Task) -> None:
         """An estimator fitted on a DataFrame knows its columns (`feature_names_in_`), but it
         gets arrays here: a task naming the same columns in another order would reach it
-        shuffled and score as a broken model (iris: 0.02 for 0.96), without a word."""
+        shuffled and score as a broken model (iris: 0.02 for 0.96), without a word. A task that
+        names them alike, in that order, gives it a DataFrame of them (`logits`)."""
+        self._columns = None
         fitted = getattr(self._estimator, "feature_names_in_", None)
         if fitted is None or task.feature_names is None:
             return
@@ -411,6 +417,8 @@ class SklearnAdapter(AdapterBase):
             self._refuse_other_columns(ours, theirs, task)
         position = {name: i for i, name in enumerate(theirs)}
         if all(position.get(name, i) == i for i, name in enumerate(ours)):
+            if ours == theirs:
+                self._columns = ours
             return
         raise ModelOutputError(
             f"model {self.name!r} was fitted on the columns {_listed(ours)} in that order, but "
@@ -479,6 +487,11 @@ class SklearnAdapter(AdapterBase):
         else:
             batch = self.tensor_inputs(inputs)
             x = batch.detach().cpu().reshape(len(batch), -1).numpy()
+            if self._columns is not None:
+                # what it was fitted on: a ColumnTransformer selecting columns by name takes
+                # nothing else ("Specifying the columns using strings is only supported for
+                # dataframes"); the same numbers for every other estimator
+                x = pd.DataFrame(x, columns=self._columns, copy=False)
         raw = getattr(self._estimator, self._method)(x)
         if self._order is not None:
             raw = self._in_task_order(np.asarray(raw))

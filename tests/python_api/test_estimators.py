@@ -344,3 +344,25 @@ def test_an_estimator_fitted_on_get_dummies_names_is_told_the_tasks_names() -> N
     assert "list the task's feature_columns" not in message, message
     assert "'color_a' for the task's 'color=a'" in message, message
     assert "prefix_sep='='" in message, message
+
+
+def test_a_pipeline_selecting_columns_by_name_gets_them_by_name() -> None:
+    """A ColumnTransformer that picks its columns by name (the usual tabular pipeline) failed in
+    its first batch, "Specifying the columns using strings is only supported for dataframes":
+    the adapter gave it an array. A task naming the columns it was fitted on, in its order,
+    gives it a DataFrame of them, and the numbers are the pipeline's own."""
+    from sklearn.compose import ColumnTransformer
+
+    frame = load_breast_cancer(as_frame=True).frame.iloc[:, [0, 1, 2, 3, -1]]
+    features = list(frame.columns[:4])
+    by_name = ColumnTransformer(
+        [("scaled", StandardScaler(), features[:2]), ("kept", "passthrough", features[2:])]
+    )
+    model = make_pipeline(by_name, LogisticRegression(max_iter=5000))
+    model.fit(frame[features].iloc[TRAIN], frame["target"].iloc[TRAIN])
+    result = harness.evaluate(
+        model, data=frame.iloc[TEST], label_column="target", name="bc", **FAST
+    )
+    test = frame.iloc[TEST]
+    expected = float((model.predict(test[features]) == test["target"]).mean())
+    assert result.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
