@@ -35,6 +35,8 @@ class FixedBatch(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if len(x) == self.size:
             return self.inner(x)
+        if len(x) == 0:  # no rows: those of a batch of zeros (a valid shape), none kept
+            return self.inner(x.new_zeros(self.size, *x.shape[1:]))[:0]
         outs = []
         for start in range(0, len(x), self.size):
             chunk = x[start : start + self.size]

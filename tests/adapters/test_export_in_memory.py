@@ -44,6 +44,13 @@ def test_the_chunks_keep_outputs_and_gradients_of_every_row() -> None:
     assert x.grad is not None and bool((x.grad.flatten(1).abs().sum(1) > 0).all())
 
 
+def test_an_empty_batch_gives_no_rows_of_the_programs_width() -> None:
+    """`torch.cat([])` raised on a batch of no inputs (a suite's call after every sample was
+    already decided): it gives no rows, as the module itself would."""
+    adapter = TorchModuleAdapter.from_module(_program(_net(), 3).module(), name="m")
+    assert adapter.logits(torch.rand(0, 1, 8, 8)).shape == (0, 10)
+
+
 def test_a_dynamic_batch_program_is_not_chunked() -> None:
     batch = torch.export.Dim("batch", min=2, max=1 << 16)
     program = torch.export.export(_net(), (torch.rand(4, 1, 8, 8),), dynamic_shapes=({0: batch},))
