@@ -117,13 +117,21 @@ def _within(module: ModuleType, folder: Path) -> bool:
     return False
 
 
+def _checkout(folder: Path) -> bool:
+    """Whether `folder` is a checkout of the harness (its `harness/` package): it provides the
+    harness's own packages (`suites`, `adapters`, `tests`), never a library; `harness` run in
+    it (the tests, the benchmarks) read the installed distributions for its `tests`, which
+    some distribution also installs (0.1-0.5 s a command)."""
+    return (folder / "harness" / "__init__.py").is_file()
+
+
 def _import_installed(names: set[str], folder: Path) -> None:
     """Import the libraries of `names` the harness depends on (directly or through another:
     harness/core/installed.py) not imported yet, with `folder` off the path: the harness's own
     lazy `import datasets`, and a library's (scikit-learn's `import threadpoolctl`), then get
     the library, not the folder's file (a library that is not installed is left alone)."""
     pending = sorted(name for name in names if name not in sys.modules)
-    if not pending:
+    if not pending or _checkout(folder):
         return
     saved = list(sys.path)
 
@@ -267,8 +275,8 @@ def libraries_ahead() -> None:
             continue
         if any(folder.is_relative_to(place) for place in libraries):
             continue  # the standard library and site-packages: libraries, not users' files
-        if (folder / "harness" / "__init__.py").is_file():
-            continue  # a checkout of the harness: its own packages, the tests' working folder
+        if _checkout(folder):
+            continue
         names = _provided(folder)
         if not names:
             continue
