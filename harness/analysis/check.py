@@ -185,7 +185,7 @@ def run_check(
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
     for m in base.records():
         if (rule := _checked(policy, m)) is not None:
-            policy.verify_range(m, rule, policy_source)
+            policy.verify_range(m, rule, policy_source, suite_column(m))
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
     shared = SharedDraws()  # every model's resamples of a column are the same draws
