@@ -185,7 +185,7 @@ def run_check(
     policy.verify_flags(base.models | cur.models, set(KNOWN_FLAGS) | seen_flags, policy_source)
     for m in base.records():
         if (rule := _checked(policy, m)) is not None:
-            policy.verify_range(m, rule, policy_source)
+            policy.verify_range(m, rule, policy_source, suite_column(m))
     rows = _job_rows(base, cur)
     pending: list[_Pending] = []
     shared = SharedDraws()  # every model's resamples of a column are the same draws
@@ -586,15 +586,19 @@ def _new_metric_rows(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[Ch
 
     In a job that both runs finished alike, such a metric fails: the gate cannot vouch for a
     number it has nothing to compare with (a baseline that lost a record, or a suite that now
-    reports more), unless the policy ignores it. In a job new to the current run (or failed in
-    the baseline), only a flagged metric or a floor crossed fails (the job itself is reported
-    as new): a floor fails on the current value alone.
+    reports more), unless the policy ignores it. In a job new to the current run (or failed or
+    skipped in the baseline), only a flagged metric or a floor crossed fails (the job itself is
+    reported as new, or as completed now): a floor fails on the current value alone.
     """
     rows = []
     for key, job in sorted(cur.jobs.items()):
         bjob = base.jobs.get(key)
         if bjob is not None and bjob.status != job.status:
-            continue  # the job-level row of _status_rows says what changed
+            # the job-level row of _status_rows says what changed; a job completed now that the
+            # baseline skipped has nothing to compare with, as a new job
+            if job.status != JobStatus.COMPLETED:
+                continue
+            bjob = None
         base_metrics = bjob.metrics if bjob is not None else []
         known = {m.key for m in base_metrics}
         # measured on other hardware in the baseline: not gated, so its flag is not either

@@ -185,15 +185,17 @@ class Policy(KnownKeys):
         merged["alpha"] = merged.get("alpha") or self.alpha
         return MetricRule(**merged)
 
-    def verify_range(self, m: MetricRecord, rule: MetricRule, source: str) -> None:
+    def verify_range(
+        self, m: MetricRecord, rule: MetricRule, source: str, column: str = ""
+    ) -> None:
         """Refuse a tolerance a fraction (a value in [0, 1]) can never meet or never trip:
         `floor: 85` (a percentage) or `max_drop: 2` (percentage points) on `top1_acc` would
         make the gate fail every run, or pass every run without a word. So would
         `max_drop_relative: 5` (5% written as a percentage) on a higher-is-better number that
         cannot go below 0 (a fraction, a rate per second): it cannot drop by more than all of
-        its baseline. `rule`: the record's effective rule (`rule_for`); the message names the
-        key that gave the value."""
-        name = m.key if m.key in self.metrics else m.metric if m.metric in self.metrics else None
+        its baseline. `rule`: the record's effective rule (`rule_for`, `column` its board column
+        as there); the message names the key that gave the value, looked up as `rule_for` does."""
+        name = next((k for k in (column, m.key, m.metric) if k and k in self.metrics), None)
         own = self.metrics[name].model_fields_set if name is not None else set()
 
         def where(fields: set[str]) -> str:

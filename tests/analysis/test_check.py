@@ -239,6 +239,24 @@ def test_an_absolute_default_drop_on_a_measured_unit_is_refused(
         assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 0
 
 
+def test_a_rule_on_a_board_column_is_range_checked_as_the_rule_it_is(
+    timed_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule may name a suite's board column (`top1_acc[suite=accuracy]`); the range check
+    took such a rule for `default`'s: a valid absolute tolerance of the column's own in
+    samples/s was refused as `default.max_drop`, and a floor of 85 was blamed on
+    `default.floor`, a key the policy does not have."""
+    column = "throughput_samples_per_s[batch_size=64,device=cpu,precision=fp32,suite=throughput]"
+    path = tmp_path / "column.yaml"
+    path.write_text(f"metrics:\n  {column!r}: {{max_drop: 50}}\n".replace("'", '"'))
+    assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 0
+    capsys.readouterr()
+    path.write_text('metrics:\n  "top1_acc[suite=accuracy]": {floor: 85}\n')
+    assert check("--baseline", timed_run, "--current", timed_run, "--policy", path) == 2
+    err = capsys.readouterr().err
+    assert "metrics.top1_acc[suite=accuracy].floor: 85 applies to top1_acc" in err, err
+
+
 @pytest.mark.parametrize(
     ("policy", "key"),
     [

@@ -16,6 +16,7 @@ from harness.analysis import paired_tests
 from harness.core.errors import ResultsError
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
+from harness.stats import sign_flip
 from harness.suites.fairness.config import FairnessConfig
 
 
@@ -531,12 +532,14 @@ def test_a_handful_of_samples_is_never_significant(n: int) -> None:
 
 def test_the_floor_leaves_larger_samples_alone() -> None:
     """From 6 pairs on the bound is below 0.05; a real shift on 300 pairs keeps its p-value
-    (2^-299 is far below the random flips' own 1 / (R + 1)) and constant differences on 12
-    pairs get the exact 2^-11 instead of 0."""
+    (2^-299 is far below Hoeffding's bound, which no random flip matched) and constant
+    differences on 12 pairs get the exact 2^-11 instead of 0."""
     a = np.linspace(0.0, 1.0, 300)
     noise = 0.05 * np.sin(40 * a)
     res = paired_tests.paired_sign_flip(_series(a + 0.3), _series(a + noise), seed=1, name="t")
-    assert res.p_value == pytest.approx(1 / (paired_tests.RESAMPLES + 1))
+    d = 0.3 - noise
+    assert res.p_value == pytest.approx(sign_flip.tail_bound(d.sum(), np.square(d).sum()))
+    assert 2.0**-299 < res.p_value < 1 / (paired_tests.RESAMPLES + 1)
     six = paired_tests.paired_sign_flip(_series(a[:6] + 0.1), _series(a[:6]), seed=0, name="t")
     assert six.p_value == pytest.approx(2.0**-5)
     twelve = paired_tests.paired_sign_flip(_series(a[:12] + 0.1), _series(a[:12]), seed=0, name="t")
@@ -652,6 +655,23 @@ def test_random_sign_flips_agree_with_the_exact_test() -> None:
         )
         assert res.p_value is not None and res.detail == "20000 random sign flips"
         assert abs(res.p_value - exact) <= 4 * np.sqrt(max(exact * (1 - exact), 1e-3) / 20_000)
+
+
+def test_a_change_no_random_flip_matches_can_pass_a_large_gates_holm_level() -> None:
+    """2,000 random flips give p >= 1 / 2001, and Holm over 129 tests (the quickstart gate's)
+    multiplied that to 0.064: a Brier score that rose by 0.3 on 999 of 1,000 samples was "not
+    significant". Where no flip is as extreme, Hoeffding's bound on the exact p-value takes
+    over; the bound is never below the exact p-value (every flip of 18 pairs)."""
+    gen = np.random.default_rng(4)
+    base = gen.uniform(0.0, 0.05, 1000)
+    worse = base + 0.3
+    worse[0] = base[0] - 0.01
+    res = paired_tests.paired_sign_flip(_series(worse), _series(base), seed=0, name="t")
+    assert res.p_value is not None and res.p_value * 129 < 0.05
+    assert res.ci is not None and res.ci[0] > 0  # the interval is the flips' own, as before
+    for rep in range(20):
+        d = gen.laplace(0.5 if rep % 2 else 2.0, 1.0, 18)
+        assert sign_flip.tail_bound(d.sum(), np.square(d).sum()) >= _every_flip_p(d)
 
 
 def test_paired_sign_flip_false_positive_rate_on_heavy_tails() -> None:

@@ -155,18 +155,35 @@ def _fail_job_in_manifest(run: Path, job: str) -> None:
     path.write_text(json.dumps(seal(manifest), indent=2, sort_keys=True))
 
 
-@pytest.mark.parametrize("baseline_has", ["undefined-value", "failed-job"])
+def _skip_job(run: Path, job: Path) -> None:
+    """Record the job as skipped (no metrics), in its job.json and the manifest, resealed."""
+    edit_metrics(job, lambda records: [])
+    record = json.loads((job / "job.json").read_text())
+    record.update(status="skipped", reason="the suite does not apply")
+    (job / "job.json").write_text(json.dumps(seal(record), indent=2, sort_keys=True))
+    path = run / "manifest.json"
+    manifest = json.loads(path.read_text())
+    for entry in manifest["jobs"]:
+        if entry["dir"] == job.name:
+            entry["status"] = "skipped"
+    path.write_text(json.dumps(seal(manifest), indent=2, sort_keys=True))
+
+
+@pytest.mark.parametrize("baseline_has", ["undefined-value", "failed-job", "skipped-job"])
 def test_a_floor_fails_on_the_current_value_when_the_baseline_has_none(
     baseline_has: str, pristine: Path, tmp_path: Path
 ) -> None:
     """`A floor fails on the current value alone` (docs/ci-gate.md): also when the baseline's
-    value is undefined or its job failed, so that there is nothing to compare with."""
+    value is undefined or its job failed or was skipped, so that there is nothing to compare
+    with (a job the baseline skipped and the current run completed was not checked at all)."""
     base, cur = _copy(pristine, tmp_path / "base"), _copy(pristine, tmp_path / "cur")
     job = next((base / "jobs").glob("m1--*--accuracy--*"))
     if baseline_has == "undefined-value":
         edit_metrics(job, lambda records: [dict(records[0], value=None, ci=None), *records[1:]])
-    else:
+    elif baseline_has == "failed-job":
         _fail_job_in_manifest(base, job.name)
+    else:
+        _skip_job(base, job)
     policy = tmp_path / "floor.yaml"
     policy.write_text("metrics:\n  throughput_samples_per_s: {ignore: true}\n")
     args = ["check", "--width", "0", "--baseline", base, "--current", cur, "--policy", policy]
