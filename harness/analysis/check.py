@@ -768,7 +768,7 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
         if not mdes:
             lines.append(
                 f"{metric} ({paired_tests.TEST_NAMES[test]}, {columns}): a pass says nothing "
-                "about a change in it (only floors apply)"
+                f"about a change in it {_unreachable(items, tests) or '(only floors apply)'}"
             )
             continue
         # the span holds only for the columns that have an MDE: count the others, and give
@@ -789,6 +789,19 @@ def power_summary(pending: list[_Pending], tests: int) -> list[str]:
             + _churn_text(measured)
         )
     return lines
+
+
+def _unreachable(items: list[_Pending], tests: int) -> str:
+    """Why tested metrics have no MDE where the test's smallest p-value is above the level
+    (`PairedResult.floor`: the timing test on few rounds); empty otherwise."""
+    floors = [p.result.floor for p in items if p.result.tested and p.result.floor is not None]
+    if len(floors) != len(items):
+        return ""
+    return (
+        f"(its test's smallest p-value, {_num(min(floors))}, is above alpha/{max(1, tests)}, "
+        "Holm's first step: only floors apply; more timing rounds, or fewer checks, make it "
+        "testable)"
+    )
 
 
 def _span(values: list[float]) -> str:

@@ -143,6 +143,9 @@ class PairedResult:
     # degrees of freedom of the Student t the test read its interval and p-value from (None:
     # an exact test, or a normal one)
     df: int | None = None
+    # the smallest p-value the test can give, where an exact test on few values bounds it
+    # (Mann-Whitney on 6 vs 6 rounds: 2 / C(12, 6) = 0.0022): no change reaches a level below
+    floor: float | None = None
 
     @property
     def tested(self) -> bool:
@@ -609,6 +612,7 @@ def mann_whitney_rounds(a: np.ndarray, b: np.ndarray, diff: float, *, n: int) ->
         se=se,
         spread=float(np.std(b, ddof=1) / np.sqrt(len(b))),
         ci=ci,
+        floor=2.0 / math.comb(len(a) + len(b), len(a)),  # every round of one side lowest
     )
 
 

@@ -26,7 +26,9 @@ alpha / number of tests, the level any single regression must reach when all oth
   x sqrt(n / (n - 1)). With the plug-in sd and z the gate printed 0.85 sd at 10 pairs, a
   change the paired bootstrap caught 0.66 of the time; now 0.99 sd, caught 0.80;
 - no test: no MDE (such a metric can only fail on a floor), and none for a resampling test on
-  too few pairs to reach alpha at all (`paired_tests.exchangeable_floor`: 2^(1 - n)).
+  too few pairs to reach alpha at all (`paired_tests.exchangeable_floor`: 2^(1 - n)), nor for
+  the timing test on too few rounds (its smallest p-value 2 / C(m + n, m), `PairedResult.floor`:
+  0.0022 for 6 vs 6 rounds, so a gate of more than 23 tests cannot fail a timing on a change).
 
 Detection rates at the printed MDE, by simulation through the gate's own decision:
 `benchmarks/interval_coverage.py --gate-power` and tests/analysis/test_gate_power.py.
@@ -266,6 +268,8 @@ def minimum_detectable(
         return mcnemar_mde(result.n, assumed_churn(result, churn), alpha, power)
     if result.test in RESAMPLING_TESTS and exchangeable_floor(result.n) >= alpha:
         return None  # too few pairs: no change can reach alpha (`exchangeable_floor`)
+    if result.floor is not None and result.floor >= alpha:
+        return None  # too few timing rounds: no change can reach alpha
     se = max(result.se or 0.0, result.spread or 0.0)
     if not se or not math.isfinite(se):
         return None

@@ -70,6 +70,20 @@ def test_no_mde_where_too_few_pairs_can_reach_alpha() -> None:
             ), (test, n)
 
 
+def test_no_mde_for_a_timing_test_on_too_few_rounds_for_the_level() -> None:
+    """Mann-Whitney on 6 vs 6 rounds gives no p below 2 / C(12, 6) = 0.00216: in a gate of
+    129 checks (Holm's first step 0.05/129) a throughput 3x worse on every round had p_holm
+    0.28, yet the power line promised a change of 554 samples/s caught with 80% probability.
+    Below the level the test has no MDE; at 0.05 it still has one."""
+    from harness.analysis import paired_tests
+
+    slow = np.array([1.0, 1.1, 1.05, 0.98, 1.02, 1.01])
+    found = paired_tests.mann_whitney_rounds(slow * 3, slow, diff=2.0, n=6)
+    assert found.floor == pytest.approx(2 / 924) and found.p_value == pytest.approx(2 / 924)
+    assert power.minimum_detectable(found, 0.05 / 129) is None
+    assert power.minimum_detectable(found, 0.05) is not None
+
+
 def test_resampling_tests_detect_their_printed_mde() -> None:
     """The sign-flip test and paired resampling at 10 pairs: a data set whose differences have
     sample sd 1 gives the test's standard error and the MDE printed from it (Student t's
