@@ -13,7 +13,7 @@ from harness.cli.main import main
 from harness.export.exported_jobs import metric_names
 from harness.export.mlflow_export import export_mlflow
 from harness.store.run_store import load_jobs
-from tests.present.synthetic import HOSTILE
+from tests.present.synthetic import HOSTILE, write_synthetic_run
 
 if TYPE_CHECKING:  # mlflow is imported by the tests that use it: not at collection (~1 s a worker)
     from mlflow import MlflowClient
@@ -189,6 +189,42 @@ def test_two_exports_into_one_experiment_run_one_after_the_other(
     again = export_mlflow(results, tracking_uri=tracking_uri)
     assert (again.logged, again.kept) == (0, 10)
     assert len(_job_runs(tracking_uri)) == 10  # each job once
+
+
+def test_the_same_spec_measured_again_in_another_folder_is_logged_again(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two results folders of one spec (a fresh --out, another machine) share the run id and
+    the job folders' names: the second folder's numbers (its timings measured again) were
+    counted "already there" and never logged, so MLflow kept the first folder's. Each folder
+    is now a harness run of its own in MLflow, and exporting either again logs nothing."""
+    from harness.export.exported_jobs import exported_jobs
+
+    write_synthetic_run(tmp_path / "a", models={"good-model": 0.9, HOSTILE: 0.6})
+    monkeypatch.setattr("tests.store.records.WHEN", "2026-02-01T00:00:00+00:00")
+    write_synthetic_run(tmp_path / "b", models={"good-model": 0.5, HOSTILE: 0.6}, seed=1)
+    first, second = (exported_jobs(tmp_path / name) for name in ("a", "b"))
+    assert [job.job_id for job in first] == [job.job_id for job in second]
+    assert export_mlflow(tmp_path / "a", tracking_uri=tracking_uri).logged == 10
+    done = export_mlflow(tmp_path / "b", tracking_uri=tracking_uri)
+    assert (done.logged, done.kept) == (10, 0)
+    for name in ("a", "b"):
+        again = export_mlflow(tmp_path / name, tracking_uri=tracking_uri)
+        assert (again.logged, again.kept) == (0, 10)
+    runs = _job_runs(tracking_uri)
+    assert len(runs) == 20 and len({r.data.tags["mlflow.parentRunId"] for r in runs}) == 2
+    values = [
+        job.metrics()["top1_acc"]
+        for jobs in (first, second)
+        for job in jobs
+        if (job.model, job.suite) == ("good-model", "accuracy")
+    ]
+    logged = [
+        r.data.metrics["top1_acc"]
+        for r in runs
+        if (r.data.params["model"], r.data.params["suite"]) == ("good-model", "accuracy")
+    ]
+    assert sorted(logged) == sorted(values) and values[0] != values[1]
 
 
 @pytest.mark.slow  # two more exports (about 1.5 s each)
