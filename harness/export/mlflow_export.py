@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
@@ -116,7 +117,7 @@ def export_mlflow(
                     client.set_terminated(parent, _FINISHED)
         except _store_errors() as err:
             raise TrackingError(
-                f"tracking URI {uri} refused the export after {counts['logged']} job run(s) "
+                f"tracking URI {shown_uri(uri)} refused the export after {counts['logged']} job run(s) "
                 f"(runs not marked FINISHED are logged again on the next export): "
                 f"{_first_line(err)}"
             ) from None
@@ -238,14 +239,37 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
         if found is not None:
             if found.lifecycle_stage == "deleted":
                 raise TrackingError(
-                    f"MLflow experiment {name!r} at {uri} is deleted; restore it or pass "
+                    f"MLflow experiment {name!r} at {shown_uri(uri)} is deleted; restore it or pass "
                     "another --experiment"
                 )
             return client, str(found.experiment_id)
         location = _artifact_location(uri)
         return client, str(client.create_experiment(name, artifact_location=location))
     except _store_errors() as err:
-        raise TrackingError(f"tracking URI {uri} cannot be used: {_first_line(err)}") from None
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)}"
+        ) from None
+    except ImportError as err:  # a database URI whose driver (psycopg2, pymysql, ...) is missing
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)} (the database "
+            "driver of its scheme: install it into this environment)"
+        ) from None
+
+
+def shown_uri(uri: str) -> str:
+    """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
+    as `***` (as SQLAlchemy prints a database URL), so the command's output and a CI log never
+    carry it."""
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): MLflow says so
+        return uri
+    if password is None:
+        return uri
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -405,7 +429,7 @@ def _one_export_at_a_time(uri: str, experiment: str) -> Iterator[None]:
                 "another harness export into MLflow experiment %r at %s is running; waiting "
                 "for it to finish",
                 experiment,
-                uri,
+                shown_uri(uri),
             )
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield

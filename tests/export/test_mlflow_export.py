@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.export.exported_jobs import metric_names
-from harness.export.mlflow_export import export_mlflow
+from harness.export.mlflow_export import export_mlflow, shown_uri
 from harness.store.run_store import load_jobs
 from tests.present.synthetic import HOSTILE, write_synthetic_run
 
@@ -259,6 +259,35 @@ def test_an_unusable_tracking_uri_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"error: tracking URI {uri} cannot be used:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
+    results: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`postgresql://` / `mysql://` / `mssql://` URIs need a database driver MLflow does not
+    install: its ModuleNotFoundError was a traceback. And the URI's password stays out of what
+    the command prints (a CI log keeps it)."""
+    monkeypatch.setitem(sys.modules, "pyodbc", None)  # the driver, not installed
+    uri = "mssql+pyodbc://ana:s3cret@127.0.0.1:9/runs"
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: tracking URI mssql+pyodbc://ana:***@127.0.0.1:9/runs cannot ")
+    assert "pyodbc" in err and len(err.strip().splitlines()) == 1
+    assert "s3cret" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://ana:s3cret@db:5432/runs", "postgresql://ana:***@db:5432/runs"),
+        ("https://ana:tok:en@mlflow.example:5000", "https://ana:***@mlflow.example:5000"),
+        ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
+        ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
+        ("http://[::1", "http://[::1"),
+    ],
+)
+def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
+    assert shown_uri(uri) == shown
 
 
 @pytest.mark.parametrize("where", ["not-a-database", "a-folder"])
