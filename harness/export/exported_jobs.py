@@ -100,9 +100,10 @@ class ExportedJob:
         return {**own, "n_all_groups": record.n}
 
     def tags(self) -> dict[str, str]:
-        """Reliability flags per metric, undefined metrics, upper bounds (with their note), and
-        the harness's own identity tags (`harness.job_id` is how a re-export finds the run it
-        logged before)."""
+        """Reliability flags per metric, undefined metrics, upper bounds (with their note), each
+        record's note (the leaderboard's footnote: `not this model's own memory`, `not a tail
+        latency`, why a number is undefined), and the harness's own identity tags
+        (`harness.job_id` is how a re-export finds the run it logged before)."""
         tags = {
             "harness.job_id": self.job_id,
             "harness.model": self.model,
@@ -117,6 +118,8 @@ class ExportedJob:
             if record.flags:
                 tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
                 flagged.append(name)
+            if record.note:
+                tags[f"note.{name}"] = record.note[:TAG_VALUE_LIMIT]
             if record.value is None:
                 undefined.append(name)
             elif is_upper_bound(record):  # e.g. robust accuracy from a decision-based attack
