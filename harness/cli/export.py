@@ -105,7 +105,7 @@ def export_command(args: argparse.Namespace) -> int:
 
 
 def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
-    from harness.export.mlflow_export import DEFAULT_EXPERIMENT, export_mlflow
+    from harness.export.mlflow_export import DEFAULT_EXPERIMENT, export_mlflow, shown_uri
 
     report = input_folder(args.report, "--report") if args.report is not None else None
     done = export_mlflow(
@@ -119,7 +119,8 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         args,
         f"mlflow: {done.logged} job run(s) logged, {done.kept} already there"
         + (f", {done.replaced} unfinished one(s) logged again" if done.replaced else "")
-        + f"; experiment {done.experiment!r} ({done.experiment_id}) at {done.tracking_uri}"
+        + f"; experiment {done.experiment!r} ({done.experiment_id})"
+        + f" at {shown_uri(done.tracking_uri)}"
         + (f"; report {done.report}" if done.report else ""),
     )
     _say_left_out(args, results)

@@ -19,6 +19,7 @@ from harness.store.run_store import StoredJob, load_jobs
 
 KEY_LIMIT = 250  # MLflow's limit on a metric, parameter or tag key
 TAG_VALUE_LIMIT = 5000  # the smallest limit on a tag's value among MLflow's stores
+DESCRIPTION_TAG = "mlflow.note.content"  # the run's description in the MLflow UI
 # Names that MLflow takes on every platform (its rule on Windows: no colon): anything else in a
 # metric's qualifiers (attack=..., group values, corruption names) becomes an underscore.
 _UNSAFE = re.compile(r"[^\w.\- ]")
@@ -100,9 +101,12 @@ class ExportedJob:
         return {**own, "n_all_groups": record.n}
 
     def tags(self) -> dict[str, str]:
-        """Reliability flags per metric, undefined metrics, upper bounds (with their note), and
-        the harness's own identity tags (`harness.job_id` is how a re-export finds the run it
-        logged before)."""
+        """Reliability flags per metric, undefined metrics, upper bounds (with their note), each
+        record's note (the leaderboard's footnote: `not this model's own memory`, `not a tail
+        latency`, why a number is undefined), the job's notes as the run's description (the
+        boards' notes: `evaluated on a seeded label-stratified subset of 200 of 719 samples`),
+        and the harness's own identity tags (`harness.job_id` is how a re-export finds the run
+        it logged before)."""
         tags = {
             "harness.job_id": self.job_id,
             "harness.model": self.model,
@@ -117,17 +121,31 @@ class ExportedJob:
             if record.flags:
                 tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
                 flagged.append(name)
+            if record.note:
+                tags[f"note.{name}"] = record.note[:TAG_VALUE_LIMIT]
             if record.value is None:
                 undefined.append(name)
             elif is_upper_bound(record):  # e.g. robust accuracy from a decision-based attack
                 tags[f"upper_bound.{name}"] = (record.note or "upper bound")[:TAG_VALUE_LIMIT]
                 bounds.append(name)
         tags["harness.flagged_metrics"] = _name_list(flagged) or "none"
+        if self.job.record.notes:
+            tags[DESCRIPTION_TAG] = _description(self.job.record.notes)
         if undefined:
             tags["harness.undefined_metrics"] = _name_list(undefined)
         if bounds:
             tags["harness.upper_bound_metrics"] = _name_list(bounds)
         return tags
+
+
+def _description(notes: tuple[str, ...]) -> str:
+    """The job's notes as a Markdown list for the run's description, within TAG_VALUE_LIMIT
+    (job.json, logged with the run, holds them whole)."""
+    text = "".join(f"- {note}\n" for note in notes)
+    if len(text) <= TAG_VALUE_LIMIT:
+        return text
+    cut = "... (cut here: every note is in job.json)"
+    return text[: TAG_VALUE_LIMIT - len(cut)] + cut
 
 
 def _name_list(names: list[str]) -> str:

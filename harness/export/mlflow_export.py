@@ -9,6 +9,10 @@ report site (when one is given or found in the results folder).
 Re-exporting is idempotent: every MLflow run is tagged `harness.job_id`, and a run already
 exported and FINISHED is left as it is. A run is marked FINISHED only once everything of it is
 logged; one that an interrupted export left RUNNING (or FAILED) is deleted and logged again.
+The tag alone does not name what was measured: the same spec run into another results folder
+(a fresh `--out`, another machine) has the same run id and job folders, so a logged run is also
+matched on its start time (the harness run's creation, the job's start) and a job's on its
+parent: numbers measured again are logged as runs of their own, never taken as already there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
@@ -94,23 +99,25 @@ def export_mlflow(
         try:
             existing = _existing_runs(client, experiment_id)
             for run_id, run_jobs in _by_run(jobs).items():
-                known = existing.get(run_id)
+                created = _millis(run_jobs[0].manifest.created)
+                known = _logged_as(existing.get(run_id, []), created)
                 parent = _parent_run(client, experiment_id, run_jobs[0], known)
                 logged_before = counts["logged"]
                 for job in run_jobs:
-                    found = existing.get(job.job_id)
+                    started = _millis(job.job.record.started)
+                    found = _logged_as(existing.get(job.job_id, []), started, parent)
                     _export_job(client, experiment_id, parent, job, found, counts)
                 if known is not None:  # a harness run exported before: resumed since?
                     changed = _refresh_partial(client, known, run_jobs[0].partial)
                     if changed or counts["logged"] > logged_before:
                         _log_run_files(client, parent, run_jobs[0])
-                if existing.get(run_id, _NOT_FOUND).status != _FINISHED:
+                if known is None or known.status != _FINISHED:
                     if site is not None:
                         client.log_artifacts(parent, str(site), artifact_path="report")
                     client.set_terminated(parent, _FINISHED)
         except _store_errors() as err:
             raise TrackingError(
-                f"tracking URI {uri} refused the export after {counts['logged']} job run(s) "
+                f"tracking URI {shown_uri(uri)} refused the export after {counts['logged']} job run(s) "
                 f"(runs not marked FINISHED are logged again on the next export): "
                 f"{_first_line(err)}"
             ) from None
@@ -232,14 +239,37 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
         if found is not None:
             if found.lifecycle_stage == "deleted":
                 raise TrackingError(
-                    f"MLflow experiment {name!r} at {uri} is deleted; restore it or pass "
+                    f"MLflow experiment {name!r} at {shown_uri(uri)} is deleted; restore it or pass "
                     "another --experiment"
                 )
             return client, str(found.experiment_id)
         location = _artifact_location(uri)
         return client, str(client.create_experiment(name, artifact_location=location))
     except _store_errors() as err:
-        raise TrackingError(f"tracking URI {uri} cannot be used: {_first_line(err)}") from None
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)}"
+        ) from None
+    except ImportError as err:  # a database URI whose driver (psycopg2, pymysql, ...) is missing
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)} (the database "
+            "driver of its scheme: install it into this environment)"
+        ) from None
+
+
+def shown_uri(uri: str) -> str:
+    """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
+    as `***` (as SQLAlchemy prints a database URL), so the command's output and a CI log never
+    carry it."""
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): MLflow says so
+        return uri
+    if password is None:
+        return uri
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -253,14 +283,27 @@ def _store_errors() -> tuple[type[Exception], ...]:
 
 
 class _Logged(NamedTuple):
-    """A run an earlier export logged: its MLflow id, status and `harness.partial` tag."""
+    """A run an earlier export logged: its MLflow id, status, `harness.partial` tag, start time
+    (milliseconds) and parent run (None: a harness run's)."""
 
     run_id: str
     status: str
     partial: str | None
+    start_time: int | None
+    parent: str | None
 
 
-_NOT_FOUND = _Logged("", "", None)
+def _logged_as(runs: list[_Logged], start: int | None, parent: str | None = None) -> _Logged | None:
+    """Of the runs logged under one `harness.job_id`, the one of this harness run or job: the
+    same start time (none to compare when the results record none) and, for a job, the same
+    parent run; a FINISHED one first."""
+    same = [
+        run
+        for run in runs
+        if (start is None or run.start_time == start) and (parent is None or run.parent == parent)
+    ]
+    finished = [run for run in same if run.status == _FINISHED]
+    return next(iter(finished or same), None)
 
 
 def _refresh_partial(client: MlflowClient, found: _Logged, partial: bool) -> bool:
@@ -272,20 +315,26 @@ def _refresh_partial(client: MlflowClient, found: _Logged, partial: bool) -> boo
     return True
 
 
-def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, _Logged]:
-    """job id -> the run an earlier export logged for it (a FINISHED one when there are
-    several; active runs only)."""
-    out: dict[str, _Logged] = {}
+def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, list[_Logged]]:
+    """job id -> the runs earlier exports logged for it (active runs only)."""
+    out: dict[str, list[_Logged]] = {}
     token: str | None = None
     while True:
         page = client.search_runs(
             [experiment_id], filter_string=f"tags.`{JOB_ID_TAG}` != ''", page_token=token
         )
         for run in page:
-            job_id = run.data.tags.get(JOB_ID_TAG)
-            if job_id is not None and out.get(job_id, _NOT_FOUND).status != _FINISHED:
-                partial = run.data.tags.get(PARTIAL_TAG)
-                out[job_id] = _Logged(run.info.run_id, run.info.status, partial)
+            tags = run.data.tags
+            if (job_id := tags.get(JOB_ID_TAG)) is not None:
+                out.setdefault(job_id, []).append(
+                    _Logged(
+                        run.info.run_id,
+                        run.info.status,
+                        tags.get(PARTIAL_TAG),
+                        run.info.start_time,
+                        tags.get(PARENT_TAG),
+                    )
+                )
         token = page.token
         if not token:
             return out
@@ -380,7 +429,7 @@ def _one_export_at_a_time(uri: str, experiment: str) -> Iterator[None]:
                 "another harness export into MLflow experiment %r at %s is running; waiting "
                 "for it to finish",
                 experiment,
-                uri,
+                shown_uri(uri),
             )
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -117,7 +117,7 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
     for record in job.job.metrics:
         if record.value is None or not (all_metrics or record.headline):
             continue
-        qualifier = record.key[len(record.metric) :].strip("[]")
+        qualifier = _qualifier(record)
         name = _shown_name(record)
         caveats = _caveats(record)
         protocol = job.job.record.protocol
@@ -142,8 +142,15 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
 
 def _shown_name(record: MetricRecord) -> str:
     """The metric's name with its condition, as a card names it (`robust_acc [eps=0.1]`)."""
-    qualifier = record.key[len(record.metric) :].strip("[]")
+    qualifier = _qualifier(record)
     return f"{record.metric} [{qualifier}]" if qualifier else record.metric
+
+
+def _qualifier(record: MetricRecord) -> str:
+    """The condition of the record's board key without the key's brackets: `class=(0, 10]` of
+    `class_acc[class=(0, 10]]` (stripping brackets took the value's own `]` too)."""
+    key = record.key
+    return key[len(record.metric) + 1 : -1] if key != record.metric else ""
 
 
 def _dataset_type(source: str) -> str:

@@ -102,7 +102,7 @@ def test_list_tags_stay_within_the_tag_value_limit() -> None:
             replace(undefined, value=None),
         ]
     fake: Any = SimpleNamespace(
-        record=SimpleNamespace(model="m", task="t", suite="fairness"), metrics=records
+        record=SimpleNamespace(model="m", task="t", suite="fairness", notes=()), metrics=records
     )
     job = ExportedJob(job_id="run/job", manifest=fake, job=fake, partial=False)
     tags = job.tags()
@@ -112,3 +112,49 @@ def test_list_tags_stay_within_the_tag_value_limit() -> None:
         assert tags[key].startswith("group_")
     assert all(len(v) <= TAG_VALUE_LIMIT for v in tags.values())
     assert tags["flags.group_acc/group_region-number-1199/group_by_region"] == "small_denominator"
+
+
+def test_each_note_is_a_tag_of_its_metric() -> None:
+    """The leaderboard footnotes a number's note (`not this model's own memory`, `not a tail
+    latency`, why a number is undefined); MLflow got none of them but an upper bound's, so a
+    peak RSS of the whole process read as the model's memory there. Each is `note.<name>`,
+    within TAG_VALUE_LIMIT."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+    from typing import Any
+
+    from harness.export.exported_jobs import TAG_VALUE_LIMIT, ExportedJob
+
+    memory = replace(_rec("peak_memory_mb", batch_size=1), note="peak RSS of the process")
+    undefined = replace(_rec("group_tpr", group="a"), value=None, note="x" * 9000)
+    plain = _rec("top1_acc")
+    fake: Any = SimpleNamespace(
+        record=SimpleNamespace(model="m", task="t", suite="s", notes=()),
+        metrics=[memory, undefined, plain],
+    )
+    tags = ExportedJob(job_id="run/job", manifest=fake, job=fake, partial=False).tags()
+    assert tags["note.peak_memory_mb/batch_size_1"] == "peak RSS of the process"
+    assert tags["note.group_tpr/group_a"] == "x" * TAG_VALUE_LIMIT
+    assert "note.top1_acc" not in tags
+
+
+def test_the_jobs_notes_are_the_runs_description() -> None:
+    """The boards show a job's notes (`evaluated on a seeded label-stratified subset of 200 of
+    719 samples`, `preset fast ...: robust accuracy may sit slightly above preset standard's`,
+    `... exposes no gradients: gradient attacks did not run`); an MLflow run had them only in
+    its job.json artifact. They are the run's description, cut within TAG_VALUE_LIMIT."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from harness.export.exported_jobs import DESCRIPTION_TAG, TAG_VALUE_LIMIT, ExportedJob
+
+    def tags(notes: tuple[str, ...]) -> dict[str, str]:
+        record = SimpleNamespace(model="m", task="t", suite="adversarial", notes=notes)
+        fake: Any = SimpleNamespace(record=record, metrics=[_rec("top1_acc")])
+        return ExportedJob(job_id="run/job", manifest=fake, job=fake, partial=False).tags()
+
+    subset = "evaluated on a seeded label-stratified subset of 200 of 719 samples"
+    assert tags((subset, "preset fast"))[DESCRIPTION_TAG] == f"- {subset}\n- preset fast\n"
+    long = tags(tuple("x" * 100 for _ in range(100)))[DESCRIPTION_TAG]
+    assert len(long) == TAG_VALUE_LIMIT and long.endswith("every note is in job.json)")
+    assert DESCRIPTION_TAG not in tags(())

@@ -11,9 +11,9 @@ import pytest
 
 from harness.cli.main import main
 from harness.export.exported_jobs import metric_names
-from harness.export.mlflow_export import export_mlflow
+from harness.export.mlflow_export import export_mlflow, shown_uri
 from harness.store.run_store import load_jobs
-from tests.present.synthetic import HOSTILE
+from tests.present.synthetic import HOSTILE, write_synthetic_run
 
 if TYPE_CHECKING:  # mlflow is imported by the tests that use it: not at collection (~1 s a worker)
     from mlflow import MlflowClient
@@ -191,6 +191,42 @@ def test_two_exports_into_one_experiment_run_one_after_the_other(
     assert len(_job_runs(tracking_uri)) == 10  # each job once
 
 
+def test_the_same_spec_measured_again_in_another_folder_is_logged_again(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two results folders of one spec (a fresh --out, another machine) share the run id and
+    the job folders' names: the second folder's numbers (its timings measured again) were
+    counted "already there" and never logged, so MLflow kept the first folder's. Each folder
+    is now a harness run of its own in MLflow, and exporting either again logs nothing."""
+    from harness.export.exported_jobs import exported_jobs
+
+    write_synthetic_run(tmp_path / "a", models={"good-model": 0.9, HOSTILE: 0.6})
+    monkeypatch.setattr("tests.store.records.WHEN", "2026-02-01T00:00:00+00:00")
+    write_synthetic_run(tmp_path / "b", models={"good-model": 0.5, HOSTILE: 0.6}, seed=1)
+    first, second = (exported_jobs(tmp_path / name) for name in ("a", "b"))
+    assert [job.job_id for job in first] == [job.job_id for job in second]
+    assert export_mlflow(tmp_path / "a", tracking_uri=tracking_uri).logged == 10
+    done = export_mlflow(tmp_path / "b", tracking_uri=tracking_uri)
+    assert (done.logged, done.kept) == (10, 0)
+    for name in ("a", "b"):
+        again = export_mlflow(tmp_path / name, tracking_uri=tracking_uri)
+        assert (again.logged, again.kept) == (0, 10)
+    runs = _job_runs(tracking_uri)
+    assert len(runs) == 20 and len({r.data.tags["mlflow.parentRunId"] for r in runs}) == 2
+    values = [
+        job.metrics()["top1_acc"]
+        for jobs in (first, second)
+        for job in jobs
+        if (job.model, job.suite) == ("good-model", "accuracy")
+    ]
+    logged = [
+        r.data.metrics["top1_acc"]
+        for r in runs
+        if (r.data.params["model"], r.data.params["suite"]) == ("good-model", "accuracy")
+    ]
+    assert sorted(logged) == sorted(values) and values[0] != values[1]
+
+
 @pytest.mark.slow  # two more exports (about 1.5 s each)
 def test_the_report_site_is_logged_with_the_run(
     results: Path, tracking_uri: str, tmp_path: Path
@@ -223,6 +259,35 @@ def test_an_unusable_tracking_uri_is_one_line(
     err = capsys.readouterr().err
     assert err.startswith(f"error: tracking URI {uri} cannot be used:")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
+    results: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`postgresql://` / `mysql://` / `mssql://` URIs need a database driver MLflow does not
+    install: its ModuleNotFoundError was a traceback. And the URI's password stays out of what
+    the command prints (a CI log keeps it)."""
+    monkeypatch.setitem(sys.modules, "pyodbc", None)  # the driver, not installed
+    uri = "mssql+pyodbc://ana:s3cret@127.0.0.1:9/runs"
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: tracking URI mssql+pyodbc://ana:***@127.0.0.1:9/runs cannot ")
+    assert "pyodbc" in err and len(err.strip().splitlines()) == 1
+    assert "s3cret" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://ana:s3cret@db:5432/runs", "postgresql://ana:***@db:5432/runs"),
+        ("https://ana:tok:en@mlflow.example:5000", "https://ana:***@mlflow.example:5000"),
+        ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
+        ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
+        ("http://[::1", "http://[::1"),
+    ],
+)
+def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
+    assert shown_uri(uri) == shown
 
 
 @pytest.mark.parametrize("where", ["not-a-database", "a-folder"])

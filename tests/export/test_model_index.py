@@ -336,3 +336,28 @@ def test_an_undefined_headline_metric_is_named_not_dropped_in_silence(
         "demographic_parity_difference [group_by=group] (undefined: fewer than two non-empty "
         "groups (1))" in out
     )
+
+
+def test_a_condition_ending_in_a_bracket_keeps_it(tmp_path: Path) -> None:
+    """A class named like a pandas interval, `(0, 10]`: its accuracy's board key is
+    `class_acc[class=(0, 10]]`, and the card's config and name dropped the class's `]`
+    (`class=(0, 10`), naming a class the task does not have."""
+    from harness.core.metric_record import MetricRecord
+    from tests.present.synthetic import write_synthetic_run
+
+    record = MetricRecord(
+        suite="accuracy",
+        metric="class_acc",
+        value=0.5,
+        unit="fraction",
+        higher_is_better=True,
+        n=20,
+        context={"class": "(0, 10]"},
+    )
+    more = {("good-model", "accuracy"): [record]}
+    write_synthetic_run(tmp_path / "res", models={"good-model": 0.9, "bb": 0.6}, more=more)
+    assert _export(tmp_path / "res", tmp_path / "cards", "--all-metrics") == 0
+    card = ModelCard.load(tmp_path / "cards" / "good-model" / "README.md")
+    (result,) = [e for e in card.data.eval_results if e.metric_type == "class_acc"]
+    assert result.metric_config == "class=(0, 10]"
+    assert result.metric_name == "class_acc [class=(0, 10]]"
