@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.machinery
 import importlib.util
 import site
 import sys
@@ -258,6 +259,16 @@ def _among(entry: str, folders: set[Path]) -> bool:
         return False
 
 
+def _found_elsewhere(name: str, folder: Path) -> bool:
+    """Whether the path without `folder` has a module `name` too (`sys.modules` aside): none
+    when the folder holds the library itself (an editable install's checkout on the path)."""
+    path = [entry for entry in sys.path if not _among(entry, {folder})]
+    try:
+        return importlib.machinery.PathFinder.find_spec(name, path) is not None
+    except Exception:  # noqa: BLE001 - a broken finder or package: nothing to compare with
+        return False
+
+
 def libraries_ahead() -> None:
     """In the calling process (a notebook, a script; `harness.evaluate` and the other verbs):
     Python puts the working folder ("" in a notebook or `python -c`) or the script's folder
@@ -285,7 +296,7 @@ def libraries_ahead() -> None:
             module = sys.modules.get(name)
             if module is None or not _within(module, folder) or _installed(module, libraries):
                 continue
-            if name in installed.library_names():
+            if name in installed.library_names() and _found_elsewhere(name, folder):
                 raise ConfigError(
                     f"module {name!r} was imported from {module.__file__ or folder}, which has "
                     f"the name of a library the harness needs; rename your file (e.g. "

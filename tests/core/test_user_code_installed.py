@@ -158,3 +158,21 @@ def test_a_users_module_imported_under_a_librarys_name_is_refused_by_name(
     importlib.import_module(name)  # the user's, imported before the harness was called
     with pytest.raises(ConfigError, match=f"module '{name}' was imported from {user / name}.py"):
         libraries_ahead()
+
+
+def test_a_library_installed_in_editable_mode_is_no_users_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library the harness depends on installed editable from its checkout (`pip install -e`,
+    torch's `setup.py develop`: its folder on the path, no other copy) was refused on every
+    verb once imported, as a user's file shadowing the library: it is the library."""
+    name = "lib_editable_for_test"
+    checkout = tmp_path / "checkout"
+    (checkout / name).mkdir(parents=True)
+    (checkout / name / "__init__.py").write_text("OWNER = 'library'\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(checkout)])
+    monkeypatch.setattr(installed, "library_names", lambda: frozenset({name}))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.import_module(name)
+    libraries_ahead()
+    assert sys.modules[name].OWNER == "library"
