@@ -795,13 +795,22 @@ def _unreachable(items: list[_Pending], tests: int) -> str:
     """Why tested metrics have no MDE where the test's smallest p-value is above the level
     (`PairedResult.floor`: the timing test on few rounds); empty otherwise."""
     floors = [p.result.floor for p in items if p.result.tested and p.result.floor is not None]
-    if len(floors) != len(items):
-        return ""
+    if len(floors) != len(items) or any(
+        floor < _level(p, tests) for floor, p in zip(floors, items, strict=True)
+    ):
+        return ""  # one reaches it: no MDE for another reason (rounds without spread)
     return (
         f"(its test's smallest p-value, {_num(min(floors))}, is above alpha/{max(1, tests)}, "
         "Holm's first step: only floors apply; more timing rounds, or fewer checks, make it "
         "testable)"
     )
+
+
+def _level(p: _Pending, tests: int) -> float:
+    """The level a row's p-value must reach at Holm's first step."""
+    rule = p.row.rule
+    assert rule is not None and rule.alpha is not None
+    return rule.alpha / max(1, tests)
 
 
 def _span(values: list[float]) -> str:

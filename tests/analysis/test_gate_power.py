@@ -84,6 +84,24 @@ def test_no_mde_for_a_timing_test_on_too_few_rounds_for_the_level() -> None:
     assert power.minimum_detectable(found, 0.05) is not None
 
 
+def test_a_timing_test_that_reaches_the_level_is_not_called_unreachable() -> None:
+    """20 vs 20 rounds reach any level (smallest p 1.45e-11); rounds without spread have no MDE
+    for another reason, and the power line said the smallest p-value `1.45e-11, is above
+    alpha/1`: it says only that floors apply."""
+    from harness.analysis import paired_tests
+    from harness.analysis.check import CheckRow, _Pending, decide, power_summary
+    from harness.analysis.check_policy import MetricRule
+
+    rounds = np.full(20, 100.0)
+    found = paired_tests.mann_whitney_rounds(rounds, rounds, diff=0.0, n=20)
+    rule = MetricRule(alpha=0.05, max_drop_relative=0.1)
+    row = CheckRow("m", "t", "throughput", "throughput_samples_per_s", 100.0, 100.0, "pass", "")
+    row.rule, row.unit, row.n = rule, "samples/s", 20
+    pending = [_Pending(row=row, result=found, worse=0.0, beyond=False, floor_broken=False)]
+    (line,) = power_summary(pending, decide(pending))
+    assert line.endswith("a pass says nothing about a change in it (only floors apply)"), line
+
+
 def test_resampling_tests_detect_their_printed_mde() -> None:
     """The sign-flip test and paired resampling at 10 pairs: a data set whose differences have
     sample sd 1 gives the test's standard error and the MDE printed from it (Student t's
