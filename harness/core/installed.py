@@ -39,6 +39,7 @@ _everything: Any = None
 _entry_points: dict[str, importlib.metadata.EntryPoints] = {}  # group -> its entry points
 _versions: dict[str, str | None] = {}
 _libraries: frozenset[str] | None = None
+_core_libraries: frozenset[str] | None = None
 _holds: dict[str, tuple[int, bool]] = {}  # entry -> (its time when listed, holds distributions)
 
 
@@ -73,10 +74,10 @@ def _path_state() -> _State:
 
 def _current() -> None:
     """Drop what was kept when the import path no longer looks the same (hold `_lock`)."""
-    global _state, _everything, _libraries
+    global _state, _everything, _libraries, _core_libraries
     state = _path_state()
     if state != _state:
-        _state, _everything, _libraries = state, None, None
+        _state, _everything, _libraries, _core_libraries = state, None, None, None
         _entry_points.clear()
         _versions.clear()
 
@@ -131,10 +132,13 @@ def _import_names(dist: importlib.metadata.Distribution) -> set[str]:
     return names
 
 
-def dependency_names(dists: Iterable[importlib.metadata.Distribution]) -> frozenset[str]:
+def dependency_names(
+    dists: Iterable[importlib.metadata.Distribution], *, extras: bool = True
+) -> frozenset[str]:
     """Top-level import names of the distributions among `dists` the harness requires, directly
     or through another, with the extras each requirement asks for (all of the harness's own but
-    `dev`); without the harness's distribution (a checkout on PYTHONPATH), of all of `dists`."""
+    `dev`; none of its own without `extras`); without the harness's distribution (a checkout on
+    PYTHONPATH), of all of `dists`."""
     by_name: dict[str, tuple[importlib.metadata.Distribution, Any]] = {}
     for dist in dists:
         metadata = dist.metadata  # parsed on each access: once here
@@ -143,8 +147,9 @@ def dependency_names(dists: Iterable[importlib.metadata.Distribution]) -> frozen
             by_name.setdefault(_canonical(name), (dist, metadata))
     if HARNESS not in by_name:
         return frozenset(name for dist, _ in by_name.values() for name in _import_names(dist))
-    extras = {_canonical(e) for e in by_name[HARNESS][1].get_all("Provides-Extra") or []}
-    todo = [(HARNESS, frozenset(extras - RUN_TIME_EXTRAS_LEFT_OUT))]
+    offered = {_canonical(e) for e in by_name[HARNESS][1].get_all("Provides-Extra") or []}
+    own = frozenset(offered - RUN_TIME_EXTRAS_LEFT_OUT) if extras else frozenset()
+    todo = [(HARNESS, own)]
     walked: dict[str, frozenset[str]] = {}  # distribution -> the extras walked
     while todo:
         name, asked = todo.pop()
@@ -165,13 +170,18 @@ def dependency_names(dists: Iterable[importlib.metadata.Distribution]) -> frozen
     return frozenset(names - {"harness"})
 
 
-def library_names() -> frozenset[str]:
+def library_names(*, extras: bool = True) -> frozenset[str]:
     """Top-level import names of the installed libraries the harness depends on, directly or
     through another: those a run may import, lazily, that a user's same-named module must not
-    shadow (harness/core/user_code.py)."""
-    global _libraries
+    shadow (harness/core/user_code.py). Without `extras`: through its required dependencies
+    only (not what its optional extras bring: mlflow's `git`, `docker`)."""
+    global _libraries, _core_libraries
     with _lock:
         _current()
-        if _libraries is None:
-            _libraries = dependency_names(importlib.metadata.distributions())
-        return _libraries
+        if extras:
+            if _libraries is None:
+                _libraries = dependency_names(importlib.metadata.distributions())
+            return _libraries
+        if _core_libraries is None:
+            _core_libraries = dependency_names(importlib.metadata.distributions(), extras=False)
+        return _core_libraries

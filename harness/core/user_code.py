@@ -126,7 +126,7 @@ def _checkout(folder: Path) -> bool:
     return (folder / "harness" / "__init__.py").is_file()
 
 
-def _import_installed(names: set[str], folder: Path) -> None:
+def _import_installed(names: set[str], folder: Path, *, extras: bool = True) -> None:
     """Import the libraries of `names` the harness depends on (directly or through another:
     harness/core/installed.py) not imported yet, with `folder` off the path: the harness's own
     lazy `import datasets`, and a library's (scikit-learn's `import threadpoolctl`), then get
@@ -169,7 +169,7 @@ def _import_installed(names: set[str], folder: Path) -> None:
     # read with the whole path, as every other call reads them: kept until the path changes
     # (read with the folder off it, a folder holding a distribution, a checkout's .egg-info,
     # read them all again on each call: 0.4 s)
-    libraries = installed.library_names()
+    libraries = installed.library_names(extras=extras)
     wanted = [name for name in elsewhere_too if name in libraries]
     if not wanted:
         return
@@ -277,7 +277,10 @@ def libraries_ahead() -> None:
     harness depends on that such a folder also provides, and that is not imported yet, is
     imported now from the libraries (as a spec's folder gets, `user_code`); the user's code
     importing that name afterwards gets the library too. One already imported from the user's
-    file cannot be replaced in this process: a ConfigError names the file and what to do."""
+    file cannot be replaced in this process: a ConfigError names the file and what to do.
+    Only the libraries of the harness's required dependencies count here (directly or through
+    another: `tqdm`, `six`), not what an optional extra brings: a notebook's own `git.py` stays
+    its own (an MLflow export that needs GitPython would fail on it, in the export)."""
     libraries = _library_folders()
     for entry in list(sys.path):
         try:
@@ -291,12 +294,15 @@ def libraries_ahead() -> None:
         names = _provided(folder)
         if not names:
             continue
-        _import_installed(names, folder)
+        # the libraries of the harness's required dependencies only: the calling process is
+        # the user's, and a name only an optional extra brings (mlflow's `git`) is theirs
+        _import_installed(names, folder, extras=False)
         for name in sorted(names):
             module = sys.modules.get(name)
             if module is None or not _within(module, folder) or _installed(module, libraries):
                 continue
-            if name in installed.library_names() and _found_elsewhere(name, folder):
+            needed = installed.library_names(extras=False)
+            if name in needed and _found_elsewhere(name, folder):
                 raise ConfigError(
                     f"module {name!r} was imported from {module.__file__ or folder}, which has "
                     f"the name of a library the harness needs; rename your file (e.g. "

@@ -108,6 +108,9 @@ def test_the_dependency_walk_follows_requested_extras_only(tmp_path: Path) -> No
         _dist(tmp_path, name, [], name.replace("-", "_"))
     dists = list(importlib.metadata.distributions(path=[str(tmp_path)]))
     assert installed.dependency_names(dists) == {"alpha", "epsilon_lib", "beta", "beta_c", "zeta"}
+    # the required dependencies only (what the Python API's calls keep ahead of a notebook's
+    # files): none of the harness's own extras, each requirement's own extras still followed
+    assert installed.dependency_names(dists, extras=False) == {"alpha", "epsilon_lib"}
 
 
 def test_a_requirement_listing_extras_with_spaces_follows_each(tmp_path: Path) -> None:
@@ -133,7 +136,7 @@ def _library_and_users_file(
     user.mkdir()
     (user / f"{name}.py").write_text("OWNER = 'user'\n")
     monkeypatch.setattr(sys, "path", [str(user), *sys.path, str(site)])
-    monkeypatch.setattr(installed, "library_names", lambda: frozenset({name}))
+    monkeypatch.setattr(installed, "library_names", lambda **_: frozenset({name}))
     monkeypatch.delitem(sys.modules, name, raising=False)
     return site, user
 
@@ -171,7 +174,7 @@ def test_a_library_installed_in_editable_mode_is_no_users_file(
     (checkout / name).mkdir(parents=True)
     (checkout / name / "__init__.py").write_text("OWNER = 'library'\n")
     monkeypatch.setattr(sys, "path", [*sys.path, str(checkout)])
-    monkeypatch.setattr(installed, "library_names", lambda: frozenset({name}))
+    monkeypatch.setattr(installed, "library_names", lambda **_: frozenset({name}))
     monkeypatch.delitem(sys.modules, name, raising=False)
     importlib.import_module(name)
     libraries_ahead()
