@@ -72,7 +72,7 @@ def unstable_rows(
     def scores(x: Inputs) -> torch.Tensor:
         return logits(x).detach().double().cpu()
 
-    with kept_global_rngs(device):
+    with kept_global_rngs(device), torch.no_grad():  # no graph: the outputs are only compared
         first = scores(inputs)
         repeated = _differ(first, scores(inputs))
         half = len(inputs) // 2
