@@ -22,6 +22,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from harness.core.board_notes import BATCH_DEPENDENT_MARK, RANDOMISED_MARK
+
 LOOK = 32
 """Inputs of the probe: the task's first ones, at most the run's batch size."""
 ATOL = 1e-4
@@ -89,7 +91,7 @@ def note_text(model: str, task: str, repeated: int, batch_dependent: int, n: int
     input."""
     if repeated:
         return (
-            f"model {model!r} is randomised: passed the same {n} first inputs of task {task!r} "
+            f"model {model!r}{RANDOMISED_MARK}{n} first inputs of task {task!r} "
             f"twice, it returned different logits for {repeated} of them, so every number of "
             "this job computed from its outputs is one draw, which a rerun need not repeat (the "
             "result cache hands this draw back; --no-cache draws again); seed the model's "
@@ -98,8 +100,8 @@ def note_text(model: str, task: str, repeated: int, batch_dependent: int, n: int
     if batch_dependent:
         half = n // 2
         return (
-            f"the logits of model {model!r} for an input change with the other inputs of its "
-            f"batch ({batch_dependent} of {half} first inputs of task {task!r}; e.g. BatchNorm "
+            f"the logits of model {model!r}{BATCH_DEPENDENT_MARK}"
+            f"{batch_dependent} of {half} first inputs of task {task!r}; e.g. BatchNorm "
             "with batch statistics, track_running_stats=False): its numbers depend on batch_size "
             "and on which samples share a batch, not on the model alone; evaluate it with "
             "running statistics"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -115,3 +116,30 @@ def test_a_run_records_the_caveat_in_the_job(
     }
     assert any("model 'noisy' is randomised" in n for n in notes["noisy"]), notes["noisy"]
     assert not any("randomised" in n for n in notes["steady"]), notes["steady"]
+
+
+def test_the_gate_says_which_models_are_randomised(
+    write_spec: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(
+        """
+        name: draws
+        device: cpu
+        limit: 60
+        bootstrap_resamples: 0
+        tasks: [digits]
+        models:
+          - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
+          - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
+        suites:
+          accuracy: {}
+        """
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    (run,) = out.glob("runs/*")
+    capsys.readouterr()
+    assert main(["check", "--baseline", str(run), "--current", str(run), "--width", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "noisy · digits: the current run's jobs say model 'noisy' is randomised" in said
+    assert "steady · digits: the current" not in said
