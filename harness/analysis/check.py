@@ -35,6 +35,7 @@ from harness.analysis.check_policy import MetricRule, Policy
 from harness.analysis.flags import KNOWN_FLAGS
 from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
 from harness.analysis.paired_tests import p_or_one
+from harness.core.board_notes import BATCH_DEPENDENT_MARK, RANDOMISED_MARK
 from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -224,11 +225,42 @@ def run_check(
         method=method,
         baseline=base.path,
         current=cur.path,
-        notes=[f"policy: {policy_source}", *_version_notes(base, cur), *renames],
+        notes=[
+            f"policy: {policy_source}",
+            *_version_notes(base, cur),
+            *renames,
+            *_unstable_model_notes(cur),
+        ],
         power=power_summary(pending, tests),
         current_run=cur,
         baseline_run=base,
     )
+
+
+def _unstable_model_notes(cur: LoadedRun) -> list[str]:
+    """One note per model and task whose current jobs carry the caveat that its outputs are not a
+    function of its input (harness.core.forward_repeats): its rows compare one draw, or one
+    batching, with another, and a row's "improved" or "worse" can be no more than that."""
+    randomised: set[tuple[str, str]] = set()
+    batched: set[tuple[str, str]] = set()
+    for (model, task, _), job in cur.jobs.items():
+        notes = " ".join(job.record.notes)
+        if RANDOMISED_MARK in notes:
+            randomised.add((model, task))
+        elif BATCH_DEPENDENT_MARK in notes:
+            batched.add((model, task))
+    return [
+        f"{model} · {task}: the current run's jobs say model {model!r} is randomised: each run's "
+        "numbers of it are one draw (seeded per job: the same seed, batch size and shards draw "
+        "alike), so a change in its rows can be the model's own variation, not a regression or "
+        "an improvement"
+        for model, task in sorted(randomised)
+    ] + [
+        f"{model} · {task}: the current run's jobs say the outputs of model {model!r} change with "
+        "the other inputs of their batch: its numbers move with batch_size and with which samples "
+        "share a batch"
+        for model, task in sorted(batched - randomised)
+    ]
 
 
 def _version_notes(base: LoadedRun, cur: LoadedRun) -> list[str]:

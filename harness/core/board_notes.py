@@ -14,6 +14,11 @@ from harness.core.subsets import is_subset_note
 
 SETTINGS_NOTE_START = "settings: "
 CAVEAT_NOTE_START = "caveat: "
+RANDOMISED_MARK = " is randomised: passed the same "
+"""What the caveat of a randomised model's job holds (`harness.core.forward_repeats`): the gate
+finds it by this."""
+BATCH_DEPENDENT_MARK = " for an input change with the other inputs of its batch ("
+"""What the caveat of a batch-dependent model's job holds."""
 
 
 def settings_note(text: str) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from harness.core import forward_repeats
 from harness.core.adapter import (
     DelegatingAdapter,
     Features,
@@ -378,8 +379,7 @@ class CheckedAdapter(DelegatingAdapter):
         if len(self.task) == 0:
             return
         batch = next(self.task.batches(max(1, min(PROBE_SAMPLES, batch_size))))
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with forward_repeats.kept_global_rngs(self.device):
             self.logits(batch.inputs)
 
     def check_task(self, task: Task) -> None:
@@ -391,10 +391,12 @@ class CheckedAdapter(DelegatingAdapter):
     def truncation(self, inputs: list[str]) -> Truncation | None:
         return self.adapter.truncation(inputs)
 
-    def input_notes(self) -> list[str]:
+    def input_notes(self, batch_size: int = forward_repeats.LOOK) -> list[str]:
         """What the job's notes say about how the model reads the task's inputs and what it
         returns: the texts it truncates (`truncation`), on a text task; the scores of a model
-        declared `outputs: binary_logit` that all look like probabilities."""
+        declared `outputs: binary_logit` that all look like probabilities; outputs that change
+        when the same inputs are passed again or beside others (`forward_repeats`, on at most
+        `batch_size` inputs: the run's)."""
         if len(self.task) == 0:
             return []
         notes = []
@@ -406,7 +408,23 @@ class CheckedAdapter(DelegatingAdapter):
         declared = self.adapter.describe().get("outputs") == "binary_logit"
         if declared and self.adapter.unavailable_reason is None:  # a skipped job runs nothing
             notes += self._probability_like_logits()
+        if self.adapter.unavailable_reason is None:
+            notes += self._unstable_outputs(batch_size)
         return notes
+
+    def _unstable_outputs(self, batch_size: int) -> list[str]:
+        """A caveat when the task's first inputs, passed again or beside other inputs at the
+        same batch size, get other logits (a randomised or batch-dependent model)."""
+        look = max(1, min(forward_repeats.LOOK, batch_size, len(self.task)))
+        batch = next(self.task.batches(look))
+        try:
+            repeated, dependent, n = forward_repeats.unstable_rows(
+                self.logits, batch.inputs, self.device
+            )
+        except ClassCountError:  # the suites that read classes refuse it; throughput times it
+            return []
+        text = forward_repeats.note_text(self.name, self.task.name, repeated, dependent, n)
+        return [caveat_note(text)] if text else []
 
     def _probability_like_logits(self) -> list[str]:
         """A note when every one logit z of a `binary_logit` model on the task's first
@@ -415,8 +433,7 @@ class CheckedAdapter(DelegatingAdapter):
         the second class. A model whose logits leave [0, 1] is not called out; one this
         uncertain on every sample is rare, and the note only says what to check."""
         batch = next(self.task.batches(min(BINARY_LOOK, len(self.task))))
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with forward_repeats.kept_global_rngs(self.device):
             pair = self.logits(batch.inputs)
         z = (pair[:, 1] - pair[:, 0]).detach().float().cpu()
         z = z[torch.isfinite(z)]
@@ -435,10 +452,12 @@ class CheckedAdapter(DelegatingAdapter):
         return self.adapter.word_vectors()
 
 
-def with_input_notes(result: SuiteResult, checked: CheckedAdapter) -> SuiteResult:
+def with_input_notes(
+    result: SuiteResult, checked: CheckedAdapter, batch_size: int = forward_repeats.LOOK
+) -> SuiteResult:
     """`result` with the notes on how its model read the task's inputs (`input_notes`: the
     texts it truncated), which every suite's job on those inputs carries."""
-    return result.with_notes(checked.input_notes())
+    return result.with_notes(checked.input_notes(batch_size))
 
 
 def with_label_space(err: ClassCountError, task: Task) -> ClassCountError:

@@ -901,7 +901,7 @@ def _run_suite(
     checked = CheckedAdapter(adapter, task)
     with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
         result = suite.run(checked, task, ctx)  # one-line failures
-    result = with_input_notes(result, checked)
+    result = with_input_notes(result, checked, ctx.batch_size)
     out.results[name] = SuiteResult(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
         metrics=result.metrics,

@@ -1,10 +1,13 @@
-"""A randomised model's numbers do not depend on what used torch's generator before its job
-(harness/run/model_rng.py), through `harness run` and through `harness.evaluate`."""
+"""A randomised model's numbers do not depend on what used torch's, numpy's or Python's
+generator before its job (harness/run/model_rng.py), through `harness run` and through
+`harness.evaluate`."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,3 +65,29 @@ def test_evaluate_seeds_the_generator_per_suite() -> None:
     state = torch.random.get_rng_state()
     assert predictions() == first
     assert torch.equal(torch.random.get_rng_state(), state)  # put back where it was
+
+
+_W = np.random.default_rng(0).normal(size=(64, 10)).astype(np.float32)
+
+
+def noisy_numpy(x: np.ndarray) -> np.ndarray:
+    """Noise from numpy's legacy global generator and Python's `random`."""
+    logits = np.asarray(x, np.float32).reshape(len(x), -1) @ _W
+    return logits + np.random.normal(scale=3.0, size=logits.shape) + random.random()
+
+
+def test_numpy_and_python_generators_are_seeded_per_job_and_put_back(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "models:\n  - {name: noisy, adapter: callable, "
+        "callable: 'tests.run.test_model_rng:noisy_numpy'}\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nlimit: 200\n"
+    )
+    assert main(["run", str(spec), "--out", str(tmp_path / "a"), "--width", "0"]) == 0
+    np.random.rand(4321)  # another job, another model
+    random.random()
+    state, python_state = np.random.get_state(), random.getstate()
+    assert main(["run", str(spec), "--out", str(tmp_path / "b"), "--width", "0"]) == 0
+    assert _predictions(tmp_path / "a") == _predictions(tmp_path / "b")
+    assert np.array_equal(np.random.get_state()[1], state[1])
+    assert random.getstate() == python_state

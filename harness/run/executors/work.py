@@ -131,7 +131,7 @@ def _run_unit(
         whole_notes: tuple[str, ...] = ()
         if unit.shard is not None:
             if unit.shard.index == 0:  # the note counts the whole task's texts, once per job
-                whole_notes = tuple(CheckedAdapter(adapter, task).input_notes())
+                whole_notes = tuple(CheckedAdapter(adapter, task).input_notes(ctx.batch_size))
             task = unit.shard.apply(task)
             ctx = replace(ctx, bootstrap_resamples=0)
         checked = CheckedAdapter(adapter, task)
@@ -140,7 +140,7 @@ def _run_unit(
         with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
             result = suite.run(checked, task, ctx)
         if unit.shard is None:
-            result = with_input_notes(result, checked)
+            result = with_input_notes(result, checked, ctx.batch_size)
         return UnitResult(
             unit=unit,
             result=result,

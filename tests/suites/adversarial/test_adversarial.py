@@ -247,8 +247,10 @@ def test_counter_rng_start_noise_is_per_sample_and_well_spread() -> None:
 def test_parameters_are_frozen_during_attacks_and_restored(digits) -> None:
     seen: list[bool] = []
     net = M.control_digits()
-    net.register_forward_pre_hook(
-        lambda mod, _: seen.append(any(p.requires_grad for p in mod.parameters()))
+    net.register_forward_pre_hook(  # passes without autograd (the job notes' look) build no graph
+        lambda mod, _: seen.append(
+            torch.is_grad_enabled() and any(p.requires_grad for p in mod.parameters())
+        )
     )
     a = adapter(lambda: net, "thawed")
     a.module().requires_grad_(True)  # an adapter that hands out a trainable module

@@ -1,0 +1,145 @@
+"""A model whose outputs are not a function of its input says so on every job: a randomised one
+(noise on its logits) and one whose rows depend on their batch (BatchNorm in train mode). Before,
+the accuracy suite published either as exact: a callable adding N(0, 3) noise to its logits
+scored top-1 0.110 on digits, then 0.114 on a rerun of the same spec, with nothing said."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import harness
+from harness.adapters.torch_module import TorchModuleAdapter
+from harness.cli.main import main
+from harness.core.model_calls import CheckedAdapter
+from harness.data.builtin import digits
+from tests.fixture_models import linear_digits
+
+_W = np.random.default_rng(0).normal(size=(64, 10)).astype(np.float32)
+
+
+def steady(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float32).reshape(len(x), -1) @ _W
+
+
+def noisy(x: np.ndarray) -> np.ndarray:
+    """numpy's global generator: not seeded by the harness, a rerun draws other numbers."""
+    return steady(x) + np.random.normal(scale=3.0, size=(len(x), 10)).astype(np.float32)
+
+
+def _batch_norm() -> nn.Module:
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.BatchNorm1d(16), nn.Linear(16, 10))
+
+    class TrainMode(nn.Module):  # forward switches batch statistics back on
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.net.train()
+            return self.net(x)  # type: ignore[no-any-return]
+
+    return TrainMode()
+
+
+def _notes(model: nn.Module, batch_size: int = 64) -> list[str]:
+    adapter = TorchModuleAdapter.from_module(model, name="m", input_shape=(1, 8, 8))
+    return CheckedAdapter(adapter, digits().head(80)).input_notes(batch_size)
+
+
+def test_a_steady_model_gets_no_note_and_torch_generator_is_left_alone() -> None:
+    model = linear_digits()
+    before = torch.random.get_rng_state()
+    assert _notes(model) == []
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_dropout_inside_forward_is_called_randomised() -> None:
+    class Dropped(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = linear_digits()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.dropout(self.lin(x), 0.5, training=True)
+
+    (note,) = _notes(Dropped())
+    assert note.startswith("caveat: model 'm' is randomised: passed the same 32 first inputs")
+    assert "one draw" in note and "--no-cache draws again" in note
+
+
+def test_batch_statistics_are_called_batch_dependent() -> None:
+    (note,) = _notes(_batch_norm())
+    assert "change with the other inputs of its batch (16 of 16 first inputs" in note
+    assert "depend on batch_size" in note
+
+
+def test_evaluate_carries_the_caveat_of_a_noisy_function() -> None:
+    task = digits().head(100)
+    x, y = task.all_inputs().numpy(), task.labels
+    fast = dict(device="cpu", bootstrap_resamples=0, name="toy", num_classes=10)
+    got = harness.evaluate(noisy, data=(x, y), **fast)  # type: ignore[arg-type]
+    assert any("is randomised" in n for n in got.results["accuracy"].notes)
+    plain = harness.evaluate(steady, data=(x, y), **fast)  # type: ignore[arg-type]
+    assert not any("randomised" in n for n in plain.results["accuracy"].notes)
+
+
+def test_a_run_records_the_caveat_in_the_job(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    spec = write_spec(
+        """
+        name: draws
+        device: cpu
+        limit: 60
+        bootstrap_resamples: 0
+        tasks: [digits]
+        models:
+          - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
+          - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
+        suites:
+          accuracy: {}
+        """
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    notes = {
+        path.parent.name.split("--")[0]: json.loads(path.read_text())["notes"]
+        for path in out.glob("runs/*/jobs/*/job.json")
+    }
+    assert any("model 'noisy' is randomised" in n for n in notes["noisy"]), notes["noisy"]
+    assert not any("randomised" in n for n in notes["steady"]), notes["steady"]
+
+
+def test_the_gate_says_which_models_are_randomised(
+    write_spec: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_spec(
+        """
+        name: draws
+        device: cpu
+        limit: 60
+        bootstrap_resamples: 0
+        tasks: [digits]
+        models:
+          - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
+          - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
+        suites:
+          accuracy: {}
+        """
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    (run,) = out.glob("runs/*")
+    capsys.readouterr()
+    assert main(["check", "--baseline", str(run), "--current", str(run), "--width", "0"]) == 0
+    said = capsys.readouterr().out
+    assert "noisy · digits: the current run's jobs say model 'noisy' is randomised" in said
+    assert "steady · digits: the current" not in said
