@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
+from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
 
 if TYPE_CHECKING:
@@ -75,10 +76,13 @@ def export_mlflow(
     experiment: str = DEFAULT_EXPERIMENT,
     report: Path | None = None,
     allow_partial: bool = False,
+    suite_boards: Iterable[SuiteBoard] = (),
 ) -> MlflowExport:
     """Log the completed jobs under `results` into the MLflow experiment `experiment` at
     `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
-    with each harness run (default: `results/report` when it holds an index.html)."""
+    with each harness run (default: `results/report` when it holds an index.html).
+    `suite_boards`: the installed suites' boards, which say which numbers have a chance level
+    (`exported_jobs`; `harness.export_mlflow` and the CLI pass them)."""
     for key, given in (("tracking_uri", tracking_uri), ("experiment", experiment)):
         if given is not None and not given.strip():  # an unset variable: not the default
             raise HarnessError(f"{key} is empty ({given!r}); give one or leave it out")
@@ -88,7 +92,8 @@ def export_mlflow(
             f"{MAX_EXPERIMENT_NAME}"
         )
     client_type = _mlflow_client_type()
-    jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
+    # refuse bad results first
+    jobs = exported_jobs(results, allow_partial=allow_partial, suite_boards=suite_boards)
     uri = tracking_uri or default_tracking_uri()
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
