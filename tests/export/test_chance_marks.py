@@ -148,3 +148,36 @@ def test_the_cli_and_python_api_hand_the_suites_boards_to_the_export(
     harness.export_mlflow(at_chance, tracking_uri=uri)
     assert main(["export", str(at_chance), "--to", "mlflow", "--tracking-uri", uri]) == 0
     assert handed == [installed_suite_boards()] * 2
+
+
+def test_runs_an_export_logged_without_marks_get_them_on_the_next(
+    at_chance: Path, tracking_uri: str
+) -> None:
+    """A store an export before chance marks filled keeps its runs (`already there`); they gain
+    the marks, once, and nothing else of them changes."""
+    from mlflow import MlflowClient
+
+    from harness.export.mlflow_export import export_mlflow
+
+    first = export_mlflow(at_chance, tracking_uri=tracking_uri)  # no boards: no marks
+    boards = installed_suite_boards()
+    again = export_mlflow(at_chance, tracking_uri=tracking_uri, suite_boards=boards)
+    assert (first.logged, again.logged, again.kept) == (5, 0, 5)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    runs = client.search_runs([again.experiment_id], filter_string="tags.`harness.suite` != ''")
+    exported = {job.job_id: job for job in exported_jobs(at_chance, suite_boards=boards)}
+    marked = 0
+    for run in runs:
+        job = exported[run.data.tags["harness.job_id"]]
+        assert run.data.tags == {**run.data.tags, **job.tags()}
+        assert run.data.metrics == job.metrics()
+        marked += any(k.startswith("at_chance.") for k in run.data.tags)
+        history = [client.get_metric_history(run.info.run_id, k) for k in run.data.metrics]
+        assert all(len(h) == 1 for h in history)
+    assert marked >= 2
+    third = export_mlflow(at_chance, tracking_uri=tracking_uri, suite_boards=boards)
+    assert (third.logged, third.kept) == (0, 5)
+    for run in client.search_runs([again.experiment_id]):
+        assert all(
+            len(client.get_metric_history(run.info.run_id, k)) == 1 for k in run.data.metrics
+        )
