@@ -119,7 +119,9 @@ def export_mlflow(results: Any, **options: Any) -> MlflowExport:
     _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.export.mlflow_export import export_mlflow as _export
+    from harness.run.suite_boards import installed_suite_boards
 
+    options.setdefault("suite_boards", installed_suite_boards())  # numbers' chance levels
     return _export(path_argument("results", results), **options)
 
 
@@ -129,7 +131,9 @@ def export_model_index(results: Any, out: Any, **options: Any) -> list[ModelCard
     _libraries_ahead()
     from harness.core.arguments import path_argument
     from harness.export.model_index import export_model_index as _export
+    from harness.run.suite_boards import installed_suite_boards
 
+    options.setdefault("suite_boards", installed_suite_boards())  # numbers' chance levels
     return _export(path_argument("results", results), path_argument("out", out), **options)
 
 

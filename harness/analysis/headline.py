@@ -459,18 +459,8 @@ def _models_at_chance(
     assert chance is not None
     out = {}
     for model, (record, _detail) in chosen.items():
-        if record.value is None:
-            continue
-        share = f"{chance:.3f}, the most common class's share"
-        if at_or_below(record.value, chance):
-            where = f"{record.value:.3f} is at or below chance ({share})"
-        elif record.ci is not None and at_or_below(record.ci[0], chance):
-            low, high = record.ci
-            where = (
-                f"{record.value:.3f} [{low:.3f}, {high:.3f}] is not shown above chance (its 95% "
-                f"interval reaches {share})"
-            )
-        else:
+        where = not_above_chance(record, chance)
+        if where is None:
             continue
         out[model] = Caveat(
             "at_chance",
@@ -478,6 +468,26 @@ def _models_at_chance(
             "this number is no merit; not ranked",
         )
     return out
+
+
+def not_above_chance(record: MetricRecord, chance: float) -> str | None:
+    """Where an accuracy number stands against its chance level when it is not shown above it
+    (`0.500 is at or below chance (0.500, the most common class's share)`, or its interval's low
+    end reaches it); None when it is shown above chance or has no value. The rule (and words)
+    that keep a calibration number of such a model out of ranking (`_models_at_chance`) and
+    that the exports state on it."""
+    if record.value is None:
+        return None
+    share = f"{chance:.3f}, the most common class's share"
+    if at_or_below(record.value, chance):
+        return f"{record.value:.3f} is at or below chance ({share})"
+    if record.ci is not None and at_or_below(record.ci[0], chance):
+        low, high = record.ci
+        return (
+            f"{record.value:.3f} [{low:.3f}, {high:.3f}] is not shown above chance (its 95% "
+            f"interval reaches {share})"
+        )
+    return None
 
 
 def _cell(

@@ -81,12 +81,14 @@ def export_command(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("--to model-index needs --out DIR (the folder for the model cards)")
     from harness.export.model_index import export_model_index
+    from harness.run.suite_boards import installed_suite_boards
 
     cards = export_model_index(
         results,
         output_folder(args.out, "--out"),
         all_metrics=args.all_metrics,
         allow_partial=args.allow_partial,
+        suite_boards=installed_suite_boards(),  # which numbers have a chance level
     )
     for card in cards:
         _say(args, f"{card.path}  ({card.results} result(s) for {card.model})")
@@ -106,6 +108,7 @@ def export_command(args: argparse.Namespace) -> int:
 
 def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
     from harness.export.mlflow_export import DEFAULT_EXPERIMENT, export_mlflow, shown_uri
+    from harness.run.suite_boards import installed_suite_boards
 
     report = input_folder(args.report, "--report") if args.report is not None else None
     done = export_mlflow(
@@ -114,6 +117,7 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         experiment=args.experiment or DEFAULT_EXPERIMENT,
         report=report,
         allow_partial=args.allow_partial,
+        suite_boards=installed_suite_boards(),  # which numbers have a chance level
     )
     _say(
         args,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from harness.analysis.leaderboard import is_worst_group, worst_groups
 from harness.core.errors import ResultsError
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
+from harness.core.suite_board import SuiteBoard
+from harness.export.chance import NO_MARKS, ChanceMarks, chance_marks
 from harness.store.completeness import MissingJob, completeness
 from harness.store.run_store import StoredJob, load_jobs
 
@@ -33,6 +36,9 @@ class ExportedJob:
     manifest: RunManifest
     job: StoredJob
     partial: bool  # the results folder is incomplete (exported with --allow-partial)
+    # its accuracy numbers' chance levels and its skill numbers of a model at chance, as the
+    # leaderboard gives them (none without the suites' boards: `exported_jobs`)
+    chance: ChanceMarks = NO_MARKS
 
     @property
     def model(self) -> str:
@@ -79,7 +85,8 @@ class ExportedJob:
     def metrics(self) -> dict[str, float]:
         """Every defined metric value with its interval bounds and sample size, by the names
         of `metric_names` (suffixes `.ci_low`, `.ci_high`, `.n`; a worst-group number also
-        `.n_all_groups`: `sizes`)."""
+        `.n_all_groups`: `sizes`; an accuracy with a chance level `.chance`: the leaderboard's
+        `<key>_chance`)."""
         out: dict[str, float] = {}
         for name, record in metric_names(self.job.metrics).items():
             if record.value is not None:
@@ -87,6 +94,8 @@ class ExportedJob:
             if record.ci is not None:
                 out[f"{name}.ci_low"], out[f"{name}.ci_high"] = map(float, record.ci)
             out.update({f"{name}.{k}": float(v) for k, v in self.sizes(record).items()})
+            if (chance := self.chance.chance.get(record.key)) is not None:
+                out[f"{name}.chance"] = chance.level
         return out
 
     def sizes(self, record: MetricRecord) -> dict[str, int]:
@@ -101,8 +110,10 @@ class ExportedJob:
         return {**own, "n_all_groups": record.n}
 
     def tags(self) -> dict[str, str]:
-        """Reliability flags per metric, undefined metrics, upper bounds (with their note), each
-        record's note (the leaderboard's footnote: `not this model's own memory`, `not a tail
+        """Reliability flags per metric, undefined metrics, upper bounds (with their note), the
+        chance marks (`at_chance.<name>`: `true` where the leaderboard says AT OR BELOW CHANCE,
+        `false` above it; `no_skill.<name>`: why a calibration number of a model at chance is no
+        merit), each record's note (the leaderboard's footnote: `not this model's own memory`, `not a tail
         latency`, why a number is undefined), the job's notes as the run's description (the
         boards' notes: `evaluated on a seeded label-stratified subset of 200 of 719 samples`),
         and the harness's own identity tags (`harness.job_id` is how a re-export finds the run
@@ -117,6 +128,8 @@ class ExportedJob:
         flagged: list[str] = []
         undefined: list[str] = []
         bounds: list[str] = []
+        at_chance: list[str] = []
+        no_skill: list[str] = []
         for name, record in metric_names(self.job.metrics).items():
             if record.flags:
                 tags[f"flags.{name}"] = ", ".join(record.flags)  # name: safe, room left
@@ -128,6 +141,13 @@ class ExportedJob:
             elif is_upper_bound(record):  # e.g. robust accuracy from a decision-based attack
                 tags[f"upper_bound.{name}"] = (record.note or "upper bound")[:TAG_VALUE_LIMIT]
                 bounds.append(name)
+            if (chance := self.chance.chance.get(record.key)) is not None:
+                tags[f"at_chance.{name}"] = "true" if chance.at_or_below else "false"
+                if chance.at_or_below:
+                    at_chance.append(name)
+            if (why := self.chance.no_skill.get(record.key)) is not None:
+                tags[f"no_skill.{name}"] = why[:TAG_VALUE_LIMIT]
+                no_skill.append(name)
         tags["harness.flagged_metrics"] = _name_list(flagged) or "none"
         if self.job.record.notes:
             tags[DESCRIPTION_TAG] = _description(self.job.record.notes)
@@ -135,6 +155,10 @@ class ExportedJob:
             tags["harness.undefined_metrics"] = _name_list(undefined)
         if bounds:
             tags["harness.upper_bound_metrics"] = _name_list(bounds)
+        if at_chance:
+            tags["harness.at_chance_metrics"] = _name_list(at_chance)
+        if no_skill:
+            tags["harness.no_skill_metrics"] = _name_list(no_skill)
         return tags
 
 
@@ -228,23 +252,30 @@ def failed_jobs(root: Path) -> tuple[MissingJob, ...]:
     return completeness(root, load_jobs(root)).failed
 
 
-def exported_jobs(root: Path, *, allow_partial: bool = False) -> list[ExportedJob]:
+def exported_jobs(
+    root: Path, *, allow_partial: bool = False, suite_boards: Iterable[SuiteBoard] = ()
+) -> list[ExportedJob]:
     """The completed jobs under the results folder `root`, in run and folder order. An
     incomplete folder is refused unless `allow_partial` (then each job says it is partial);
-    a folder with no completed job is refused: an export of nothing looks like a success."""
+    a folder with no completed job is refused: an export of nothing looks like a success.
+    `suite_boards`: the installed suites' boards (`harness.run.suite_boards`, handed in by the
+    CLI and `harness.export_*`), whose headline declarations say which numbers have a chance
+    level (`harness.export.chance`); without them no job carries chance marks."""
     loaded = load_jobs(root)
     gaps = completeness(root, loaded)
     if not allow_partial:
         gaps.refuse(root)
+    completed = [(m, job) for m, job in loaded if job.status == JobStatus.COMPLETED]
+    marks = chance_marks(completed, suite_boards)
     jobs = [
         ExportedJob(
             job_id=f"{manifest.run_id}/{job.path.name}",
             manifest=manifest,
             job=job,
             partial=not gaps.whole,
+            chance=marks.get(id(job), NO_MARKS),
         )
-        for manifest, job in loaded
-        if job.status == JobStatus.COMPLETED
+        for manifest, job in completed
     ]
     if not jobs:
         raise ResultsError(f"results folder {root} holds no completed job to export")

@@ -7,8 +7,9 @@ and sample size as metrics, reliability flags as tags, and the per-sample table,
 report site (when one is given or found in the results folder).
 
 Re-exporting is idempotent: every MLflow run is tagged `harness.job_id`, and a run already
-exported and FINISHED is left as it is. A run is marked FINISHED only once everything of it is
-logged; one that an interrupted export left RUNNING (or FAILED) is deleted and logged again.
+exported and FINISHED is left as it is (it only gains the chance marks an older export did not
+log). A run is marked FINISHED only once everything of it is logged; one that an interrupted
+export left RUNNING (or FAILED) is deleted and logged again.
 The tag alone does not name what was measured: the same spec run into another results folder
 (a fresh `--out`, another machine) has the same run id and job folders, so a logged run is also
 matched on its start time (the harness run's creation, the job's start) and a job's on its
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
+from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
 
 if TYPE_CHECKING:
@@ -75,10 +77,13 @@ def export_mlflow(
     experiment: str = DEFAULT_EXPERIMENT,
     report: Path | None = None,
     allow_partial: bool = False,
+    suite_boards: Iterable[SuiteBoard] = (),
 ) -> MlflowExport:
     """Log the completed jobs under `results` into the MLflow experiment `experiment` at
     `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
-    with each harness run (default: `results/report` when it holds an index.html)."""
+    with each harness run (default: `results/report` when it holds an index.html).
+    `suite_boards`: the installed suites' boards, which say which numbers have a chance level
+    (`exported_jobs`; `harness.export_mlflow` and the CLI pass them)."""
     for key, given in (("tracking_uri", tracking_uri), ("experiment", experiment)):
         if given is not None and not given.strip():  # an unset variable: not the default
             raise HarnessError(f"{key} is empty ({given!r}); give one or leave it out")
@@ -88,7 +93,8 @@ def export_mlflow(
             f"{MAX_EXPERIMENT_NAME}"
         )
     client_type = _mlflow_client_type()
-    jobs = exported_jobs(results, allow_partial=allow_partial)  # refuse bad results first
+    # refuse bad results first
+    jobs = exported_jobs(results, allow_partial=allow_partial, suite_boards=suite_boards)
     uri = tracking_uri or default_tracking_uri()
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
@@ -141,6 +147,8 @@ def _export_job(
     if found is not None and found.status == _FINISHED:
         counts["kept"] += 1
         _refresh_partial(client, found, job.partial)  # the run may have been resumed since
+        if not found.marked:
+            _add_chance_marks(client, found.run_id, job)
         return
     if found is not None:
         client.delete_run(found.run_id)
@@ -176,6 +184,25 @@ def _log_job(client: MlflowClient, experiment_id: str, parent: str, job: Exporte
         client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, _FINISHED, end_time=_millis(record.finished))
+
+
+_CHANCE_TAGS = ("at_chance.", "no_skill.", "harness.at_chance_", "harness.no_skill_")
+
+
+def _add_chance_marks(client: MlflowClient, run_id: str, job: ExportedJob) -> None:
+    """Give a job run an export before chance marks existed logged (or one logged without the
+    suites' boards) its chance marks: the `at_chance.` / `no_skill.` tags and `.chance` metrics,
+    nothing else of it changed."""
+    from mlflow.entities import Metric, RunTag
+
+    tags = [RunTag(k, v) for k, v in job.tags().items() if k.startswith(_CHANCE_TAGS)]
+    if not tags:
+        return
+    stamp = _millis(job.job.record.finished) or int(time.time() * 1000)
+    values = job.metrics()
+    levels = [f"{t.key.removeprefix('at_chance.')}.chance" for t in tags]
+    metrics = [Metric(k, values[k], stamp, 0) for k in levels if k in values]
+    client.log_batch(run_id, metrics=metrics, tags=tags)
 
 
 def _parent_run(
@@ -291,6 +318,7 @@ class _Logged(NamedTuple):
     partial: str | None
     start_time: int | None
     parent: str | None
+    marked: bool = False  # it carries chance marks (`at_chance.*` tags)
 
 
 def _logged_as(runs: list[_Logged], start: int | None, parent: str | None = None) -> _Logged | None:
@@ -333,6 +361,7 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, list[_
                         tags.get(PARTIAL_TAG),
                         run.info.start_time,
                         tags.get(PARENT_TAG),
+                        any(k.startswith(_CHANCE_TAGS) for k in tags),
                     )
                 )
         token = page.token

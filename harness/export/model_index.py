@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from harness.analysis.caveats import is_upper_bound
 from harness.core.errors import MissingDependencyError, ResultsError
 from harness.core.metric_record import MetricRecord
+from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs
 from harness.store.atomic import write_text
 from harness.store.recency import oldest_first
@@ -52,13 +54,20 @@ class ModelCardFile:
 
 
 def export_model_index(
-    results: Path, out: Path, *, all_metrics: bool = False, allow_partial: bool = False
+    results: Path,
+    out: Path,
+    *,
+    all_metrics: bool = False,
+    allow_partial: bool = False,
+    suite_boards: Iterable[SuiteBoard] = (),
 ) -> list[ModelCardFile]:
     """Write `out/<model>/README.md` for every model under `results`: its headline metrics
     (every metric with `all_metrics`) as the card's model-index. Where a model ran the same
-    task and suite in several runs, the latest job counts."""
+    task and suite in several runs, the latest job counts. `suite_boards`: the installed
+    suites' boards, which say which numbers have a chance level (`exported_jobs`;
+    `harness.export_model_index` and the CLI pass them)."""
     _check_installed()
-    jobs = _latest(exported_jobs(results, allow_partial=allow_partial))
+    jobs = _latest(exported_jobs(results, allow_partial=allow_partial, suite_boards=suite_boards))
     by_model: dict[str, list[EvalResult]] = {}
     undefined: dict[str, list[str]] = {}
     for job in jobs:
@@ -119,7 +128,7 @@ def _eval_results(job: ExportedJob, *, all_metrics: bool) -> list[EvalResult]:
             continue
         qualifier = _qualifier(record)
         name = _shown_name(record)
-        caveats = _caveats(record)
+        caveats = _caveats(job, record)
         protocol = job.job.record.protocol
         if protocol is not None:  # the hub shows a result's name and value, not its args
             caveats.append(f"protocol {protocol.label}")
@@ -166,13 +175,20 @@ def _dataset_type(source: str) -> str:
     return re.split(r"[\\/]", source.rstrip("\\/"))[-1] or source
 
 
-def _caveats(record: MetricRecord) -> list[str]:
+def _caveats(job: ExportedJob, record: MetricRecord) -> list[str]:
     """What keeps the number out of comparisons, in words for the result's name: the hub shows
-    a model-index result's name and value, not its args, so a flagged robust accuracy or a
-    decision-based upper bound must say so there (the leaderboard marks the same numbers)."""
+    a model-index result's name and value, not its args, so a flagged robust accuracy, a
+    decision-based upper bound, an accuracy at or below chance (`at or below chance 0.710`) or
+    the calibration of a model at chance (`model at chance`) must say so there (the leaderboard
+    marks the same numbers)."""
     out = ["upper bound"] if is_upper_bound(record) else []
     if record.flags:
         out.append(f"flagged: {', '.join(record.flags)}")
+    chance = job.chance.chance.get(record.key)
+    if chance is not None and chance.at_or_below:
+        out.append(f"at or below chance {chance.level:.3f}")
+    if record.key in job.chance.no_skill:
+        out.append("model at chance")
     return out
 
 
@@ -194,6 +210,12 @@ def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
         args["flags"] = list(record.flags)
     if is_upper_bound(record):
         args["upper_bound"] = True
+    if (chance := job.chance.chance.get(record.key)) is not None:
+        # the leaderboard's `<key>_chance` and `<key>_at_or_below_chance`
+        args["chance"] = chance.level
+        args["at_or_below_chance"] = chance.at_or_below
+    if (why := job.chance.no_skill.get(record.key)) is not None:
+        args["model_at_chance"] = why
     if record.note:
         args["note"] = record.note
     if stored.protocol is not None:
