@@ -150,6 +150,9 @@ class PairedResult:
     # (None: every flip counted): its p-value is then (b + 1) / (draws + 1) or, below that,
     # Hoeffding's bound, which decides what a change must be to reach a small level (power)
     draws: int | None = None
+    # B's own value of the tested statistic where `statistic` names one (its debiased ECE): the
+    # scale of a relative tolerance judged on `diff`
+    reference: float | None = None
 
     @property
     def tested(self) -> bool:
@@ -397,6 +400,7 @@ def paired_resample(
         ci=ci,
         statistic="" if a.tested_name == "statistic" else a.tested_name,
         df=n - 1,
+        reference=None if a.tested_name == "statistic" else float(vb_full[0]),
     )
 
 
