@@ -205,7 +205,9 @@ def run_check(
     method = (
         "a metric fails when it is worse by more than the tolerance AND the change is significant "
         f"after Holm's correction over the {tests} tests of this gate ({P_HOLM}: the p-value so "
-        "adjusted, compared with alpha); each metric gets the best "
+        "adjusted, compared with alpha; where the test compares another statistic than the "
+        "number shown, the debiased ECE, the tolerance is judged on that statistic's change); "
+        "each metric gets the best "
         "test its stored results allow: paired on the same sample ids (exact McNemar for "
         "accuracies, the sign-flip test for per-sample means, paired resampling for ECE, fairness "
         "disparities and OOD detection), Mann-Whitney on timing rounds, a z-test from the 95% "
@@ -684,14 +686,20 @@ def _compare(
     res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
     row.test, row.p_value = res.test, res.p_value
     row.ci, row.statistic = res.ci, res.statistic
-    delta = cm.value - bm.value
+    # the tolerance is judged on the change the test compared: where that is another statistic
+    # (paired resampling of the debiased ECE) the shown values' change can differ from it by
+    # 0.03 at n=300, and a rise the test found significant and past the tolerance passed as
+    # "within tolerance" on the raw ECE (or the reverse failed with an all-improving interval)
+    judged = bool(res.statistic) and res.tested
+    delta = res.diff if judged else cm.value - bm.value
+    base = res.reference if judged and res.reference is not None else bm.value
     worse = -delta if bm.higher_is_better else delta
     floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
     return _Pending(
         row=row,
         result=res,
         worse=worse,
-        beyond=worse > 0 and _beyond(rule, worse, bm.value),
+        beyond=worse > 0 and _beyond(rule, worse, base),
         floor_broken=floor_broken,
     )
 
@@ -744,12 +752,14 @@ def _settle(p: _Pending) -> None:
     row, rule = p.row, p.row.rule
     assert rule is not None and rule.alpha is not None
     significant = row.p_adjusted is not None and row.p_adjusted < rule.alpha
+    judged = _judged_text(p)
     if p.floor_broken:
         row.status, row.reason = "fail", _floor_reason(rule, row.higher_is_better)
     elif p.worse > 0 and significant and p.beyond:
         row.status = "fail"
         row.reason = (
             f"significant regression beyond tolerance ({_tolerance_text(rule, row.higher_is_better)})"
+            + judged
             + _change_text(row)
         )
     elif not p.result.tested:
@@ -757,16 +767,27 @@ def _settle(p: _Pending) -> None:
     elif p.worse > 0 and p.beyond:
         row.reason = (
             f"worse beyond tolerance but not significant ({P_HOLM}={row.p_adjusted:.3g}, "
-            f"alpha={rule.alpha:g})"
+            f"alpha={rule.alpha:g})" + judged
         )
     elif p.worse > 0:
-        row.reason = f"within tolerance ({_tolerance_text(rule, row.higher_is_better)})" + (
-            " though significant" if significant else ""
+        row.reason = (
+            f"within tolerance ({_tolerance_text(rule, row.higher_is_better)})"
+            + (" though significant" if significant else "")
+            + judged
         )
     elif p.worse < 0:
-        row.reason = "improved" + (" (significant)" if significant else "")
+        row.reason = "improved" + (" (significant)" if significant else "") + judged
     else:
-        row.reason = "unchanged"
+        row.reason = "unchanged" + judged
+
+
+def _judged_text(p: _Pending) -> str:
+    """Which change the verdict judged, where the test compared another statistic than the
+    number shown (paired resampling of the debiased ECE: `_compare` judges the tolerance on
+    the test's change); empty otherwise."""
+    if not (p.result.tested and p.row.statistic):
+        return ""
+    return f" (judged on the {p.row.statistic}, the statistic tested: {p.result.diff:+.3g})"
 
 
 def _change_text(row: CheckRow) -> str:

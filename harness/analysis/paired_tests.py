@@ -146,6 +146,13 @@ class PairedResult:
     # the smallest p-value the test can give, where an exact test on few values bounds it
     # (Mann-Whitney on 6 vs 6 rounds: 2 / C(12, 6) = 0.0022): no change reaches a level below
     floor: float | None = None
+    # the random sign flips the sign-flip test draws on more than `sign_flip.EXACT_MAX` pairs
+    # (None: every flip counted): its p-value is then (b + 1) / (draws + 1) or, below that,
+    # Hoeffding's bound, which decides what a change must be to reach a small level (power)
+    draws: int | None = None
+    # B's own value of the tested statistic where `statistic` names one (its debiased ECE): the
+    # scale of a relative tolerance judged on `diff`
+    reference: float | None = None
 
     @property
     def tested(self) -> bool:
@@ -253,6 +260,7 @@ def paired_sign_flip(
     n = len(d)
     observed = float(d.mean()) if n else 0.0
     own = float(np.std(xb.astype(np.float64), ddof=1) / np.sqrt(n)) if n > 1 else None
+    draws = resamples if n > sign_flip.EXACT_MAX else None
     if n < 2 or bool(np.all(d == d[0])):
         # the same difference on every pair: only the data and its mirror are as extreme (not
         # merely close: float noise of 1e-9 around 0 was "constant" and p = 2^(1 - n))
@@ -268,6 +276,7 @@ def paired_sign_flip(
             spread=own,
             ci=ci if n else None,
             df=n - 1 if n > 1 else None,
+            draws=draws,
         )
     flips = None
     if n > sign_flip.EXACT_MAX:
@@ -288,6 +297,7 @@ def paired_sign_flip(
         spread=own,
         ci=ci,
         df=n - 1,
+        draws=draws,
     )
 
 
@@ -390,6 +400,7 @@ def paired_resample(
         ci=ci,
         statistic="" if a.tested_name == "statistic" else a.tested_name,
         df=n - 1,
+        reference=None if a.tested_name == "statistic" else float(vb_full[0]),
     )
 
 

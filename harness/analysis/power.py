@@ -25,6 +25,13 @@ alpha / number of tests, the level any single regression must reach when all oth
   their tests: s / sqrt(n) with s the sample sd (n - 1 in its denominator), the resamples' sd
   x sqrt(n / (n - 1)). With the plug-in sd and z the gate printed 0.85 sd at 10 pairs, a
   change the paired bootstrap caught 0.66 of the time; now 0.99 sd, caught 0.80;
+- the sign-flip test on more than 16 pairs (2,000 random flips, `PairedResult.draws`): the
+  shift whose power under the test's own rule is 80% (`sign_flip_power`: the sample t is
+  noncentral t; at a level of 1 / 2001 or more at most k flips may be as extreme, below it
+  only Hoeffding's bound rejects, at |t| >= 4.34 for n=177 at 0.05/129 where Student's t
+  asks 3.62, and only when no flip is as extreme). The t quantiles' MDE was caught 0.53 of
+  the time at n=177 over 129 tests, 0.73 at n=300 over 98; this one 0.79 and 0.80. No MDE
+  where the bound cannot reach the level (n <= 2 ln(2 / level): 17 pairs at 0.05/129);
 - no test: no MDE (such a metric can only fail on a floor), and none for a resampling test on
   too few pairs to reach alpha at all (`paired_tests.exchangeable_floor`: 2^(1 - n)), nor for
   the timing test on too few rounds (its smallest p-value 2 / C(m + n, m), `PairedResult.floor`:
@@ -273,4 +280,95 @@ def minimum_detectable(
     se = max(result.se or 0.0, result.spread or 0.0)
     if not se or not math.isfinite(se):
         return None
+    if result.test == "paired_sign_flip" and result.draws:
+        found = sign_flip_multiplier(result.n, result.draws, alpha, power)
+        return None if found is None else found * se
     return multiplier(alpha, power, result.df) * se
+
+
+def _flips_needed(draws: int, alpha: float) -> int:
+    """The most random flips b as extreme as the data with which (b + 1) / (draws + 1) is
+    still below `alpha` (the gate rejects at p < alpha): -1 where not even b = 0 is."""
+    k = max(-1, math.ceil(alpha * (draws + 1)) - 2)
+    while k >= 0 and (k + 1) / (draws + 1) >= alpha:
+        k -= 1
+    while (k + 2) / (draws + 1) < alpha:
+        k += 1
+    return k
+
+
+def _t_tail(df: int, p: float) -> float:
+    """The t whose two-sided Student-t p-value on `df` degrees of freedom is p."""
+    from scipy import special
+
+    return float(-special.stdtrit(df, p / 2.0))
+
+
+_GRID = 400  # points of the rejection probability's rise, in t, that the power sums over
+_WIDTH = 1e-12  # the rejection probability counted as 0 or 1 beyond the grid
+
+
+def sign_flip_power(n: int, draws: int, alpha: float, shift: float) -> float | None:
+    """The power at `alpha` of the sign-flip test with `draws` random flips on n pairs, for
+    a true mean shift of `shift` standard errors: the sample t (sqrt(n) mean / s) has the
+    noncentral t distribution on n - 1 df, and the test rejects at t with probability g(t):
+
+    - where `alpha` >= 1 / (draws + 1), when at most k flips (`_flips_needed`) are as extreme
+      as the data: g = P(Binomial(draws, pi(t)) <= k), pi(t) the exact p-value, taken as the
+      t-test's (the sign-flip distribution of the t statistic is close to Student's);
+    - below, only Hoeffding's bound 2 exp(-S^2 / (2 Q)) can reach alpha (S, Q: the sum of the
+      differences and of their squares; S^2 / Q = n t^2 / (n - 1 + t^2)), and only when no
+      flip is as extreme: g = [t > t_c] (1 - pi(t))^draws, where n t_c^2 / (n - 1 + t_c^2) =
+      2 ln(2 / alpha). At 0.05 / 129 that is |t| >= 4.34 at n=177, where Student's t asks
+      3.62: the t quantiles' MDE was caught 0.53 of the time there, not 0.80.
+
+    None where no change can reach `alpha` (n <= 2 ln(2 / alpha): the bound never gets below)."""
+    from scipy import special
+
+    df = n - 1
+    k = _flips_needed(draws, alpha)
+    top = _t_tail(df, _WIDTH / draws)
+    if k >= 0:
+        spread = k + 1.0
+        share = min(1.0, (spread + 10.0 * math.sqrt(spread) + 30.0) / draws)
+        low = 0.0 if share >= 1.0 else _t_tail(df, share)
+    else:
+        c2 = 2.0 * math.log(2.0 / alpha)
+        if n <= c2:
+            return None
+        low = math.sqrt(c2 * df / (n - c2))
+    top = max(top, low + 1.0)
+    edges = np.linspace(low, top, _GRID + 1)
+    mid = (edges[:-1] + edges[1:]) / 2.0
+    pi = np.minimum(1.0, 2.0 * special.stdtr(df, -mid))
+    # at most k of the random flips as extreme; below 1 / (draws + 1) none (and the bound)
+    g = distributions.binom_cdf(k, draws, pi) if k >= 0 else np.exp(draws * np.log1p(-pi))
+    # scipy's noncentral t gives NaN now and then deep in a tail (1e-20 below -10 at 176 df):
+    # there the lower tail is bounded by the central t's (shift >= 0), the upper is 1
+    up = special.nctdtr(df, shift, edges)
+    up = np.where(np.isnan(up) & (edges > shift), 1.0, up)
+    down = np.fmin(special.nctdtr(df, shift, -edges), special.stdtr(df, -edges))
+    caught = np.sum(g * np.diff(up)) + (1.0 - up[-1])
+    caught += np.sum(g * -np.diff(down)) + down[-1]  # a significant change the other way
+    return float(caught)
+
+
+@functools.lru_cache(maxsize=256)
+def sign_flip_multiplier(n: int, draws: int, alpha: float, power: float = POWER) -> float | None:
+    """The shift, in standard errors, that the sign-flip test with `draws` random flips on n
+    pairs detects with `power` at `alpha` (`sign_flip_power`, bisected to 1e-5): its MDE is
+    this x the standard error. None where no shift is detectable."""
+    if sign_flip_power(n, draws, alpha, 0.0) is None:
+        return None
+    low, high = 0.0, max(1.0, multiplier(alpha, power, n - 1))
+    while (sign_flip_power(n, draws, alpha, high) or 0.0) < power:
+        low, high = high, 2.0 * high
+        if high > 1e4:
+            return None
+    while high - low > 1e-5 * high:
+        mid = (low + high) / 2.0
+        if (sign_flip_power(n, draws, alpha, mid) or 0.0) >= power:
+            high = mid
+        else:
+            low = mid
+    return high

@@ -667,3 +667,77 @@ def test_a_span_of_power_values_that_print_alike_is_one_number() -> None:
     assert _span([0.04340, 0.04344, 0.04341]) == "0.0434"
     assert _span([0.0434, 0.0436]) == "0.0434-0.0436"
     assert _span([0.5]) == "0.5"
+
+
+@pytest.mark.parametrize(
+    ("raw", "tested", "ci", "status", "words"),
+    [
+        # probe64's case: the raw ECE rose 0.0093 (within 0.01), the debiased ECE the test
+        # compared rose 0.035, significantly: it passed "within tolerance though significant"
+        (0.0093, 0.035, (0.015, 0.055), "fail", "significant regression beyond tolerance"),
+        # the reverse: the raw ECE past the tolerance, the debiased one significantly better:
+        # it failed with an interval of the change that was all improvement
+        (0.02, -0.03, (-0.05, -0.01), "pass", "improved (significant)"),
+        (0.02, 0.005, (-0.015, 0.025), "pass", "within tolerance (rise ≤ 0.01)"),
+    ],
+)
+def test_an_ece_tolerance_is_judged_on_the_statistic_the_test_compared(
+    monkeypatch: pytest.MonkeyPatch,
+    raw: float,
+    tested: float,
+    ci: tuple[float, float],
+    status: str,
+    words: str,
+) -> None:
+    """Paired resampling tests the debiased ECE, whose change differs from the shown (raw)
+    ECE's by up to 0.03-0.04 at n=300: the tolerance is judged on the change the test compared,
+    and the row says which statistic that was."""
+    from dataclasses import replace
+
+    from harness.analysis import check, paired_tests
+    from harness.analysis.check_policy import MetricRule
+    from harness.core.metric_record import MetricRecord
+    from harness.stats.shared_draws import SharedDraws
+
+    found = paired_tests.PairedResult(
+        test="paired_resample",
+        n=1000,
+        diff=tested,
+        p_value=0.0001 if ci[0] * ci[1] > 0 else 0.5,
+        detail="2000 paired resamples of the debiased ECE",
+        se=0.01,
+        ci=ci,
+        statistic="debiased ECE",
+        df=999,
+        reference=0.04,
+    )
+    monkeypatch.setattr(paired_tests, "compare_records", lambda *args, **kwargs: found)
+
+    class Source:
+        def pair(self, bm: MetricRecord, cm: MetricRecord) -> tuple[None, None]:
+            return None, None
+
+    rule = MetricRule(max_drop=0.01, alpha=0.05)
+    bm = MetricRecord(
+        suite="accuracy", metric="ece", value=0.05, unit="fraction", higher_is_better=False, n=1000
+    )
+    cm = replace(bm, value=0.05 + raw)
+    row = check.CheckRow(
+        model="m",
+        task="t",
+        suite="accuracy",
+        metric="ece",
+        baseline=bm.value,
+        current=cm.value,
+        status="pass",
+        reason="",
+        higher_is_better=False,
+        rule=rule,
+        unit="fraction",
+        n=1000,
+    )
+    pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
+    check.decide([pending])
+    assert row.status == status, row.reason
+    assert row.reason.startswith(words), row.reason
+    assert f"(judged on the debiased ECE, the statistic tested: {tested:+.3g})" in row.reason

@@ -144,3 +144,75 @@ def test_resampling_tests_detect_their_printed_mde() -> None:
             assert found.p_value is not None
             detected += found.p_value < alpha
         assert detected / 1000 >= 0.8 - 3 * np.sqrt(0.16 / 1000), (test, mde, detected)
+
+
+def _sign_flip_detection(n: int, tests: int, reps: int) -> tuple[float, float]:
+    """(printed MDE in sd units, share of `reps` normal data sets shifted by it that the
+    sign-flip test rejects at Holm's first step over `tests` tests, 0.05 / tests)."""
+    import pandas as pd
+
+    from harness.analysis import paired_tests
+
+    level = 0.05 / tests
+    ids = pd.Index([f"s{i:05d}" for i in range(n)])
+    zero = pd.Series(np.zeros(n), index=ids)
+    gen = np.random.default_rng(1000 * n + tests)
+    unit = gen.normal(size=n)
+    unit = (unit - unit.mean()) / unit.std(ddof=1)  # sample sd exactly 1: se = 1 / sqrt(n)
+    printed = paired_tests.paired_sign_flip(pd.Series(unit, index=ids), zero, seed=0, name="t")
+    mde = power.minimum_detectable(printed, level)
+    assert mde is not None
+    caught = 0
+    for rep in range(reps):
+        d = pd.Series(gen.normal(mde, 1.0, n), index=ids)
+        found = paired_tests.paired_sign_flip(d, zero, seed=rep + 1, name="t")
+        assert found.p_value is not None
+        caught += found.p_value < level
+    return mde, caught / reps
+
+
+@pytest.mark.parametrize(
+    ("n", "tests", "reps"),
+    [
+        pytest.param(177, 129, 300, id="177-of-129"),
+        pytest.param(300, 98, 300, id="300-of-98"),
+        pytest.param(177, 129, 2000, id="177-of-129-full", marks=pytest.mark.slow),
+        pytest.param(1000, 129, 1000, id="1000-of-129", marks=pytest.mark.slow),
+        pytest.param(50, 129, 2000, id="50-of-129", marks=pytest.mark.slow),
+        pytest.param(300, 98, 2000, id="300-of-98-full", marks=pytest.mark.slow),
+        pytest.param(300, 6, 2000, id="300-of-6", marks=pytest.mark.slow),
+        pytest.param(20, 6, 2000, id="20-of-6", marks=pytest.mark.slow),
+    ],
+)
+def test_the_sign_flip_test_detects_its_printed_mde_at_small_levels(
+    n: int, tests: int, reps: int
+) -> None:
+    """Above 16 pairs the sign-flip test draws 2,000 random flips: below 1/2001 (a gate of 101+
+    tests) only Hoeffding's bound rejects, which needs |t| >= 4.34 at n=177 and 0.05/129 where
+    Student's t asks 3.62; just above 1/2001 no flip may be as extreme. The t quantiles' MDE
+    was caught 0.51 of 300 times at n=177 over 129 tests and 0.71 at n=300 over 98 (0.53 and
+    0.73 of 2,000); the MDE now comes from the test's own rejection rule
+    (`power.sign_flip_power`): 0.79 and 0.80 of 2,000 (seed 7)."""
+    mde, rate = _sign_flip_detection(n, tests, reps)
+    se = np.sqrt(0.16 / reps)
+    assert rate >= 0.8 - 2.5 * se, (mde, rate)
+    assert rate <= 0.8 + 3.0 * se + 0.02, (mde, rate)  # and not a needlessly large MDE
+
+
+def test_no_sign_flip_mde_where_hoeffdings_bound_cannot_reach_the_level() -> None:
+    """The bound 2 exp(-S^2 / (2 Q)) is at least 2 exp(-n / 2): at 0.05/129 it needs more than
+    2 ln(2 / level) = 17.1 pairs, so 17 random-flip pairs can never reject (the t quantiles
+    printed an MDE there); 18 can, but only a shift of 20 standard errors is caught 80% of
+    the time. At 0.05 the MDE stays Student t's to 0.1%."""
+    from harness.analysis import paired_tests
+
+    def result(n: int) -> paired_tests.PairedResult:
+        return paired_tests.PairedResult(
+            test="paired_sign_flip", n=n, diff=0.0, p_value=1.0, detail="", se=0.1, draws=2000
+        )
+
+    assert power.minimum_detectable(result(17), 0.05 / 129) is None
+    assert power.minimum_detectable(result(18), 0.05 / 129) == pytest.approx(2.04, rel=0.01)
+    assert power.minimum_detectable(result(300), 0.05) == pytest.approx(
+        0.1 * power.multiplier(0.05, df=299), rel=0.002
+    )
