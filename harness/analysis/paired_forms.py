@@ -31,7 +31,14 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import CLEAN, SampleTable, condition_mask
 from harness.core.suite_config import SuiteConfig
 from harness.stats import calibration, detection
-from harness.stats.group_statistics import CLEAN_CORRECT, Columns, disparity_values, group_stats
+from harness.stats.group_statistics import (
+    CLEAN_CORRECT,
+    DISPARITY_STATS,
+    EVERY_STAT,
+    Columns,
+    disparity_values,
+    group_stats,
+)
 from harness.stats.groups import group_values, intersection_keys
 from harness.stats.intervals import CellMean, cell_mean
 
@@ -563,9 +570,10 @@ def _disparity(record: MetricRecord, frame: pd.DataFrame, config: GroupOptions) 
     )
     bins = config.ece_bins
     metric = record.metric
+    parts = DISPARITY_STATS.get(metric, EVERY_STAT)  # what this disparity reads, no more
 
     def statistic(idx: np.ndarray) -> np.ndarray:
-        stats = group_stats(c, codes, g, idx, binary, bins)
+        stats = group_stats(c, codes, g, idx, binary, bins, parts)
         return disparity_values(stats, binary)[metric]
 
     return Resampled(ids=id_index(rows["sample_id"]), strata=codes, statistic=statistic)

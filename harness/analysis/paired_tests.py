@@ -324,20 +324,41 @@ def cell_mean_test(a: CellMean, b: CellMean, *, n: int) -> PairedResult:
 
 
 def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name: str) -> np.ndarray:
-    """(resamples, n) positions drawn within each stratum, strata in increasing code order."""
+    """(resamples, n) positions drawn within each stratum, strata in increasing code order;
+    int32 below 2**31 samples (half the bytes: 2,000 resamples of 300,000 samples are 2.4 GB)."""
     gen = rng(seed, "paired-resample", name, len(strata))
     codes = np.unique(strata)
     # int32 draws are the int64 draws (numpy draws a range under 2**32 in 32 bits either way)
     small = np.int32 if len(strata) < 2**31 else np.int64
     if len(codes) == 1:  # one stratum: the draws are the positions
         return gen.integers(0, len(strata), size=(resamples, len(strata)), dtype=small)
-    out = np.empty((resamples, len(strata)), dtype=np.int64)
+    out = np.empty((resamples, len(strata)), dtype=small)
     start = 0
     for code in codes:  # each stratum's positions in its own columns, drawn in code order
-        members = np.flatnonzero(strata == code)
+        members = np.flatnonzero(strata == code).astype(small)
         draws = gen.integers(0, len(members), size=(resamples, len(members)), dtype=small)
         np.take(members, draws, out=out[:, start : start + len(members)])
         start += len(members)
+    return out
+
+
+def stratified_counts(strata: np.ndarray, *, resamples: int, seed: int, name: str) -> np.ndarray:
+    """`resample_counts` of `stratified_positions` (n, resamples): the same draws. With one
+    stratum they are drawn a few resample rows at a time (numpy draws them in the same order
+    either way), so the positions (4 bytes per draw, 2.4 GB at 2,000 resamples of 300,000
+    samples) are never all held beside the counts."""
+    n = len(strata)
+    if len(np.unique(strata)) > 1:
+        positions = stratified_positions(strata, resamples=resamples, seed=seed, name=name)
+        return resample_counts(positions, n)
+    gen = rng(seed, "paired-resample", name, n)
+    small = np.int32 if n < 2**31 else np.int64
+    out = np.empty((n, resamples), dtype=np.float64)
+    step = max(1, (1 << 20) // max(1, n))
+    for start in range(0, resamples, step):
+        rows = min(step, resamples - start)
+        block = gen.integers(0, n, size=(rows, n), dtype=small)
+        out[:, start : start + rows] = resample_counts(block, n)
     return out
 
 
@@ -460,14 +481,22 @@ def _resampled(
         rank_b = np.empty_like(rank_a)
         rank_b[to_b] = rank_a
         # only the counts are kept (the positions are drawn again if a form needs them)
-        counts_t = memo.draws(("counts",) + draws, lambda: resample_counts(positions(), len(order)))
+        counts_t = memo.draws(
+            ("counts",) + draws,
+            lambda: stratified_counts(strata, resamples=resamples, seed=seed, name=name),
+        )
         va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a, key, memo))
         vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b, key, memo))
         return va, vb
-    idx = order[memo.draws(draws, positions)]
+    drawn = memo.draws(draws, positions)
+    # the rows of the sorted positions; none to remap when the rows are sorted already (ids
+    # `<task>-<row:06d>`), else in the draws' dtype: one more (R, n) int64 matrix was 4.8 GB
+    # at 2,000 resamples of 300,000 samples
+    sorted_rows = np.array_equal(order, np.arange(len(order)))
+    idx = drawn if sorted_rows else order.astype(drawn.dtype)[drawn]
     same = np.array_equal(to_b, np.arange(len(to_b)))  # B's rows in A's order: no remapping
     va = memo.values(a, key, lambda: a.test_statistic(idx))
-    vb = memo.values(b, key, lambda: b.test_statistic(idx if same else to_b[idx]))
+    vb = memo.values(b, key, lambda: b.test_statistic(idx if same else to_b.astype(idx.dtype)[idx]))
     return va, vb
 
 

@@ -122,43 +122,79 @@ _BLOCK = 1 << 20
 times the block's, not the whole index matrix's (2,000 resamples of 50,000 samples: 6.6 GB)."""
 
 
+EVERY_STAT = frozenset({"acc", "ece", "rates", "clean"})
+"""What `group_stats` computes: accuracy, ECE, the binary rates (selection rate, TPR, FPR) and
+the clean accuracy with its drop."""
+
+DISPARITY_STATS: dict[str, frozenset[str]] = {
+    "worst_group_acc": frozenset({"acc"}),
+    "group_acc_gap": frozenset({"acc"}),
+    "group_ece_gap": frozenset({"ece"}),
+    "demographic_parity_difference": frozenset({"rates"}),
+    "demographic_parity_ratio": frozenset({"rates"}),
+    "equalized_odds_difference": frozenset({"rates"}),
+    "equalized_odds_ratio": frozenset({"rates"}),
+    "equal_opportunity_difference": frozenset({"rates"}),
+    "worst_group_acc_drop": frozenset({"acc", "clean"}),
+    "group_acc_drop_gap": frozenset({"acc", "clean"}),
+}
+"""The parts of `group_stats` each disparity reads (`disparity_values`)."""
+
+
 def group_stats(
-    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+    c: Columns,
+    codes: np.ndarray,
+    g: int,
+    idx: np.ndarray,
+    binary: bool,
+    bins: int,
+    parts: frozenset[str] = EVERY_STAT,
 ) -> dict[str, np.ndarray]:
-    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined).
+    """Per-group metrics for each resample row of `idx`: name -> (R, G) (NaN where undefined);
+    only the `parts` asked for (`EVERY_STAT`; one disparity's resamples need one or two:
+    `DISPARITY_STATS`, and ECE's bins cost more than accuracy's counts).
 
     Rows are taken in blocks of about `_BLOCK` entries; each row's numbers are computed from its
     own entries alone, in the same order, so they are the same bit for bit."""
     rows = max(1, _BLOCK // max(1, idx.shape[1]))
     if idx.shape[0] <= rows:
-        return _group_stats(c, codes, g, idx, binary, bins)
-    parts = [
-        _group_stats(c, codes, g, idx[start : start + rows], binary, bins)
+        return _group_stats(c, codes, g, idx, binary, bins, parts)
+    blocks = [
+        _group_stats(c, codes, g, idx[start : start + rows], binary, bins, parts)
         for start in range(0, idx.shape[0], rows)
     ]
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    return {name: np.concatenate([block[name] for block in blocks]) for name in blocks[0]}
 
 
 def _group_stats(
-    c: Columns, codes: np.ndarray, g: int, idx: np.ndarray, binary: bool, bins: int
+    c: Columns,
+    codes: np.ndarray,
+    g: int,
+    idx: np.ndarray,
+    binary: bool,
+    bins: int,
+    parts: frozenset[str],
 ) -> dict[str, np.ndarray]:
     keys = codes[idx]
     by_group = _RowKeys(keys, g)
     cnt = by_group.count(None)
-    out = {"n": cnt, "acc": _ratio(by_group.count(c.correct[idx]), cnt)}
-    conf_bin = confidence_bins(c.confidence, bins)[idx]
-    by_bin = _RowKeys(keys * bins + conf_bin, g * bins)
-    conf_sum = by_bin.count(c.confidence[idx]).reshape(-1, g, bins)
-    corr_sum = by_bin.count(c.correct[idx]).reshape(-1, g, bins)
-    out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
-    if binary:
+    out = {"n": cnt}
+    if parts & {"acc", "clean"}:
+        out["acc"] = _ratio(by_group.count(c.correct[idx]), cnt)
+    if "ece" in parts:
+        conf_bin = confidence_bins(c.confidence, bins)[idx]
+        by_bin = _RowKeys(keys * bins + conf_bin, g * bins)
+        conf_sum = by_bin.count(c.confidence[idx]).reshape(-1, g, bins)
+        corr_sum = by_bin.count(c.correct[idx]).reshape(-1, g, bins)
+        out["ece"] = _ratio(np.abs(corr_sum - conf_sum).sum(axis=2), cnt)
+    if binary and "rates" in parts:
         pred_pos = c.prediction == c.positive
         true_pos = c.label == c.positive
         pos = by_group.count(true_pos[idx])
         out["selection_rate"] = _ratio(by_group.count(pred_pos[idx]), cnt)
         out["tpr"] = _ratio(by_group.count((pred_pos & true_pos)[idx]), pos)
         out["fpr"] = _ratio(by_group.count((pred_pos & ~true_pos)[idx]), cnt - pos)
-    if c.clean_correct is not None:
+    if c.clean_correct is not None and "clean" in parts:
         out["clean_acc"] = _ratio(by_group.count(c.clean_correct[idx]), cnt)
         out["acc_drop"] = out["clean_acc"] - out["acc"]
     return out
@@ -185,14 +221,17 @@ def _spread(values: np.ndarray, active: np.ndarray) -> dict[str, np.ndarray]:
 def disparity_values(stats: dict[str, np.ndarray], binary: bool) -> dict[str, np.ndarray]:
     """Disparity metrics per row: name -> (R,)."""
     active = stats["n"] > 0
-    acc = _spread(stats["acc"], active)
-    # worst group needs only one non-empty group
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        worst = np.nanmin(np.where(active, stats["acc"], np.nan), axis=1)
-    out = {"worst_group_acc": worst, "group_acc_gap": acc["diff"]}
-    out["group_ece_gap"] = _spread(stats["ece"], active)["diff"]
-    if binary:
+    out: dict[str, np.ndarray] = {}
+    if "acc" in stats:
+        acc = _spread(stats["acc"], active)
+        # worst group needs only one non-empty group
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            worst = np.nanmin(np.where(active, stats["acc"], np.nan), axis=1)
+        out = {"worst_group_acc": worst, "group_acc_gap": acc["diff"]}
+    if "ece" in stats:
+        out["group_ece_gap"] = _spread(stats["ece"], active)["diff"]
+    if binary and "selection_rate" in stats:
         sel = _spread(stats["selection_rate"], active)
         tpr = _spread(stats["tpr"], active)
         fpr = _spread(stats["fpr"], active)
