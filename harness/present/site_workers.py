@@ -24,9 +24,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -122,9 +123,32 @@ def _pool(workers: int) -> multiprocessing.pool.Pool:
     handler; this process receives any it was sent meanwhile once the workers exist."""
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(_WORKER_SIGNALS))
     try:
-        return multiprocessing.get_context("fork").Pool(workers, initializer=_start)
+        return _Pool(workers, initializer=_start, context=multiprocessing.get_context("fork"))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+_LOCK_WAIT_S = 3.0
+"""How long ending the pool waits for its task queue's read lock (`_Pool`)."""
+
+
+class _Pool(multiprocessing.pool.Pool):
+    """A pool whose end does not wait for ever on a dead worker's lock.
+
+    A worker waiting for its next part holds the task queue's read lock. A SIGTERM to the whole
+    process group (`timeout`, a CI runner, systemd, Kubernetes) ends such a worker at once (its
+    default action), and the lock stays held: ending the pool first takes that lock to empty the
+    queue (`Pool._help_stuff_finish`), and the report hung there for ever. The lock is awaited
+    `_LOCK_WAIT_S` at most (a live worker lets go of it within milliseconds of its end-of-work
+    message); past that its holder is dead, the other workers wait on it, and this process is
+    the queue's only reader: it empties the queue without it, and the pool ends its workers."""
+
+    @staticmethod
+    def _help_stuff_finish(inqueue: Any, task_handler: threading.Thread, size: int) -> None:
+        inqueue._rlock.acquire(timeout=_LOCK_WAIT_S)
+        while task_handler.is_alive() and inqueue._reader.poll():
+            inqueue._reader.recv()
+            time.sleep(0)
 
 
 def _run_part(i: int) -> tuple[object, _Share, _Share, dict[str, np.ndarray]]:

@@ -269,3 +269,59 @@ def test_parts_run_here_stop_at_a_signal_whose_exception_was_lost(
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert ran == [1]  # the second part did not start
+
+
+_GROUP_KILLED = """
+import sys, tempfile, time
+from pathlib import Path
+from harness.run.interrupts import Interrupted, interruptible
+from harness.present import site_workers
+from harness.present.page_cache import PageCache
+site_workers.cores = lambda: 2
+marker = Path(sys.argv[1])
+
+def busy():  # in a worker, until the SIGTERM ends it
+    marker.write_text("busy")
+    time.sleep(60)
+    return 1
+
+with tempfile.TemporaryDirectory() as folder:
+    try:
+        with interruptible():
+            site_workers.run_parts([busy, lambda: 2], None, PageCache(Path(folder), identity="y"))
+        print("finished")
+    except Interrupted as stopped:
+        print(stopped.signal_name)
+"""
+
+
+@pytest.mark.slow  # a process group ended by SIGTERM, and the pool's end waits for its lock
+@pytest.mark.skipif(not FORKS, reason="worker processes are forked (Linux)")
+def test_a_report_ends_when_sigterm_reaches_its_whole_process_group(tmp_path: Path) -> None:
+    """`timeout 420 harness report ...` sends SIGTERM to the report and its workers at once: the
+    worker waiting for its next part died holding the task queue's read lock, and ending the
+    pool waited for that lock for ever (a report hung 8 minutes until killed). It ends, saying
+    SIGTERM, within seconds."""
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    marker = tmp_path / "busy"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _GROUP_KILLED, str(marker)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the busy part never started"
+        time.sleep(0.5)  # the other worker has done its part and waits for the next
+        os.killpg(child.pid, signal.SIGTERM)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert out.strip() == "SIGTERM"
