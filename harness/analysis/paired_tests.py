@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Literal, Protocol
@@ -362,6 +362,26 @@ def stratified_counts(strata: np.ndarray, *, resamples: int, seed: int, name: st
     return out
 
 
+def count_blocks(
+    n: int, *, resamples: int, seed: int, name: str, columns: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """`stratified_counts` of one stratum of `n` samples, `columns` resamples at a time or
+    more: (first resample, its (n, k) draw counts). The draws are those `stratified_counts`
+    makes, in the same calls of the generator."""
+    gen = rng(seed, "paired-resample", name, n)
+    small = np.int32 if n < 2**31 else np.int64
+    step = max(1, (1 << 20) // max(1, n))  # resample rows of positions drawn at a time
+    columns = max(columns, step)
+    for first in range(0, resamples, columns):
+        width = min(columns, resamples - first)
+        out = np.empty((n, width), dtype=np.float64)
+        for start in range(0, width, step):
+            rows = min(step, width - start)
+            block = gen.integers(0, n, size=(rows, n), dtype=small)
+            out[:, start : start + rows] = resample_counts(block, n)
+        yield first, out
+
+
 def paired_resample(
     a: Resampled,
     b: Resampled,
@@ -480,6 +500,10 @@ def _resampled(
         rank_a[order] = np.arange(len(order))
         rank_b = np.empty_like(rank_a)
         rank_b[to_b] = rank_a
+        if len(strata) * resamples * 8 > COUNTS_HELD and len(np.unique(strata)) == 1:
+            return _counted_in_blocks(
+                (a, rank_a), (b, rank_b), key, memo, seed=seed, name=name, resamples=resamples
+            )
         # only the counts are kept (the positions are drawn again if a form needs them)
         counts_t = memo.draws(
             ("counts",) + draws,
@@ -536,6 +560,49 @@ def _resampled_spread(
         spot = ("paired-spread", seed, name, resamples, strata, b.fingerprint)
         found = memo.stored(a.fingerprint, spot, rows, spread)
     return int(found[0]), float(found[1]), float(found[2])
+
+
+COUNTS_HELD = 256 << 20
+"""Draw counts (n x resamples, float64) larger than this are not made whole: a counted
+statistic of one stratum (ECE, balanced accuracy, macro-F1) is computed a block of resamples at
+a time (`_counted_in_blocks`); 2,000 resamples of 300,000 samples are 4.8 GB whole."""
+
+
+def _counted_in_blocks(
+    a: tuple[Resampled, np.ndarray],
+    b: tuple[Resampled, np.ndarray],
+    key: Hashable,
+    memo: SharedDraws,
+    *,
+    seed: int,
+    name: str,
+    resamples: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both forms' counted statistics (each with its rows of the draws) on the draw counts of
+    `count_blocks`, a block of resamples at a time and both forms on each block: every
+    resample's value is computed from its own column of counts alone, so the values are those
+    of the whole counts, bit for bit. The counts are drawn again for each pair that needs them
+    (not kept: that is their point); each form's values are kept as the whole counts' are."""
+    made: list[np.ndarray] = []
+
+    def both() -> list[np.ndarray]:
+        if not made:
+            n = len(a[1])
+            parts: list[list[np.ndarray]] = [[], []]
+            columns = max(1, COUNTS_HELD // (8 * max(1, n)))
+            for _first, block in count_blocks(
+                n, resamples=resamples, seed=seed, name=name, columns=columns
+            ):
+                for i, (form, rows) in enumerate((a, b)):
+                    counted = form.counted
+                    assert counted is not None
+                    parts[i].append(counted(block, rows))
+            made.extend(np.concatenate(p) for p in parts)
+        return made
+
+    va = memo.values(a[0], key, lambda: memo.stored(a[0].fingerprint, key, a[1], lambda: both()[0]))
+    vb = memo.values(b[0], key, lambda: memo.stored(b[0].fingerprint, key, b[1], lambda: both()[1]))
+    return va, vb
 
 
 def _counted(
