@@ -93,9 +93,11 @@ def note_text(model: str, task: str, repeated: int, batch_dependent: int, n: int
         return (
             f"model {model!r}{RANDOMISED_MARK}{n} first inputs of task {task!r} "
             f"twice, it returned different logits for {repeated} of them, so every number of "
-            "this job computed from its outputs is one draw, which a rerun need not repeat (the "
-            "result cache hands this draw back; --no-cache draws again); seed the model's "
-            "randomness, or switch it off, for exact numbers"
+            "this job computed from its outputs is one draw: the job seeds torch's, numpy's and "
+            "Python's global generators, so a rerun with the same seed, batch_size and shards "
+            "draws the same numbers (--no-cache too), another seed or batching other ones, and a "
+            "generator of the model's own need not repeat at all; switch the model's randomness "
+            "off for numbers of the model itself"
         )
     if batch_dependent:
         half = n // 2

@@ -29,7 +29,7 @@ def steady(x: np.ndarray) -> np.ndarray:
 
 
 def noisy(x: np.ndarray) -> np.ndarray:
-    """numpy's global generator: not seeded by the harness, a rerun draws other numbers."""
+    """numpy's global generator, which each job seeds (harness/run/model_rng.py)."""
     return steady(x) + np.random.normal(scale=3.0, size=(len(x), 10)).astype(np.float32)
 
 
@@ -72,7 +72,7 @@ def test_dropout_inside_forward_is_called_randomised() -> None:
 
     (note,) = _notes(Dropped())
     assert note.startswith("caveat: model 'm' is randomised: passed the same 32 first inputs")
-    assert "one draw" in note and "--no-cache draws again" in note
+    assert "one draw" in note and "same seed, batch_size and shards draws the same" in note
 
 
 def test_batch_statistics_are_called_batch_dependent() -> None:
@@ -89,6 +89,19 @@ def test_evaluate_carries_the_caveat_of_a_noisy_function() -> None:
     assert any("is randomised" in n for n in got.results["accuracy"].notes)
     plain = harness.evaluate(steady, data=(x, y), **fast)  # type: ignore[arg-type]
     assert not any("randomised" in n for n in plain.results["accuracy"].notes)
+
+
+def test_the_caveat_says_what_a_rerun_of_a_seeded_draw_gives() -> None:
+    """The job seeds the generators a noisy callable reads, so a rerun (no cache here) gives
+    the same draw; the note said "--no-cache draws again", which it does not."""
+    task = digits().head(100)
+    x, y = task.all_inputs().numpy(), task.labels
+    fast = dict(device="cpu", bootstrap_resamples=0, name="toy", num_classes=10)
+    first = harness.evaluate(noisy, data=(x, y), **fast)  # type: ignore[arg-type]
+    again = harness.evaluate(noisy, data=(x, y), **fast)  # type: ignore[arg-type]
+    assert first.metric("top1_acc").value == again.metric("top1_acc").value
+    (note,) = [n for n in first.results["accuracy"].notes if "is randomised" in n]
+    assert "draws again" not in note and "draws the same numbers (--no-cache too)" in note
 
 
 def test_a_run_records_the_caveat_in_the_job(
