@@ -692,7 +692,10 @@ def _compare(
     # "within tolerance" on the raw ECE (or the reverse failed with an all-improving interval)
     judged = bool(res.statistic) and res.tested
     delta = res.diff if judged else cm.value - bm.value
-    base = res.reference if judged and res.reference is not None else bm.value
+    # a relative tolerance stays a share of the baseline's value as shown: the debiased ECE of
+    # a calibrated model is near 0 and often below (n=1000: raw 0.018, debiased -0.005), and a
+    # share of it left next to no tolerance
+    base = bm.value
     worse = -delta if bm.higher_is_better else delta
     floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
     return _Pending(
