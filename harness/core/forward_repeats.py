@@ -55,10 +55,16 @@ def _joined(a: Inputs, b: Inputs) -> Inputs:
 
 
 def _differ(a: torch.Tensor, b: torch.Tensor) -> int:
-    scale = a.abs().amax(1).clamp_min(1.0)
-    gap = (a - b).abs().amax(1)
-    # a row that is NaN in one pass only differs too; NaN in both is the model's own output
-    changed = (gap > ATOL * scale) | (torch.isnan(a) != torch.isnan(b)).any(1)
+    finite = torch.isfinite(a) & torch.isfinite(b)
+    zero = torch.zeros((), dtype=a.dtype)
+    # finite logits only: an inf scale, or the NaN of -inf - -inf, hid every change of the row
+    # (a noisy model with one class masked to -inf was called a function of its input)
+    scale = torch.where(finite, a.abs(), zero).amax(1).clamp_min(1.0)
+    gap = torch.where(finite, (a - b).abs(), zero).amax(1)
+    # a logit not finite in one pass only differs too, as does an inf of the other sign; NaN,
+    # or the same inf, in both is the model's own output
+    alike = finite | (a == b) | (torch.isnan(a) & torch.isnan(b))
+    changed = (gap > ATOL * scale) | ~alike.all(1)
     return int(changed.sum())
 
 

@@ -17,6 +17,7 @@ from torch import nn
 import harness
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
+from harness.core import forward_repeats
 from harness.core.model_calls import CheckedAdapter
 from harness.data.builtin import digits
 from tests.fixture_models import linear_digits
@@ -73,6 +74,32 @@ def test_dropout_inside_forward_is_called_randomised() -> None:
     (note,) = _notes(Dropped())
     assert note.startswith("caveat: model 'm' is randomised: passed the same 32 first inputs")
     assert "one draw" in note and "same seed, batch_size and shards draws the same" in note
+
+
+def test_a_noisy_model_with_a_masked_class_is_called_randomised() -> None:
+    """A class masked to -inf made every row's scale inf and its gap NaN (-inf - -inf): the
+    noise on the other logits went unseen and the model got no note."""
+
+    def masked(x: torch.Tensor) -> torch.Tensor:
+        out = torch.as_tensor(noisy(x.numpy()))
+        out[:, 0] = -torch.inf
+        return out
+
+    x = torch.rand(32, 64)
+    assert forward_repeats.unstable_rows(masked, x, torch.device("cpu")) == (32, 0, 32)
+    # masked alike in both passes, and NaN alike, a steady model is a function of its input
+    steady_masked = torch.as_tensor(steady(x.numpy()))
+    steady_masked[:, 0], steady_masked[:, 1] = -torch.inf, torch.nan
+    assert forward_repeats.unstable_rows(lambda t: steady_masked, x, torch.device("cpu")) == (
+        0,
+        0,
+        32,
+    )
+    # an inf in one pass only, or of the other sign, is a change
+    flipped = steady_masked.clone()
+    flipped[3, 0] = torch.inf
+    flipped[5, 2] = torch.inf
+    assert forward_repeats._differ(steady_masked.double(), flipped.double()) == 2
 
 
 def test_batch_statistics_are_called_batch_dependent() -> None:
