@@ -253,9 +253,10 @@ def _unstable_model_notes(cur: LoadedRun) -> list[str]:
             batched.add((model, task))
     return [
         f"{model} · {task}: the current run's jobs say model {model!r} is randomised: each run's "
-        "numbers of it are one draw (seeded per job: the same seed, batch size and shards draw "
-        "alike), so a change in its rows can be the model's own variation, not a regression or "
-        "an improvement"
+        "numbers of it are one draw (torch's, numpy's and Python's global generators are seeded "
+        "per job: the same seed, batch size and shards draw alike there; a generator of the "
+        "model's own need not), so a change in its rows can be the model's own variation, not a "
+        "regression or an improvement"
         for model, task in sorted(randomised)
     ] + [
         f"{model} · {task}: the current run's jobs say the outputs of model {model!r} change with "

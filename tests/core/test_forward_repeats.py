@@ -182,4 +182,6 @@ def test_the_gate_says_which_models_are_randomised(
     assert main(["check", "--baseline", str(run), "--current", str(run), "--width", "0"]) == 0
     said = capsys.readouterr().out
     assert "noisy · digits: the current run's jobs say model 'noisy' is randomised" in said
+    # the seeding holds for the global generators only, not for one the model holds
+    assert "a generator of the model's own need not" in " ".join(said.split())
     assert "steady · digits: the current" not in said
