@@ -150,8 +150,8 @@ class PairedResult:
     # (None: every flip counted): its p-value is then (b + 1) / (draws + 1) or, below that,
     # Hoeffding's bound, which decides what a change must be to reach a small level (power)
     draws: int | None = None
-    # B's own value of the tested statistic where `statistic` names one (its debiased ECE): the
-    # scale of a relative tolerance judged on `diff`
+    # B's own value of the tested statistic where `statistic` names one (its debiased ECE; not
+    # the scale of a relative tolerance, which is the value shown: near 0 or below it here)
     reference: float | None = None
 
     @property

@@ -55,10 +55,16 @@ def _joined(a: Inputs, b: Inputs) -> Inputs:
 
 
 def _differ(a: torch.Tensor, b: torch.Tensor) -> int:
-    scale = a.abs().amax(1).clamp_min(1.0)
-    gap = (a - b).abs().amax(1)
-    # a row that is NaN in one pass only differs too; NaN in both is the model's own output
-    changed = (gap > ATOL * scale) | (torch.isnan(a) != torch.isnan(b)).any(1)
+    finite = torch.isfinite(a) & torch.isfinite(b)
+    zero = torch.zeros((), dtype=a.dtype)
+    # finite logits only: an inf scale, or the NaN of -inf - -inf, hid every change of the row
+    # (a noisy model with one class masked to -inf was called a function of its input)
+    scale = torch.where(finite, a.abs(), zero).amax(1).clamp_min(1.0)
+    gap = torch.where(finite, (a - b).abs(), zero).amax(1)
+    # a logit not finite in one pass only differs too, as does an inf of the other sign; NaN,
+    # or the same inf, in both is the model's own output
+    alike = finite | (a == b) | (torch.isnan(a) & torch.isnan(b))
+    changed = (gap > ATOL * scale) | ~alike.all(1)
     return int(changed.sum())
 
 
@@ -93,9 +99,11 @@ def note_text(model: str, task: str, repeated: int, batch_dependent: int, n: int
         return (
             f"model {model!r}{RANDOMISED_MARK}{n} first inputs of task {task!r} "
             f"twice, it returned different logits for {repeated} of them, so every number of "
-            "this job computed from its outputs is one draw, which a rerun need not repeat (the "
-            "result cache hands this draw back; --no-cache draws again); seed the model's "
-            "randomness, or switch it off, for exact numbers"
+            "this job computed from its outputs is one draw: the job seeds torch's, numpy's and "
+            "Python's global generators, so a rerun with the same seed, batch_size and shards "
+            "draws the same numbers (--no-cache too), another seed or batching other ones, and a "
+            "generator of the model's own need not repeat at all; switch the model's randomness "
+            "off for numbers of the model itself"
         )
     if batch_dependent:
         half = n // 2

@@ -741,3 +741,60 @@ def test_an_ece_tolerance_is_judged_on_the_statistic_the_test_compared(
     assert row.status == status, row.reason
     assert row.reason.startswith(words), row.reason
     assert f"(judged on the debiased ECE, the statistic tested: {tested:+.3g})" in row.reason
+
+
+def test_a_relative_ece_tolerance_is_a_share_of_the_ece_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The debiased ECE the test compares is near 0, often below it, for a calibrated model
+    (n=1000, correct ~ Bernoulli(confidence): raw 0.018, debiased -0.005): 20% of its absolute
+    value was the tolerance, 0.0004 here, and a rise of 15% of the ECE shown failed a
+    `max_drop_relative: 0.2` rule. The share is of the baseline's ECE as shown."""
+    from dataclasses import replace
+
+    from harness.analysis import check, paired_tests
+    from harness.analysis.check_policy import MetricRule
+    from harness.core.metric_record import MetricRecord
+    from harness.stats.shared_draws import SharedDraws
+
+    found = paired_tests.PairedResult(
+        test="paired_resample",
+        n=1000,
+        diff=0.003,
+        p_value=0.0001,
+        detail="2000 paired resamples of the debiased ECE",
+        se=0.001,
+        ci=(0.001, 0.005),
+        statistic="debiased ECE",
+        df=999,
+        reference=-0.002,
+    )
+    monkeypatch.setattr(paired_tests, "compare_records", lambda *args, **kwargs: found)
+
+    class Source:
+        def pair(self, bm: MetricRecord, cm: MetricRecord) -> tuple[None, None]:
+            return None, None
+
+    rule = MetricRule(max_drop_relative=0.2, alpha=0.05)
+    bm = MetricRecord(
+        suite="accuracy", metric="ece", value=0.02, unit="fraction", higher_is_better=False, n=1000
+    )
+    cm = replace(bm, value=0.023)
+    row = check.CheckRow(
+        model="m",
+        task="t",
+        suite="accuracy",
+        metric="ece",
+        baseline=bm.value,
+        current=cm.value,
+        status="pass",
+        reason="",
+        higher_is_better=False,
+        rule=rule,
+        unit="fraction",
+        n=1000,
+    )
+    pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
+    check.decide([pending])
+    assert row.status == "pass", row.reason
+    assert row.reason.startswith("within tolerance (rise ≤ 20%) though significant"), row.reason

@@ -17,6 +17,7 @@ from torch import nn
 import harness
 from harness.adapters.torch_module import TorchModuleAdapter
 from harness.cli.main import main
+from harness.core import forward_repeats
 from harness.core.model_calls import CheckedAdapter
 from harness.data.builtin import digits
 from tests.fixture_models import linear_digits
@@ -29,7 +30,7 @@ def steady(x: np.ndarray) -> np.ndarray:
 
 
 def noisy(x: np.ndarray) -> np.ndarray:
-    """numpy's global generator: not seeded by the harness, a rerun draws other numbers."""
+    """numpy's global generator, which each job seeds (harness/run/model_rng.py)."""
     return steady(x) + np.random.normal(scale=3.0, size=(len(x), 10)).astype(np.float32)
 
 
@@ -72,7 +73,33 @@ def test_dropout_inside_forward_is_called_randomised() -> None:
 
     (note,) = _notes(Dropped())
     assert note.startswith("caveat: model 'm' is randomised: passed the same 32 first inputs")
-    assert "one draw" in note and "--no-cache draws again" in note
+    assert "one draw" in note and "same seed, batch_size and shards draws the same" in note
+
+
+def test_a_noisy_model_with_a_masked_class_is_called_randomised() -> None:
+    """A class masked to -inf made every row's scale inf and its gap NaN (-inf - -inf): the
+    noise on the other logits went unseen and the model got no note."""
+
+    def masked(x: torch.Tensor) -> torch.Tensor:
+        out = torch.as_tensor(noisy(x.numpy()))
+        out[:, 0] = -torch.inf
+        return out
+
+    x = torch.rand(32, 64)
+    assert forward_repeats.unstable_rows(masked, x, torch.device("cpu")) == (32, 0, 32)
+    # masked alike in both passes, and NaN alike, a steady model is a function of its input
+    steady_masked = torch.as_tensor(steady(x.numpy()))
+    steady_masked[:, 0], steady_masked[:, 1] = -torch.inf, torch.nan
+    assert forward_repeats.unstable_rows(lambda t: steady_masked, x, torch.device("cpu")) == (
+        0,
+        0,
+        32,
+    )
+    # an inf in one pass only, or of the other sign, is a change
+    flipped = steady_masked.clone()
+    flipped[3, 0] = torch.inf
+    flipped[5, 2] = torch.inf
+    assert forward_repeats._differ(steady_masked.double(), flipped.double()) == 2
 
 
 def test_batch_statistics_are_called_batch_dependent() -> None:
@@ -89,6 +116,19 @@ def test_evaluate_carries_the_caveat_of_a_noisy_function() -> None:
     assert any("is randomised" in n for n in got.results["accuracy"].notes)
     plain = harness.evaluate(steady, data=(x, y), **fast)  # type: ignore[arg-type]
     assert not any("randomised" in n for n in plain.results["accuracy"].notes)
+
+
+def test_the_caveat_says_what_a_rerun_of_a_seeded_draw_gives() -> None:
+    """The job seeds the generators a noisy callable reads, so a rerun (no cache here) gives
+    the same draw; the note said "--no-cache draws again", which it does not."""
+    task = digits().head(100)
+    x, y = task.all_inputs().numpy(), task.labels
+    fast = dict(device="cpu", bootstrap_resamples=0, name="toy", num_classes=10)
+    first = harness.evaluate(noisy, data=(x, y), **fast)  # type: ignore[arg-type]
+    again = harness.evaluate(noisy, data=(x, y), **fast)  # type: ignore[arg-type]
+    assert first.metric("top1_acc").value == again.metric("top1_acc").value
+    (note,) = [n for n in first.results["accuracy"].notes if "is randomised" in n]
+    assert "draws again" not in note and "draws the same numbers (--no-cache too)" in note
 
 
 def test_a_run_records_the_caveat_in_the_job(
@@ -142,4 +182,6 @@ def test_the_gate_says_which_models_are_randomised(
     assert main(["check", "--baseline", str(run), "--current", str(run), "--width", "0"]) == 0
     said = capsys.readouterr().out
     assert "noisy · digits: the current run's jobs say model 'noisy' is randomised" in said
+    # the seeding holds for the global generators only, not for one the model holds
+    assert "a generator of the model's own need not" in " ".join(said.split())
     assert "steady · digits: the current" not in said
