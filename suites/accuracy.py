@@ -84,7 +84,10 @@ def predict(adapter: ModelAdapter, task: Task, ctx: RunContext) -> dict[str, np.
     label_log_probs: list[torch.Tensor] = []
     given_probs: list[torch.Tensor] = []
     for batch in task.batches(ctx.batch_size):
-        logits = adapter.logits(batch.inputs)
+        # no graph: a function over a trainable module (a callable, an own adapter) built one
+        # per batch, and the probabilities kept below held every batch's until the end
+        with torch.no_grad():
+            logits = adapter.logits(batch.inputs)
         check_logits(logits, num_classes=task.num_classes, model=adapter.name, task=task.name)
         probs.append(torch.softmax(logits.double(), dim=1).cpu())
         log_probs = torch.log_softmax(logits.double(), dim=1).cpu()

@@ -379,7 +379,7 @@ class CheckedAdapter(DelegatingAdapter):
         if len(self.task) == 0:
             return
         batch = next(self.task.batches(max(1, min(PROBE_SAMPLES, batch_size))))
-        with forward_repeats.kept_global_rngs(self.device):
+        with forward_repeats.kept_global_rngs(self.device), torch.no_grad():  # no graph
             self.logits(batch.inputs)
 
     def check_task(self, task: Task) -> None:
@@ -433,7 +433,8 @@ class CheckedAdapter(DelegatingAdapter):
         the second class. A model whose logits leave [0, 1] is not called out; one this
         uncertain on every sample is rare, and the note only says what to check."""
         batch = next(self.task.batches(min(BINARY_LOOK, len(self.task))))
-        with forward_repeats.kept_global_rngs(self.device):
+        # no graph: a trainable module's look would build one for 256 inputs, for nothing
+        with forward_repeats.kept_global_rngs(self.device), torch.no_grad():
             pair = self.logits(batch.inputs)
         z = (pair[:, 1] - pair[:, 0]).detach().float().cpu()
         z = z[torch.isfinite(z)]

@@ -362,6 +362,23 @@ def test_scores_that_all_look_like_probabilities_are_noted() -> None:
     assert not any("lies in [0, 1]" in n for n in honest.results["accuracy"].notes)
 
 
+def test_the_notes_look_builds_no_graph() -> None:
+    """The note's pass over the task's first 256 samples, and the probe pass before the suite,
+    ran with autograd on: a function over a trainable module built a graph for those inputs,
+    only to look at the numbers. Every pass of the harness's own checks runs without one."""
+    x, y = _data()
+    net = _trained()
+    net.requires_grad_(True)
+    building: list[bool] = []
+    net.register_forward_pre_hook(lambda *_: building.append(torch.is_grad_enabled()))
+    # a function over the module: its calls are the model's own, grad mode as the caller has it
+    model = harness.callable_model(
+        lambda batch: net(batch).squeeze(-1), outputs="binary_logit", input_format="torch"
+    )
+    harness.evaluate(model, data=(x[400:], y[400:]), name="bc")
+    assert building and not any(building)
+
+
 def test_an_unavailable_binary_logit_model_is_not_run_for_the_note() -> None:
     """The caveat's forward pass is not asked of a model whose jobs are skipped (an unavailable
     variant carries its parent's `outputs`): it would fail a job that runs nothing."""
