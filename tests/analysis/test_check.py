@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -692,52 +693,10 @@ def test_an_ece_tolerance_is_judged_on_the_statistic_the_test_compared(
     """Paired resampling tests the debiased ECE, whose change differs from the shown (raw)
     ECE's by up to 0.03-0.04 at n=300: the tolerance is judged on the change the test compared,
     and the row says which statistic that was."""
-    from dataclasses import replace
-
-    from harness.analysis import check, paired_tests
     from harness.analysis.check_policy import MetricRule
-    from harness.core.metric_record import MetricRecord
-    from harness.stats.shared_draws import SharedDraws
 
-    found = paired_tests.PairedResult(
-        test="paired_resample",
-        n=1000,
-        diff=tested,
-        p_value=0.0001 if ci[0] * ci[1] > 0 else 0.5,
-        detail="2000 paired resamples of the debiased ECE",
-        se=0.01,
-        ci=ci,
-        statistic="debiased ECE",
-        df=999,
-        reference=0.04,
-    )
-    monkeypatch.setattr(paired_tests, "compare_records", lambda *args, **kwargs: found)
-
-    class Source:
-        def pair(self, bm: MetricRecord, cm: MetricRecord) -> tuple[None, None]:
-            return None, None
-
-    rule = MetricRule(max_drop=0.01, alpha=0.05)
-    bm = MetricRecord(
-        suite="accuracy", metric="ece", value=0.05, unit="fraction", higher_is_better=False, n=1000
-    )
-    cm = replace(bm, value=0.05 + raw)
-    row = check.CheckRow(
-        model="m",
-        task="t",
-        suite="accuracy",
-        metric="ece",
-        baseline=bm.value,
-        current=cm.value,
-        status="pass",
-        reason="",
-        higher_is_better=False,
-        rule=rule,
-        unit="fraction",
-        n=1000,
-    )
-    pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
-    check.decide([pending])
+    found = _debiased_ece_test(tested, ci, se=0.01, reference=0.04)
+    row = _ece_row(monkeypatch, found, MetricRule(max_drop=0.01, alpha=0.05), 0.05, 0.05 + raw)
     assert row.status == status, row.reason
     assert row.reason.startswith(words), row.reason
     assert f"(judged on the debiased ECE, the statistic tested: {tested:+.3g})" in row.reason
@@ -750,36 +709,55 @@ def test_a_relative_ece_tolerance_is_a_share_of_the_ece_shown(
     (n=1000, correct ~ Bernoulli(confidence): raw 0.018, debiased -0.005): 20% of its absolute
     value was the tolerance, 0.0004 here, and a rise of 15% of the ECE shown failed a
     `max_drop_relative: 0.2` rule. The share is of the baseline's ECE as shown."""
+    from harness.analysis.check_policy import MetricRule
+
+    found = _debiased_ece_test(0.003, (0.001, 0.005), se=0.001, reference=-0.002)
+    rule = MetricRule(max_drop_relative=0.2, alpha=0.05)
+    row = _ece_row(monkeypatch, found, rule, 0.02, 0.023)
+    assert row.status == "pass", row.reason
+    assert row.reason.startswith("within tolerance (rise ≤ 20%) though significant"), row.reason
+
+
+def _debiased_ece_test(diff: float, ci: tuple[float, float], *, se: float, reference: float) -> Any:
+    """A paired resampling result of the debiased ECE, significant when `ci` excludes 0."""
+    from harness.analysis import paired_tests
+
+    return paired_tests.PairedResult(
+        test="paired_resample",
+        n=1000,
+        diff=diff,
+        p_value=0.0001 if ci[0] * ci[1] > 0 else 0.5,
+        detail="2000 paired resamples of the debiased ECE",
+        se=se,
+        ci=ci,
+        statistic="debiased ECE",
+        df=999,
+        reference=reference,
+    )
+
+
+def _ece_row(
+    monkeypatch: pytest.MonkeyPatch, found: Any, rule: Any, baseline: float, current: float
+) -> Any:
+    """The gate's row for an ECE of `baseline` then `current` (n=1000) under `rule`, its test
+    answering `found`."""
     from dataclasses import replace
 
     from harness.analysis import check, paired_tests
-    from harness.analysis.check_policy import MetricRule
     from harness.core.metric_record import MetricRecord
     from harness.stats.shared_draws import SharedDraws
 
-    found = paired_tests.PairedResult(
-        test="paired_resample",
-        n=1000,
-        diff=0.003,
-        p_value=0.0001,
-        detail="2000 paired resamples of the debiased ECE",
-        se=0.001,
-        ci=(0.001, 0.005),
-        statistic="debiased ECE",
-        df=999,
-        reference=-0.002,
-    )
     monkeypatch.setattr(paired_tests, "compare_records", lambda *args, **kwargs: found)
 
     class Source:
         def pair(self, bm: MetricRecord, cm: MetricRecord) -> tuple[None, None]:
             return None, None
 
-    rule = MetricRule(max_drop_relative=0.2, alpha=0.05)
     bm = MetricRecord(
-        suite="accuracy", metric="ece", value=0.02, unit="fraction", higher_is_better=False, n=1000
-    )
-    cm = replace(bm, value=0.023)
+        suite="accuracy", metric="ece", value=baseline, unit="fraction", higher_is_better=False,
+        n=1000,
+    )  # fmt: skip
+    cm = replace(bm, value=current)
     row = check.CheckRow(
         model="m",
         task="t",
@@ -796,5 +774,4 @@ def test_a_relative_ece_tolerance_is_a_share_of_the_ece_shown(
     )
     pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
     check.decide([pending])
-    assert row.status == "pass", row.reason
-    assert row.reason.startswith("within tolerance (rise ≤ 20%) though significant"), row.reason
+    return row

@@ -131,25 +131,31 @@ def test_the_caveat_says_what_a_rerun_of_a_seeded_draw_gives() -> None:
     assert "draws again" not in note and "draws the same numbers (--no-cache too)" in note
 
 
+_SPEC = """
+name: draws
+device: cpu
+limit: 60
+bootstrap_resamples: 0
+tasks: [digits]
+models:
+  - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
+  - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
+suites:
+  accuracy: {}
+"""
+
+
+def _run_noisy_and_steady(write_spec: Callable[..., Path], tmp_path: Path) -> Path:
+    """`harness run` of a randomised and a steady callable on 60 digits: the results folder."""
+    out = tmp_path / "out"
+    assert main(["run", str(write_spec(_SPEC)), "--out", str(out)]) == 0
+    return out
+
+
 def test_a_run_records_the_caveat_in_the_job(
     write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
-    spec = write_spec(
-        """
-        name: draws
-        device: cpu
-        limit: 60
-        bootstrap_resamples: 0
-        tasks: [digits]
-        models:
-          - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
-          - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
-        suites:
-          accuracy: {}
-        """
-    )
-    out = tmp_path / "out"
-    assert main(["run", str(spec), "--out", str(out)]) == 0
+    out = _run_noisy_and_steady(write_spec, tmp_path)
     notes = {
         path.parent.name.split("--")[0]: json.loads(path.read_text())["notes"]
         for path in out.glob("runs/*/jobs/*/job.json")
@@ -161,22 +167,7 @@ def test_a_run_records_the_caveat_in_the_job(
 def test_the_gate_says_which_models_are_randomised(
     write_spec: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = write_spec(
-        """
-        name: draws
-        device: cpu
-        limit: 60
-        bootstrap_resamples: 0
-        tasks: [digits]
-        models:
-          - {name: noisy, adapter: callable, callable: "tests.core.test_forward_repeats:noisy"}
-          - {name: steady, adapter: callable, callable: "tests.core.test_forward_repeats:steady"}
-        suites:
-          accuracy: {}
-        """
-    )
-    out = tmp_path / "out"
-    assert main(["run", str(spec), "--out", str(out)]) == 0
+    out = _run_noisy_and_steady(write_spec, tmp_path)
     (run,) = out.glob("runs/*")
     capsys.readouterr()
     assert main(["check", "--baseline", str(run), "--current", str(run), "--width", "0"]) == 0
