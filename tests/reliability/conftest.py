@@ -62,12 +62,13 @@ suites:
 
 
 # the MULTI_SPEC jobs (conftest.py), with models that stall on a file instead of sleeping:
-# slow-a finishes its accuracy job (the model-call probe of harness.core.model_calls, then 6
-# batches: 7 calls) and its fairness job (digits has no groups: a recorded skip); slow-b stalls at
-# its first call while `hold` exists.
+# slow-a never stalls (its accuracy job makes the model-call probe of harness.core.model_calls, 6
+# batches and the forward-repeat check's passes: 11 calls; counting them broke the signal tests
+# when the check came) and finishes its fairness job (digits has no groups: a recorded skip);
+# slow-b stalls at its first call while `hold` exists.
 STALLING_SPEC = (
     MULTI_SPEC.replace("slow_linear_digits", "stalling_linear_digits")
-    .replace("{{delay: {delay}, seed: 0}}", '{{hold: "{hold}", after: 7, seed: 0}}')
+    .replace("{{delay: {delay}, seed: 0}}", '{{hold: "{hold}", after: 1000000, seed: 0}}')
     .replace("{{delay: {delay}, seed: 1}}", '{{hold: "{hold}", after: 0, seed: 1}}')
 )
 
