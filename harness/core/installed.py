@@ -174,7 +174,8 @@ def library_names(*, extras: bool = True) -> frozenset[str]:
     """Top-level import names of the installed libraries the harness depends on, directly or
     through another: those a run may import, lazily, that a user's same-named module must not
     shadow (harness/core/user_code.py). Without `extras`: through its required dependencies
-    only (not what its optional extras bring: mlflow's `git`, `docker`)."""
+    only (not what its optional extras bring: mlflow's `docker`, `flask`; GitPython's `git` is
+    required, through foolbox)."""
     global _libraries, _core_libraries
     with _lock:
         _current()

@@ -279,8 +279,8 @@ def libraries_ahead() -> None:
     importing that name afterwards gets the library too. One already imported from the user's
     file cannot be replaced in this process: a ConfigError names the file and what to do.
     Only the libraries of the harness's required dependencies count here (directly or through
-    another: `tqdm`, `six`), not what an optional extra brings: a notebook's own `git.py` stays
-    its own (an MLflow export that needs GitPython would fail on it, in the export)."""
+    another: `tqdm`, `six`), not what an optional extra brings: a notebook's own `docker.py`
+    stays its own (an MLflow export that needs the docker library would fail on it there)."""
     libraries = _library_folders()
     for entry in list(sys.path):
         try:
@@ -295,7 +295,7 @@ def libraries_ahead() -> None:
         if not names:
             continue
         # the libraries of the harness's required dependencies only: the calling process is
-        # the user's, and a name only an optional extra brings (mlflow's `git`) is theirs
+        # the user's, and a name only an optional extra brings (mlflow's `docker`) is theirs
         _import_installed(names, folder, extras=False)
         for name in sorted(names):
             module = sys.modules.get(name)
