@@ -693,17 +693,16 @@ def _compare(
     # "within tolerance" on the raw ECE (or the reverse failed with an all-improving interval)
     judged = bool(res.statistic) and res.tested
     delta = res.diff if judged else cm.value - bm.value
-    # a relative tolerance stays a share of the baseline's value as shown: the debiased ECE of
-    # a calibrated model is near 0 and often below (n=1000: raw 0.018, debiased -0.005), and a
-    # share of it left next to no tolerance
-    base = bm.value
+    # a relative tolerance stays a share of the baseline's value as shown (`_beyond` below): the
+    # debiased ECE of a calibrated model is near 0 and often below (n=1000: raw 0.018, debiased
+    # -0.005), and a share of it left next to no tolerance
     worse = -delta if bm.higher_is_better else delta
     floor_broken = _floor_broken(rule, cm.value, bm.higher_is_better)
     return _Pending(
         row=row,
         result=res,
         worse=worse,
-        beyond=worse > 0 and _beyond(rule, worse, base),
+        beyond=worse > 0 and _beyond(rule, worse, bm.value),
         floor_broken=floor_broken,
     )
 
@@ -716,11 +715,8 @@ def decide(pending: list[_Pending]) -> int:
         p.row.p_adjusted = adj
     _churns(tested)
     for p in pending:
-        rule = p.row.rule
-        assert rule is not None and rule.alpha is not None
         if p.result.tested:
-            level = rule.alpha / max(1, len(tested))
-            mde = power.minimum_detectable(p.result, level, churn=p.row.churn)
+            mde = power.minimum_detectable(p.result, _level(p, len(tested)), churn=p.row.churn)
             p.row.mde = mde if mde is None or mde <= _room(p.row) else None
         _settle(p)
     return len(tested)
@@ -745,8 +741,7 @@ def _churns(tested: list[_Pending]) -> None:
         if p.result.test == "mcnemar_exact":
             stated = rule.churn if rule.churn is not None else power.churn_prior(p.row.baseline)
             p.row.churn = power.assumed_churn(p.result, stated)
-            level = rule.alpha / max(1, len(tested))
-            wanted[(p.result.n, level, power.POWER)].append(p.row.churn)
+            wanted[(p.result.n, _level(p, len(tested)), power.POWER)].append(p.row.churn)
     for (n, level, target), churns in wanted.items():
         power.mcnemar_mdes(n, churns, level, target)
 
