@@ -351,23 +351,17 @@ def stratified_counts(strata: np.ndarray, *, resamples: int, seed: int, name: st
     if len(np.unique(strata)) > 1:
         positions = stratified_positions(strata, resamples=resamples, seed=seed, name=name)
         return resample_counts(positions, n)
-    gen = rng(seed, "paired-resample", name, n)
-    small = np.int32 if n < 2**31 else np.int64
-    out = np.empty((n, resamples), dtype=np.float64)
-    step = max(1, (1 << 20) // max(1, n))
-    for start in range(0, resamples, step):
-        rows = min(step, resamples - start)
-        block = gen.integers(0, n, size=(rows, n), dtype=small)
-        out[:, start : start + rows] = resample_counts(block, n)
-    return out
+    blocks = count_blocks(n, resamples=resamples, seed=seed, name=name, columns=resamples)
+    return next(blocks, (0, np.empty((n, 0))))[1]  # one block: every resample (none for 0)
 
 
 def count_blocks(
     n: int, *, resamples: int, seed: int, name: str, columns: int
 ) -> Iterator[tuple[int, np.ndarray]]:
     """`stratified_counts` of one stratum of `n` samples, `columns` resamples at a time or
-    more: (first resample, its (n, k) draw counts). The draws are those `stratified_counts`
-    makes, in the same calls of the generator."""
+    more: (first resample, its (n, k) draw counts). The positions are drawn about 2^20 at a
+    time, whatever the blocks, so every block size gives the same draws (`stratified_counts`
+    is one block)."""
     gen = rng(seed, "paired-resample", name, n)
     small = np.int32 if n < 2**31 else np.int64
     step = max(1, (1 << 20) // max(1, n))  # resample rows of positions drawn at a time
