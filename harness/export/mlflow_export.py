@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
@@ -125,7 +125,7 @@ def export_mlflow(
             raise TrackingError(
                 f"tracking URI {shown_uri(uri)} refused the export after {counts['logged']} job run(s) "
                 f"(runs not marked FINISHED are logged again on the next export): "
-                f"{_first_line(err)}"
+                f"{_first_line(err, uri)}"
             ) from None
     return MlflowExport(
         tracking_uri=uri,
@@ -274,29 +274,42 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
         return client, str(client.create_experiment(name, artifact_location=location))
     except _store_errors() as err:
         raise TrackingError(
-            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)}"
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)}"
         ) from None
     except ImportError as err:  # a database URI whose driver (psycopg2, pymysql, ...) is missing
         raise TrackingError(
-            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err)} (the database "
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)} (the database "
             "driver of its scheme: install it into this environment)"
         ) from None
 
 
 def shown_uri(uri: str) -> str:
     """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
-    as `***` (as SQLAlchemy prints a database URL), so the command's output and a CI log never
-    carry it."""
+    as `***` (as SQLAlchemy prints a database URL), and the user of an HTTP(S) URL that has no
+    password (`https://<token>@host`: a token given as the user, as git and many proxies take
+    it) as `***`, so the command's output and a CI log never carry them."""
+    secret = _secret(uri)
+    if secret is None:
+        return uri
+    parts = urlsplit(uri)
+    user, _, host = parts.netloc.rpartition("@")
+    shown = "***" if parts.password is None else f"{user.partition(':')[0]}:***"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+
+
+def _secret(uri: str) -> str | None:
+    """What `shown_uri` masks in `uri`: its password, or the user of an HTTP(S) URL without
+    one; None when it holds neither (or is not a URL)."""
     try:
         parts = urlsplit(uri)
-        password = parts.password
+        password, user = parts.password, parts.username
     except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): MLflow says so
-        return uri
-    if password is None:
-        return uri
-    user = parts.netloc.rpartition("@")[0].partition(":")[0]
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        return None
+    if password is not None:
+        return password
+    if user is not None and parts.scheme.lower() in ("http", "https"):
+        return user
+    return None
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -404,8 +417,15 @@ def _millis(iso: str | None) -> int | None:
         return None
 
 
-def _first_line(err: BaseException) -> str:
+def _first_line(err: BaseException, uri: str) -> str:
+    """The error's text on one line, at most 300 characters, with the secret `shown_uri` masks
+    replaced by `***` (MLflow's own errors repeat the URI whole: "API request to
+    https://ana:pw@host/api/... failed")."""
     text = " ".join(str(err).split())
+    secret = _secret(uri)
+    if secret:
+        for form in {secret, quote(secret, safe=""), unquote(secret)}:
+            text = text.replace(f"{form}@", "***@")
     return text if len(text) <= 300 else text[:297] + "..."
 
 

@@ -282,12 +282,27 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("postgresql://ana:s3cret@db:5432/runs", "postgresql://ana:***@db:5432/runs"),
         ("https://ana:tok:en@mlflow.example:5000", "https://ana:***@mlflow.example:5000"),
         ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
+        # a token given as the user of an HTTP URL (as git and many proxies take it)
+        ("https://ghp_s3cret@mlflow.example/x", "https://***@mlflow.example/x"),
+        ("http://ghp_s3cret:@mlflow.example", "http://ghp_s3cret:***@mlflow.example"),
         ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
         ("http://[::1", "http://[::1"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
     assert shown_uri(uri) == shown
+
+
+@pytest.mark.parametrize("uri", ["https://ana:pw0rd@127.0.0.1:9", "https://ghp_s3cr3t@127.0.0.1:9"])
+def test_an_unreachable_server_s_error_does_not_carry_the_uri_s_secret(
+    results: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    # MLflow's own error repeats the URI whole ("API request to https://ana:pw0rd@.../api/...")
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: tracking URI https://") and "cannot be used" in err
+    assert "***@127.0.0.1:9/api/" in err  # MLflow's text is kept, masked
+    assert "pw0rd" not in out + err and "s3cr3t" not in out + err
 
 
 @pytest.mark.parametrize("where", ["not-a-database", "a-folder"])
