@@ -218,6 +218,8 @@ def _metric_args(job: ExportedJob, record: MetricRecord) -> dict[str, object]:
         args["model_at_chance"] = why
     if record.note:
         args["note"] = record.note
+    if stored.notes:  # the boards' notes under the job's rows: a subset, a preset, ...
+        args["job_notes"] = list(stored.notes)
     if stored.protocol is not None:
         args["protocol"] = stored.protocol.label
     if job.partial:

@@ -361,3 +361,26 @@ def test_a_condition_ending_in_a_bracket_keeps_it(tmp_path: Path) -> None:
     (result,) = [e for e in card.data.eval_results if e.metric_type == "class_acc"]
     assert result.metric_config == "class=(0, 10]"
     assert result.metric_name == "class_acc [class=(0, 10]]"
+
+
+def test_a_jobs_notes_reach_every_result_of_its_card(tmp_path: Path) -> None:
+    """The boards print a job's notes under its rows (`evaluated on a seeded label-stratified
+    subset of 200 of 719 samples`, `preset fast: ...`) and MLflow runs carry them as their
+    description; a model card carried none, so a number on 200 samples read as the whole set's.
+    Each result of the job holds them as `job_notes`; a job without notes adds no key."""
+    from tests.present.synthetic import write_synthetic_run
+
+    subset = "evaluated on a seeded label-stratified subset of 200 of 719 samples"
+    write_synthetic_run(
+        tmp_path / "res",
+        models={"good-model": 0.9, "bb": 0.6},
+        notes={("good-model", "accuracy"): (subset, "second note")},
+    )
+    assert _export(tmp_path / "res", tmp_path / "cards") == 0
+    good = ModelCard.load(tmp_path / "cards" / "good-model" / "README.md").data.eval_results
+    noted = [e for e in good if e.metric_args["suite"] == "accuracy"]
+    assert noted and all(e.metric_args["job_notes"] == [subset, "second note"] for e in noted)
+    others = [e for e in good if e.metric_args["suite"] != "accuracy"]
+    assert others and all("job_notes" not in e.metric_args for e in others)
+    bb = ModelCard.load(tmp_path / "cards" / "bb" / "README.md").data.eval_results
+    assert all("job_notes" not in e.metric_args for e in bb)
