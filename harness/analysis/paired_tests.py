@@ -37,7 +37,6 @@ import hashlib
 import math
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Literal, Protocol
 
 import numpy as np
@@ -69,6 +68,7 @@ from harness.stats.intervals import (
     mcnemar_difference,
     mcnemar_exact,
     mover_difference,
+    normal_sf,
     z_value,
 )
 from harness.stats.shared_draws import SharedDraws, ValueStore
@@ -628,7 +628,7 @@ def t_test(
         p = float(2.0 * special.stdtr(df, -abs(observed) / se))
     else:
         quantile = z_value(alpha)
-        p = 2.0 * (1.0 - NormalDist().cdf(abs(observed) / se))
+        p = 2.0 * normal_sf(abs(observed) / se)
     half = quantile * se
     # the interval decides at alpha; the p-value's last bits must agree with it
     p = min(p, math.nextafter(alpha, 0.0)) if abs(observed) > half else max(p, alpha)
@@ -681,7 +681,7 @@ def interval_z(a: MetricRecord, b: MetricRecord) -> PairedResult:
     margin = (diff - ci[0]) if diff >= 0 else (ci[1] - diff)
     if margin <= 0:
         return _untested("none", n, diff, "zero-width intervals: no test")
-    p = 2.0 * (1.0 - NormalDist().cdf(abs(diff) / (margin / z)))
+    p = 2.0 * normal_sf(abs(diff) / (margin / z))
     own = (b.ci[1] - b.ci[0]) / (2 * z)
     return PairedResult(
         test="interval_z",

@@ -23,6 +23,8 @@ import functools
 import numpy as np
 from numpy.typing import ArrayLike
 
+from harness.stats.intervals import normal_cdf
+
 EXACT_LIMIT = 60  # larger samples: the normal approximation of U
 
 
@@ -53,10 +55,8 @@ def _lower_tail(u: float, m: int, n: int) -> float:
         cdf = _null_cdf(m, n)
         k = int(np.floor(u + 1e-9))
         return float(cdf[k]) if k >= 0 else 0.0
-    from statistics import NormalDist
-
     mean, sd = m * n / 2.0, float(np.sqrt(m * n * (m + n + 1) / 12.0))
-    return NormalDist().cdf((u + 0.5 - mean) / sd)
+    return normal_cdf((u + 0.5 - mean) / sd)
 
 
 def mann_whitney(

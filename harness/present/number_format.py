@@ -115,10 +115,16 @@ def matched_value(value: float, text: str, low: str, high: str) -> str:
 
 def value_beside(value: float | None, ci: tuple[float, float] | None, unit: str = "") -> str:
     """`value_text`, with the decimals of its interval's ends where `interval_text` widened
-    them (`matched_value`)."""
+    them (`matched_value`); a nonzero difference written as 0.000 beside an interval that
+    excludes 0 gets two significant digits, as `interval_ends` writes such an end ("0.0004
+    [0.0001, 0.001]": "0.000" read as no change, outside its own interval). A score keeps
+    0.000 (a Brier score of 2e-7: "0.000 [1.7e-15, 0.00038]")."""
     text = value_text(value, unit)
     if value is None or ci is None:
         return text
+    excludes_zero = ci[0] > 0 or ci[1] < 0
+    if unit == "difference" and excludes_zero and value != 0 and text in ("0.000", "-0.000"):
+        return f"{value:.2g}"
     low, high = interval_ends(ci, _plain_text(ci[0], unit), _plain_text(ci[1], unit))
     return matched_value(value, text, low, high)
 

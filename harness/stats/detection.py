@@ -551,7 +551,8 @@ def delong_paired(
 
 def aupr_leave_one_out(s_in: np.ndarray, s_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The AUPR with each ID sample left out (first array) and each OOD sample left out (second),
-    in O(N log N) rather than N recomputations; ties handled as in `aupr`.
+    each in the order its samples are given, in O(N log N) rather than N recomputations; ties
+    handled as in `aupr`.
 
     With distinct scores in descending groups g (p_g ID and q_g OOD samples, cumulative TP_g ID
     and N_g samples), AUPR = (1/m) sum_g p_g TP_g / N_g. Leaving out an OOD sample of group k
@@ -582,7 +583,11 @@ def aupr_leave_one_out(s_in: np.ndarray, s_out: np.ndarray) -> tuple[np.ndarray,
     own = np.where(p_k > 1, (p_k - 1.0) * (tp_k - 1.0) / np.maximum(n_k - 1.0, 1.0), 0.0)
     without_in = (prefix + own + suffix_in) / max(m - 1, 1)
     without_out = (prefix + suffix_out) / m
-    return without_in[y], without_out[~y]
+    # back to the samples' own order (position order[i] holds sorted position i): a clustered
+    # jackknife adds them up by each sample's cluster
+    by_sample = np.empty(total)
+    by_sample[order] = np.where(y, without_in, without_out)
+    return by_sample[:m], by_sample[m:]
 
 
 def _jackknife_variance(leave_out: np.ndarray) -> float:

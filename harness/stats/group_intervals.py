@@ -155,12 +155,13 @@ def two_rate_gap_ci(
         if not len(his):
             return None
         gaps.append((float(point[his[0]] - point[los[0]]), rate, his, los))
-    largest = max(g[0] for g in gaps)  # both rates when their gaps tie
+    # both rates when their gaps tie, within float rounding (0.3 - 0.1 > 0.7 - 0.5 in float)
+    largest = max(g[0] for g in gaps)
     return _union(
         [
             _newcombe_pairs(rate, his, los, alpha / (2 * m))
             for gap, rate, his, los in gaps
-            if gap == largest
+            if gap >= largest - VALUE_TIE_ATOL
         ]
     )
 

@@ -55,6 +55,26 @@ def z_value(alpha: float = ALPHA) -> float:
     return NormalDist().inv_cdf(1.0 - alpha / 2.0)
 
 
+TAIL_DIGITS = 1e-6
+"""Below this a normal tail is read from erfc: 1 - Phi(x) loses a digit per decade of the tail
+(1e-10 of its value at 1e-6) and is 0 past x = 8.3, where the tail is 1e-16."""
+
+
+def normal_sf(x: float) -> float:
+    """P(Z > x) for a standard normal Z: 1 - Phi(x), the digits p-values were always computed
+    with, while that keeps them (`TAIL_DIGITS`); from erfc beyond, where the subtraction leaves
+    0 (a z of 10, p = 1.5e-23, was printed as "< 1e-300")."""
+    tail = 1.0 - NormalDist().cdf(x)
+    return tail if tail >= TAIL_DIGITS else 0.5 * math.erfc(x / math.sqrt(2.0))
+
+
+def normal_cdf(x: float) -> float:
+    """P(Z <= x) for a standard normal Z: Phi(x) as `NormalDist` computes it, from erfc below
+    `TAIL_DIGITS` (where Phi(x) = (1 + erf) / 2 loses its digits, and is 0 below x = -8.3)."""
+    low = NormalDist().cdf(x)
+    return low if low >= TAIL_DIGITS else 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
 def wilson_bounds(
     successes: ArrayLike, n: ArrayLike, *, alpha: float = ALPHA
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -406,6 +406,24 @@ def test_a_gap_between_tied_groups_compares_two_groups_whatever_their_names() ->
     assert by_label["a"]["demographic_parity_difference"] == pytest.approx(one)
 
 
+def test_equalized_odds_gaps_tied_up_to_rounding_take_both_rates() -> None:
+    """TPR 30/100 vs 10/100 and FPR 7/10 vs 5/10: both gaps are 0.2, but in float 0.3 - 0.1 is
+    0.19999999999999998 and 0.7 - 0.5 0.19999999999999996, so only the TPR's narrow interval
+    (0.074, 0.321) was used, "significantly above 0". Gaps that tie take the union of both
+    rates' intervals (as `extreme_pairs` ties groups within `VALUE_TIE_ATOL`), whichever way
+    the rounding goes."""
+    from harness.stats.group_intervals import Rate, rate_gap_ci, two_rate_gap_ci
+
+    active = np.ones(2, dtype=bool)
+    tpr = Rate(np.array([30.0, 10.0]), np.array([100.0, 100.0]))
+    fpr = Rate(np.array([7.0, 5.0]), np.array([10.0, 10.0]))
+    both = two_rate_gap_ci(tpr, fpr, active)
+    own = [rate_gap_ci(r, active, alpha=0.025) for r in (tpr, fpr)]
+    assert own[0] is not None and own[1] is not None
+    assert both == (min(own[0][0], own[1][0]), max(own[0][1], own[1][1]))
+    assert both == two_rate_gap_ci(fpr, tpr, active)
+
+
 def test_a_bootstrap_gap_between_tied_groups_is_not_zero_wide() -> None:
     from harness.stats.group_intervals import bootstrap_gap_ci
 

@@ -318,6 +318,22 @@ def test_aupr_leave_one_out_matches_recomputation() -> None:
         np.testing.assert_allclose(np.sort(without_out), np.sort(want_out), rtol=0, atol=1e-12)
 
 
+def test_aupr_leave_one_out_values_are_in_the_samples_order() -> None:
+    """Value i is the AUPR without sample i: a clustered jackknife (`aupr_ci(clusters_in=...,
+    clusters_out=...)`) adds them up by each sample's cluster. They came in descending score
+    order, so the clusters summed unrelated samples."""
+    gen = np.random.default_rng(6)
+    for _ in range(50):
+        m, n = gen.integers(2, 15, size=2)
+        s_in = np.round(gen.normal(0.7, 1.0, m), 1)
+        s_out = np.round(gen.normal(0.0, 1.0, n), 1)
+        without_in, without_out = detection.aupr_leave_one_out(s_in, s_out)
+        want_in = [detection.aupr(np.delete(s_in, i), s_out) for i in range(m)]
+        want_out = [detection.aupr(s_in, np.delete(s_out, j)) for j in range(n)]
+        np.testing.assert_allclose(without_in, want_in, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(without_out, want_out, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("rounds", [6, 10, 20])
 def test_median_of_rounds_coverage(rounds: int) -> None:
     """Skewed (lognormal) timings: the interpolated order-statistic interval of the median."""

@@ -129,6 +129,18 @@ def test_interval_z_matches_a_normal_reference() -> None:
     assert res.p_value == pytest.approx(2 * stats.norm.sf(0.1 / se))
 
 
+def test_interval_z_p_keeps_its_digits_in_the_tail() -> None:
+    """A z of 10 is p = 1.5e-23, not 0: 2 (1 - Phi(z)) lost every digit past z = 8.3, and the
+    gate and the comparison pages printed such a p as "< 1e-300"."""
+    a = _rec(100.0, "throughput_samples_per_s", (97.0, 103.0), unit="samples/s")
+    b = _rec(80.0, "throughput_samples_per_s", (77.6, 82.4), unit="samples/s")
+    res = paired_tests.interval_z(a, b)
+    assert res.p_value is not None and res.se is not None
+    reference = 2 * stats.norm.sf(abs(res.diff) / res.se)
+    assert 1e-300 < reference < 1e-16
+    assert res.p_value == pytest.approx(reference, rel=1e-9, abs=0.0)
+
+
 def test_no_interval_and_no_table_is_no_test_never_significant() -> None:
     """A number without per-sample data or interval is not tested (it used to be p = 0)."""
     res = paired_tests.compare_records(_ev(_rec(0.9)), _ev(_rec(0.5)), seed=0, name="t")
@@ -184,6 +196,20 @@ def test_mann_whitney_on_rounds_matches_scipy() -> None:
     res = paired_tests.compare_records(ev_a, ev_b, seed=0, name="t")
     assert res.test == "mann_whitney_rounds"
     assert res.p_value == pytest.approx(stats.mannwhitneyu(fast, slow).pvalue)
+
+
+def test_mann_whitney_normal_tail_keeps_its_digits() -> None:
+    """Above `rank_shift.EXACT_LIMIT` rounds the normal approximation's tail is read from erfc:
+    two sets of 80 rounds that never overlap have p about 1e-27, not 0 ("< 1e-300")."""
+    from harness.analysis.rank_shift import mann_whitney
+
+    found = mann_whitney(np.arange(80.0) + 100.0, np.arange(80.0))
+    assert found is not None
+    m = n = 80
+    z = (m * n - 0.5 - m * n / 2.0) / np.sqrt(m * n * (m + n + 1) / 12.0)
+    reference = 2 * stats.norm.sf(z)
+    assert 1e-300 < reference < 1e-16
+    assert found[0] == pytest.approx(reference, rel=1e-9, abs=0.0)
 
 
 def test_per_sample_forms() -> None:

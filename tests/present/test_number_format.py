@@ -201,3 +201,17 @@ def test_widened_ends_that_differ_only_in_the_sign_of_zero_get_more_digits() -> 
         "0.00001 [-0.00004, 0.00003]"
     )
     assert interval_text((-0.0001, 0.0001), "difference") == "[-0.0001, 0.0001]"
+
+
+def test_an_estimate_beside_an_interval_that_excludes_zero_never_reads_as_zero() -> None:
+    """A shift accuracy gap of 0.0004 with (0.0001, 0.0008) printed "0.000 [0.0001, 0.001]": the
+    estimate read as no change, outside its own interval, whose ends keep two significant digits
+    where it excludes 0. The estimate gets the same digits (a score keeps 0.000: above)."""
+    from harness.present.number_format import estimate_text
+
+    assert estimate_text(0.0004, (0.0001, 0.0008), "difference") == "0.0004 [0.0001, 0.001]"
+    assert estimate_text(-0.0004, (-0.0008, -0.0001), "difference") == "-0.0004 [-0.001, -0.0001]"
+    assert estimate_text(4e-05, (3.5e-05, 4.5e-05), "difference") == "4e-05 [3.5e-05, 4.5e-05]"
+    # an interval that holds 0 keeps the fixed-decimal estimate
+    assert estimate_text(0.0004, (-0.0008, 0.0012), "difference") == "0.000 [-0.001, 0.001]"
+    assert estimate_text(0.0, (0.0001, 0.0008), "difference") == "0.000 [0.0001, 0.001]"

@@ -77,6 +77,24 @@ def test_intervals_over_distinct_inputs_cover_at_larger_sizes() -> None:
         assert independent <= 0.82, (k, m, independent)
 
 
+def test_the_order_of_the_copies_does_not_move_the_intervals() -> None:
+    """20 OOD inputs 6 times each, stored copy after copy or as the whole set 6 times over: the
+    same data, so the same intervals. The AUPR's clustered jackknife paired leave-one-out values
+    in score order with clusters in row order: the set repeated 6 times over got AUPR-Out
+    intervals as narrow as counting every copy (over 400 seeded data sets with shuffled rows,
+    AUPR-Out coverage 0.83, AUPR 0.68; with the values in row order 0.955 and 0.88)."""
+    gen = np.random.default_rng(4)
+    s_in, inputs = gen.normal(1.0, 1.0, 60), gen.normal(0.0, 1.0, 20)
+    blocks = detection.detection_cis(
+        s_in, np.repeat(inputs, 6), seed=0, name="x", clusters=[i // 6 for i in range(120)]
+    )
+    over = detection.detection_cis(
+        s_in, np.tile(inputs, 6), seed=0, name="x", clusters=[i % 20 for i in range(120)]
+    )
+    for metric, ci in blocks.items():
+        assert ci is not None and over[metric] == pytest.approx(ci, abs=1e-12), metric
+
+
 def test_clusters_of_single_samples_give_the_independent_intervals() -> None:
     gen = np.random.default_rng(3)
     s_in, s_out = gen.normal(1.0, 1.0, 80), gen.normal(0.0, 1.0, 40)
