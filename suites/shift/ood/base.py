@@ -60,6 +60,11 @@ class FitData:
         return value
 
 
+class NotFitted(Exception):
+    """A detector that cannot be fitted on this data (`fit` raises it): the job leaves it out
+    with the message as its reason, instead of scoring with a statistic that is not there."""
+
+
 class Detector:
     """A post-hoc OOD detector: `fit` once (notes say what it had to do), `score` per batch."""
 
@@ -73,7 +78,8 @@ class Detector:
     `probability_outputs` flag (`suites.shift.probability_outputs`). Each detector says why."""
 
     def fit(self, data: FitData) -> list[str]:
-        """Fit on in-distribution data; the notes say what was adjusted (none by default)."""
+        """Fit on in-distribution data; the notes say what was adjusted (none by default).
+        Raises `NotFitted` when the data cannot fit it."""
         return []
 
     def score(self, out: Outputs) -> np.ndarray:

@@ -30,7 +30,7 @@ from harness.suites.shift.config import OODConfig
 from harness.suites.shift.ood import feature_detectors as fd
 from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood import logit_detectors as ld
-from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs
+from harness.suites.shift.ood.base import Detector, FitData, Head, NotFitted, Outputs
 from harness.suites.shift.ood.odin import ODIN, Bounds, odin_scores
 
 
@@ -252,10 +252,19 @@ def build_bank(
         return bank
     bank.use_features = any(d.needs in ("features", "head") for d in detectors.values())
     data = _fit_data(bank, adapter, task, fit, ctx)
-    for name in fitting:
-        if name in bank.detectors:
-            bank.notes += bank.detectors[name].fit(data)
+    fit_detectors(bank, fitting, data)
     return bank
+
+
+def fit_detectors(bank: Bank, names: list[str], data: FitData) -> None:
+    """Fit each of `names` still in the bank on `data`: its notes join the bank's, and one that
+    cannot be fitted (`NotFitted`) is left out with the reason."""
+    for name in names:
+        if name in bank.detectors:
+            try:
+                bank.notes += bank.detectors[name].fit(data)
+            except NotFitted as err:
+                _drop(bank, [name], str(err))
 
 
 def _drop(bank: Bank, names: list[str], reason: str) -> None:

@@ -198,7 +198,14 @@ class KNN(Detector):
             return []
         smallest = min(present, key=lambda c: int(counts[c]))
         if self.k <= int(counts[smallest]):
-            return []
+            missing = [c for c in range(data.num_classes) if int(counts[c]) == 0]
+            if not missing:
+                return []
+            return [
+                f"knn: class(es) {missing} have no fit sample: an input of such a class finds "
+                "its neighbours in other classes, which can rank test samples as less "
+                "in-distribution than OOD ones (fit on a train split that holds every class)"
+            ]
         return [
             f"knn: k = {self.k} is more than the {int(counts[smallest])} fit samples of class "
             f"{smallest}: an input of that class finds its k-th neighbour in another class, "

@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from harness.suites.shift.ood.base import Detector, FitData, Head, Outputs, energy
+from harness.suites.shift.ood.base import Detector, FitData, Head, NotFitted, Outputs, energy
 
 
 class _HeadDetector(Detector):
@@ -63,6 +63,13 @@ class ViM(_HeadDetector):
         if dim >= d:
             notes.append(f"vim: principal dimension {dim} >= the {d} features; {d // 2} used")
             dim = d // 2
+        if len(z) <= dim:  # n points span at most n dimensions: no residual outside D of them
+            raise NotFitted(
+                f"the {len(z)} fit samples span at most {len(z)} of the {d} feature dimensions, "
+                f"all inside its {dim}-dimensional principal subspace, so they have no residual "
+                "outside it to scale the virtual logit by (alpha would be round-off); raise "
+                f"fit_samples above {dim}, or set vim_dim below {len(z)}"
+            )
         self.origin = -(torch.linalg.pinv(head.weight) @ head.bias)
         x = z - self.origin
         _, vectors = torch.linalg.eigh(x.T @ x / len(x))  # ascending eigenvalues

@@ -146,6 +146,19 @@ def few_inputs_note(name: str, n_in: int, n_out: int, distinct: int) -> str:
     )
 
 
+def under_half(s_in: np.ndarray, s_out: np.ndarray) -> bool:
+    """Whether the AUROC is under 0.5, on the exact Mann-Whitney count (twice U against m n, in
+    integers): the float AUROC, a mean of placements, rounds an exact 0.5 (an OOD set identical
+    to the test set) to 0.49999999999999994 for some scores."""
+    ordered = np.sort(s_out)
+    twice_u = int(
+        (np.searchsorted(ordered, s_in, side="left") + np.searchsorted(ordered, s_in, "right"))
+        .astype(np.int64)
+        .sum()
+    )
+    return twice_u < len(s_in) * len(s_out)
+
+
 def below_chance_note(name: str, detector: str, s_in: np.ndarray, s_out: np.ndarray) -> str:
     """Why an AUROC is under 0.5, in words and in the scores' own medians."""
     return (
@@ -220,7 +233,8 @@ def set_metrics(
             elif metric == "ood_fpr_at_95_tpr":
                 notes += [t] if (t := threshold_note(detector, s_in)) else []
             # copies of one input decide no chance verdict: they are one sample, not twenty
-            if metric == "ood_auroc" and value < 0.5 and (ci is not None or distinct >= 2):
+            under = metric == "ood_auroc" and under_half(s_in, s_out)
+            if under and (ci is not None or distinct >= 2):
                 if detection.holds_chance(ci):
                     notes.append(at_chance_note(name, detector, value, ci, s_in, s_out))
                 else:

@@ -57,3 +57,18 @@ def test_an_auroc_under_half_whose_interval_holds_half_is_not_called_below_chanc
         "'lookalike' from the test set"
     )
     assert not [c for c in caveats(auroc) if c.kind == "below_chance"]
+
+
+def test_an_auroc_of_exactly_half_is_not_said_to_be_under_half() -> None:
+    """An OOD set identical to the test set has AUROC 0.5 exactly (every pair a tie or matched
+    by its mirror), but the mean of 60 placements rounds to 0.49999999999999994: the record
+    said "at chance: AUROC 0.500 is under 0.5" (knn, vim and odin of a probe with the test
+    folder as its OOD set). The verdict is now taken on the exact Mann-Whitney count."""
+    scores = np.random.default_rng(6).normal(0.0, 1.0, 60)  # its placements' mean rounds under
+    clean = {"sample_id": np.arange(60).astype(str), "msp": scores}
+    same = {"sample_id": np.arange(60).astype(str), "msp": scores.copy()}
+    auroc = next(
+        r for r in _msp_records(ScoredSet("same", "near", same), clean) if r.metric == "ood_auroc"
+    )
+    assert auroc.value is not None and abs(auroc.value - 0.5) < 1e-12
+    assert "under 0.5" not in (auroc.note or "") and "below chance" not in (auroc.note or "")

@@ -32,3 +32,21 @@ def test_k_above_a_class_fit_count_is_said() -> None:
     assert "k = 10 is more than the 6 fit samples of class 0" in notes[0]
     assert "fit_samples" in notes[0] and "knn_k" in notes[0]
     assert _fit(k=5, per_class=6) == []
+
+
+def test_a_class_without_fit_samples_is_said() -> None:
+    """A class absent from the fit set (a train split without it) has no neighbours of its own at
+    any k: KNN said nothing when every present class had k samples or more (mahalanobis's note
+    names the missing classes; a spec with `detectors: [knn]` got no word)."""
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(2).repeat_interleave(20)  # classes 0 and 1 of 3
+    data = FitData(
+        logits=torch.zeros(len(labels), 3, dtype=torch.float64),
+        features=torch.randn(len(labels), 4, generator=gen, dtype=torch.float64),
+        labels=labels,
+        head=None,
+        num_classes=3,
+    )
+    notes = fd.KNN(5).fit(data)
+    assert len(notes) == 1, notes
+    assert notes[0].startswith("knn: class(es) [2] have no fit sample")
