@@ -72,7 +72,16 @@ class ViM(_HeadDetector):
             )
         self.origin = -(torch.linalg.pinv(head.weight) @ head.bias)
         x = z - self.origin
-        _, vectors = torch.linalg.eigh(x.T @ x / len(x))  # ascending eigenvalues
+        values, vectors = torch.linalg.eigh(x.T @ x / len(x))  # ascending eigenvalues
+        floor = max(float(values[-1]), 0.0) * 1e-12  # round-off of float64 eigh, with margin
+        if float(values[d - dim - 1]) <= floor:  # rank <= D with n > D: dead or collinear units
+            rank = int((values > floor).sum())
+            raise NotFitted(
+                f"the {len(z)} fit features span {rank} of the {d} dimensions (about the "
+                f"features' origin), all inside its {dim}-dimensional principal subspace, so they "
+                "have no residual outside it to scale the virtual logit by (alpha would be "
+                f"round-off); set vim_dim below {rank}"
+            )
         self.null_space = vectors[:, : d - dim].contiguous()
         residual = (x @ self.null_space).norm(dim=1)
         mean_residual = float(residual.mean())

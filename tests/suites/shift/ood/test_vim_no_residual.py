@@ -1,0 +1,26 @@
+"""Fit features of rank <= D although n > D (dead post-ReLU units: quickstart's mnist-cnn-adv on
+mnist has 64 features of rank 29, D = 32): ViM's residual outside the principal subspace is
+round-off and alpha ~1e15. ViM is left out with the reason."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from harness.suites.shift.ood import head_detectors as hd
+from harness.suites.shift.ood.base import FitData, Head, NotFitted
+
+
+def test_dead_units_leave_vim_out() -> None:
+    gen = torch.Generator().manual_seed(0)
+    z = torch.zeros(200, 16, dtype=torch.float64)
+    z[:, :4] = torch.randn(200, 4, generator=gen, dtype=torch.float64).relu()
+    head = Head(
+        torch.randn(3, 16, generator=gen, dtype=torch.float64),
+        torch.randn(3, generator=gen, dtype=torch.float64),
+    )
+    data = FitData(
+        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
+    )
+    with pytest.raises(NotFitted, match="span 5 of the 16 dimensions"):
+        hd.ViM().fit(data)
