@@ -413,8 +413,10 @@ def _shareable(x: np.ndarray) -> bool:
 
 def _native_copy(x: np.ndarray) -> np.ndarray:
     """`x`'s values in a new array torch can read: native byte order, laid out C-contiguous
-    (`x[::-1]`, np.flip, an array read big-endian from a file, a read-only memmap)."""
-    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+    (`x[::-1]`, np.flip, an array read big-endian from a file, a read-only memmap or a pandas
+    frame's values). Always a copy: `np.ascontiguousarray` hands back a read-only array that is
+    already contiguous and native as it is, which torch then shared with a warning."""
+    return np.array(x, dtype=x.dtype.newbyteorder("="), order="C", copy=True)
 
 
 def _refuse_masked(values: Any, which: str) -> None:

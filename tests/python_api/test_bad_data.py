@@ -993,3 +993,18 @@ def test_a_list_of_pil_images_says_how_to_pass_them() -> None:
     assert str(err.value).startswith(
         "data: x is a list of PIL images; pass them as one (N, C, H, W) float tensor in [0, 1]"
     ), str(err.value)
+
+
+def test_a_read_only_array_is_read_as_a_copy_not_shared() -> None:
+    """A read-only array (what pandas 3 hands out for a DataFrame's values, a read-only memmap)
+    was shared with torch when it was already contiguous and native (`np.ascontiguousarray`
+    returns the array itself): torch warned "The given NumPy array is not writable ... undefined
+    behavior" on the user's screen, and a model writing into its input wrote into memory the
+    caller had marked read-only. It is read as a copy."""
+    from harness.run.memory_inputs import _inputs
+
+    x = X.numpy().copy()
+    x.setflags(write=False)
+    tensor = _inputs(x)
+    assert not np.shares_memory(tensor.numpy(), x)
+    assert torch.equal(tensor, torch.from_numpy(x.copy()))
