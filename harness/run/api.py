@@ -61,6 +61,28 @@ class EvaluationResult(Evaluation):
     """Per-suite results of one model on one task (the fields of `Evaluation`), with views of
     them and `save`."""
 
+    def __repr__(self) -> str:
+        """What `print(result)` shows: each suite's headline numbers with their interval and n,
+        its flags and notes, each skipped suite's reason, and where the rest is (the generated
+        dataclass repr printed every per-sample row and record whole)."""
+        lines = [f"EvaluationResult: model {self.model!r} on task {self.task!r}"]
+        for name, result in self.results.items():
+            shown = [m for m in result.metrics if m.headline] or result.metrics[:3]
+            width = max((len(m.key) for m in shown), default=0)
+            for m in shown:
+                form = ".4f" if m.unit == "fraction" else ".4g"  # 0.9510 beside 0.0347
+                value = "undefined" if m.value is None else format(m.value, form)
+                ci = "" if m.ci is None else f" [{m.ci[0]:{form}}, {m.ci[1]:{form}}]"
+                flags = f"  flagged: {', '.join(m.flags)}" if m.flags else ""
+                lines.append(f"  {name}  {m.key:<{width}}  {value}{ci}  n={m.n}{flags}")
+            lines.extend(f"  {name}  note: {note}" for note in result.notes)
+        lines.extend(f"  {name}  skipped: {why}" for name, why in self.skipped.items())
+        lines.append(
+            f"  ({len(self.metrics)} metric records: result.metrics_frame(); "
+            "per-sample rows: result.table)"
+        )
+        return "\n".join(lines)
+
     @property
     def table(self) -> SampleTable:
         """All suites' per-sample rows, with a `suite` column."""

@@ -317,3 +317,21 @@ def test_a_module_of_buffers_only_is_moved_back_to_its_device(digits_xy, monkeyp
     monkeypatch.setattr(torch.nn.Module, "to", spy)
     harness.evaluate(model, data=(x[:64], y[:64]), suites=["accuracy"], **FAST)
     assert "forward" in events and events[-1] == torch.device("cpu")
+
+
+def test_printing_a_result_shows_its_headline_numbers_not_every_row(digits_xy) -> None:
+    """`print(result)` printed the generated dataclass repr: every per-sample row's frame and
+    every record's fields, thousands of characters. It shows each suite's headline numbers with
+    interval and n, the skipped suites' reasons and where the rest is."""
+    x, y = digits_xy
+    result = harness.evaluate(
+        linear_digits(), data=(x, y), suites=["accuracy", "fairness"], device="cpu"
+    )
+    text = repr(result)
+    top1 = result.metric("top1_acc")
+    assert text.splitlines()[0] == f"EvaluationResult: model {result.model!r} on task 'in-memory'"
+    assert top1.ci is not None
+    assert f"top1_acc  {top1.value:.4f} [{top1.ci[0]:.4f}, {top1.ci[1]:.4f}]  n={top1.n}" in text
+    assert "fairness  skipped: task 'in-memory' has no group columns" in text
+    assert "class_acc" not in text and "sample_id" not in text  # not headline, no rows
+    assert str(result) == text and len(text.splitlines()) < 12
