@@ -155,6 +155,17 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "suites.adversarial.text.char.edits: edits per word must be a positive",
         ),
         ("{word_source: synonyms, synonyms_file: nope.json}", "synonyms file"),
+        # two shares with one condition name: the job failed with a traceback on the
+        # sample table's duplicate (sample_id, condition) rows
+        (
+            "{word: {words: [0.2, 0.20000000001]}}",
+            "suites.adversarial.text.word.words: 0.2 and 0.20000000001 both name the budget "
+            "'words=0.2'",
+        ),
+        (
+            "{char: {words: [0.1, 0.1000000001]}}",
+            "suites.adversarial.text.char.words: 0.1 and ",
+        ),
     ],
 )
 def test_bad_text_config_is_one_line_and_exit_2(
