@@ -331,6 +331,27 @@ def test_a_randomised_model_is_flagged_not_scored_as_robust(csv: Path) -> None:
     assert not any("nondeterministic_forward" in r.flags for r in steady.metrics)
 
 
+def test_a_batch_dependent_model_is_flagged(csv: Path) -> None:
+    """A model whose scores of a text depend on the texts beside it (log-odds centred on the
+    batch): the clean pass, the search's batches and the re-check batch texts differently (the
+    re-check rejected 5 of its adversarial texts; robust accuracy 0.615 at 20% of words, the
+    batch-independent model 0.538), shown plain where an image model's robust_acc carries
+    `batch_dependent_forward`. Now the text records carry it too, with a note."""
+    res = _char_greedy(csv, "batch_centred_scores")
+    rates = [r for r in res.metrics if r.metric in ("robust_acc", "attack_success_rate")]
+    assert rates and all("batch_dependent_forward" in r.flags for r in rates)
+    check = res.artifacts["checks"]["batch"]
+    assert check["raised"] and 0 < check["bad"] <= check["n"]
+    assert any(
+        "batch_dependent_forward" in n and "other texts of its batch" in n for n in res.notes
+    )
+    steady = _char_greedy(csv, "bag_of_words_scores")
+    assert not steady.artifacts["checks"]["batch"]["raised"]
+    assert not any("batch_dependent_forward" in r.flags for r in steady.metrics)
+    randomised = _char_greedy(csv, "random_scores")  # changes anyway: not probed for batches
+    assert not randomised.artifacts["checks"]["batch"]["raised"]
+
+
 def test_nan_scores_on_attack_texts_are_never_successes(csv: Path) -> None:
     """A model whose scores are NaN on every edited text: argmax read NaN as class 0, so every
     positive text counted as broken, and the job then failed writing a NaN confidence ("Out of
