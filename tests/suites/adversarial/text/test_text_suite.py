@@ -210,6 +210,36 @@ def test_validate_refuses_a_word_attack_the_model_cannot_run(
     assert validate("{attacks: [char_greedy, word_greedy]}")[0] == 0
 
 
+def test_an_edited_synonyms_file_reruns_the_job(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The job key held the synonyms file's path only: after the file was edited, `harness
+    run` said "cached (same key; skipped)" and served the attack run with the old
+    substitutes. Its content is now among the job's input fingerprints."""
+    from harness.store.run_store import load_jobs
+
+    spec = tmp_path / "spec.yaml"
+    text = "{attacks: [word_greedy], char: null, word_source: synonyms, synonyms_file: s.json}"
+    spec.write_text(
+        f"name: t\ntasks:\n  - {json.dumps(task_spec(csv))}\nmodels:\n  - {json.dumps(MODEL)}\n"
+        f"suites:\n  adversarial: {{preset: fast, text: {text}}}\n"
+    )
+    out = tmp_path / "out"
+
+    def robust() -> tuple[str, float]:
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) in (0, 1)
+        screen = capsys.readouterr().out
+        ((_, job),) = list(load_jobs(out))
+        value = min(r.value for r in job.metrics if r.metric == "robust_acc")
+        return screen, value
+
+    (tmp_path / "s.json").write_text(json.dumps({"good": ["decent"]}))
+    _, before = robust()
+    (tmp_path / "s.json").write_text(json.dumps(SYNONYMS))
+    screen, after = robust()
+    assert "cached" not in screen and after < before, screen
+
+
 def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
     from harness.core.errors import DatasetError
     from harness.suites.adversarial.text.inputs import check_texts
