@@ -316,14 +316,15 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
     def _encode(self, inputs: torch.Tensor | list[str]) -> dict[str, torch.Tensor]:
         inputs = self._texts(inputs)
         if self._fast is not None and inputs:
-            return self._fast(inputs)
-        return self._tokenizer(
+            return _one_position(self._fast(inputs), self._tokenizer.pad_token_id)
+        encoded = self._tokenizer(
             list(inputs),
             padding=True,
             truncation=True,
             max_length=self._max_length,
             return_tensors="pt",
         )
+        return _one_position(encoded, self._tokenizer.pad_token_id)
 
     def check_task(self, task: Task) -> None:
         """Refuse a task whose class names do not match the model's labels (or label_map)."""
@@ -408,3 +409,21 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
     def identity_ignores(self) -> tuple[str, ...]:
         hashed = bool(self._description["files_sha256"])  # else the hub id + revision name it
         return ("path",) if hashed else ()
+
+
+def _one_position(encoded: Any, pad_id: int | None) -> dict[str, torch.Tensor]:
+    """`encoded` with one masked pad position when no text of the batch has a token (an empty
+    or blank text, a tokenizer that adds no special tokens, as GPT-2's): a (n, 0) batch failed
+    the forward pass, while beside another text such a text is scored, all padding and masked.
+    It is now scored as it is beside others, whatever the batch."""
+    ids = encoded.get("input_ids")
+    if not isinstance(ids, torch.Tensor) or ids.ndim != 2 or len(ids) == 0 or ids.shape[1] > 0:
+        return encoded  # type: ignore[no-any-return]
+    out = {
+        k: torch.zeros((len(ids), 1), dtype=v.dtype)
+        if isinstance(v, torch.Tensor) and v.ndim == 2 and v.shape[1] == 0
+        else v
+        for k, v in encoded.items()
+    }
+    out["input_ids"] = torch.full((len(ids), 1), pad_id or 0, dtype=ids.dtype)
+    return out

@@ -24,6 +24,11 @@ PROB_TOLERANCE = 1e-3
 
 def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Tensor:
     """(n, classes) float32 logits from a model's raw output for `n` samples."""
+    if raw is None:  # numpy reads None as a NaN scalar: "shape ()" said nothing of the cause
+        raise ModelOutputError(
+            f"model {model!r} returned None, not class scores; return its scores "
+            "(batch, num_classes)"
+        )
     if outputs == "binary_logit":
         _refuse_labels(raw, model=model)
     if isinstance(raw, torch.Tensor):  # a sparse, meta, bool... tensor: one line naming the model

@@ -304,14 +304,16 @@ def check_named_columns(
 def table_options(spec: TaskSpec) -> TableOptions:
     """How a task's table files are read: its spec keys; tabular tables turn missing-value
     markers into nulls and read only the columns the task names when it names its features;
-    text and image tables keep every cell as written."""
+    text and image tables keep every cell as written (a text column of numbers too: "007"
+    was read as the number 7 and reached the model as "7")."""
     tabular = spec.modality == "tabular"
+    text = spec.input_column if spec.modality == "text" else None
     return TableOptions(
         column_names=tuple(spec.column_names) if spec.column_names else None,
         missing_values=tuple(spec.missing_values) if tabular else None,
         delimiter=spec.delimiter,
         encoding=spec.encoding,
-        string_columns=(spec.id_column,) if spec.id_column else (),
+        string_columns=tuple(dict.fromkeys(c for c in (spec.id_column, text) if c)),
         columns=_tabular_columns(spec) if tabular else None,
     )
 

@@ -270,6 +270,8 @@ def _texts(x: Any) -> list[str] | None:
         return None
     strings = [isinstance(v, str) for v in values]
     if all(strings):
+        for row, text in enumerate(values):
+            _check_utf8(text, row)
         return values
     if any(strings):
         row = strings.index(False)
@@ -278,6 +280,19 @@ def _texts(x: Any) -> list[str] | None:
             "strings"
         )
     return None
+
+
+def _check_utf8(text: str, row: int) -> None:
+    """Refuse a text no file or model tokenizer can take (a lone surrogate, left by a decode with
+    `errors="surrogateescape"`): it failed later as a bare UnicodeEncodeError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InMemoryDataError(
+            f"data: x sample {row} is not valid UTF-8 text (a lone surrogate, "
+            f"U+{ord(text[err.start]):04X}, at character {err.start}); decode the text with "
+            "the right encoding or drop it"
+        ) from None
 
 
 def _integer_dtype(x: Any) -> str | None:

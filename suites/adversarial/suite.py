@@ -167,6 +167,19 @@ class AdversarialSuite(Suite):
         if plan.synonyms_file is not None and "word" in plan.attacks:
             synonyms_table(plan.synonyms_file, key="suites.adversarial.text.synonyms_file")
 
+    def input_fingerprints(self, task: Task) -> dict[str, str]:
+        """The synonyms file a text job's word attacks read, by its content: the config hash
+        holds its path only, and an edited file served the results of the old one."""
+        if task.modality != "text":
+            return {}
+        plan = resolve_text(self.cfg.text, self.cfg.preset, self.base_dir)
+        if plan.synonyms_file is None or "word" not in plan.attacks:
+            return {}
+        key = "suites.adversarial.text.synonyms_file"
+        table = synonyms_table(plan.synonyms_file, key=key)  # a missing file: its one line
+        printed = json.dumps(table, sort_keys=True, ensure_ascii=False).encode()
+        return {"text.synonyms_file": hashlib.sha256(printed).hexdigest()}
+
     @property
     def cfg(self) -> AdversarialConfig:
         assert isinstance(self.config, AdversarialConfig)

@@ -79,3 +79,15 @@ def test_agreeing_pad_ids_leave_the_description_as_it_was(tmp_path: Path) -> Non
     torch.testing.assert_close(
         adapter.logits(TEXTS)[1], adapter.logits(["a"])[0], rtol=1e-4, atol=1e-4
     )
+
+
+def test_a_batch_of_texts_without_tokens_is_scored_as_beside_others(tmp_path: Path) -> None:
+    """A tokenizer that adds no special tokens (GPT-2's) gives an empty or blank text no token.
+    Beside another text it is scored (all padding, masked); a batch of such texts alone was
+    (n, 0) and the forward pass failed ("cannot reshape tensor of 0 elements"), so a task with
+    a few empty texts failed every job at batch_size 2 and passed at 32. Such a batch now gets
+    one masked pad position: the same scores as beside other texts."""
+    adapter = build("hf-text", {"path": str(_gpt2(tmp_path / "m", 0))}, Path("."), name="m")
+    beside = adapter.logits(["good film", "", " \t"])[1:]
+    torch.testing.assert_close(adapter.logits(["", " \t"]), beside, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(adapter.logits([""]), beside[:1], rtol=1e-4, atol=1e-4)

@@ -58,3 +58,11 @@ def test_nan_rows_of_probabilities_go_on_as_nan() -> None:
     assert torch.isnan(out[1]).all() and torch.isfinite(out[[0, 2]]).all()
     with pytest.raises(ModelOutputError, match="rows are not probability vectors"):
         to_logits(np.array([[0.2, 0.9], [np.nan, np.nan]]), outputs="probabilities", n=2, model="m")
+
+
+@pytest.mark.parametrize("outputs", ["logits", "probabilities", "binary_logit"])
+def test_a_model_returning_none_is_named_as_such(outputs: str) -> None:
+    """A function that forgot its `return` gave None, read as a NaN scalar: "returned logits of
+    shape () for 2 samples", which points at shapes rather than at the missing return."""
+    with pytest.raises(ModelOutputError, match=r"^model 'm' returned None, not class scores"):
+        to_logits(None, outputs=outputs, n=2, model="m")  # type: ignore[arg-type]

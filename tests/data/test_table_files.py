@@ -715,6 +715,15 @@ def test_a_text_training_file_without_the_group_columns_is_read(tmp_path: Path) 
     assert list(task.groups()["lang"]) == ["en", "fr", "en"]
 
 
+def test_a_text_column_of_numbers_keeps_its_cells_as_written(tmp_path: Path) -> None:
+    """A CSV text column whose cells all look like numbers (codes, ids, scores as text) was
+    read as numbers and cast back: "1.50" reached the model as "1.5", "007" as "7", "1e3" as
+    "1000". The texts are now the cells as written."""
+    write(tmp_path, "test.csv", "text,label\n1.50,1\n007,0\n1e3,0\n 12 ,1\n")
+    task = load(tmp_path, modality="text", source="test.csv", input_column="text")
+    assert list(task.data["input"]) == ["1.50", "007", "1e3", " 12 "]  # type: ignore[attr-defined]
+
+
 LONG = "A" * 10_000
 
 

@@ -454,6 +454,11 @@ CASES = {
         dict(data=(X, Y), class_names=["a", "b"], num_classes=10),
         r"^class_names: 2 names for num_classes=10",
     ),
+    "a text with a lone surrogate": (  # was a bare UnicodeEncodeError (probe70)
+        dict(data=(["good film", "caf\udce9"], [1, 0]), class_names=["neg", "pos"]),
+        r"^data: x sample 1 is not valid UTF-8 text \(a lone surrogate, U\+DCE9, at "
+        r"character 3\); decode the text",
+    ),
     "class names that print alike": (  # café composed and decomposed (probe38)
         dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
         r"^class_names: holds 'café' twice \(written two ways that print alike",

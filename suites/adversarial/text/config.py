@@ -128,11 +128,25 @@ def _budgets(cfg: TextConfig) -> dict[Threat, list[TextBudget]]:
     if cfg.char is not None:
         edits = check_edits(cfg.char.edits, key=f"{KEY}.char.edits")
         shares = [check_share(w, key=f"{KEY}.char.words") for w in cfg.char.words]
-        budgets["char"] = sorted({TextBudget("char", s, edits) for s in shares})
+        budgets["char"] = _distinct([TextBudget("char", s, edits) for s in shares], "char")
     if cfg.word is not None:
         shares = [check_share(w, key=f"{KEY}.word.words") for w in cfg.word.words]
-        budgets["word"] = sorted({TextBudget("word", s) for s in shares})
+        budgets["word"] = _distinct([TextBudget("word", s) for s in shares], "word")
     return {t: b for t, b in budgets.items() if b}
+
+
+def _distinct(budgets: list[TextBudget], threat: Threat) -> list[TextBudget]:
+    """The budgets, sorted, a repeated one once; two shares whose condition names are one
+    (0.2 and 0.20000000001 are both `words=0.2`) are refused: their rows would collide."""
+    named: dict[str, TextBudget] = {}
+    for b in sorted(set(budgets)):
+        other = named.setdefault(b.label, b)
+        if other != b:
+            raise ConfigError(
+                f"{KEY}.{threat}.words: {other.words!r} and {b.words!r} both name the budget "
+                f"{b.label!r}; give shares that differ within 6 significant digits"
+            )
+    return list(named.values())
 
 
 def _attacks(cfg: TextConfig, budgets: dict[Threat, list[TextBudget]]) -> dict[Threat, list[str]]:

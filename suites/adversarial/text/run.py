@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.core import forward_repeats
 from harness.core.adapter import ModelAdapter
 from harness.core.errors import ConfigError, ModelOutputError
 from harness.core.metric_record import MetricSpec
@@ -53,6 +54,7 @@ from harness.suites.adversarial.text.verify import SimilarityFn
 from harness.suites.adversarial.validity_checks import NONDETERMINISM_ATOL, CheckResult
 
 NONDETERMINISTIC = "nondeterministic_forward"
+BATCH_DEPENDENT = "batch_dependent_forward"
 
 NO_SIMILARITY_NOTE = (
     "no sentence-similarity model configured (suites.adversarial.text.similarity_model): edits "
@@ -114,6 +116,38 @@ def repeat_note(model: str, check: CheckResult) -> str:
     )
 
 
+def batch_check(adapter: ModelAdapter, texts: list[str], batch_size: int) -> CheckResult:
+    """The first texts (at most the run's batch size, `forward_repeats.LOOK`), the first half
+    passed beside the second half and beside itself: a model whose logits of a text move with
+    the texts beside it (a normalisation over the batch) is scored differently by the clean
+    pass, the search's batches and the re-check, which batch the texts differently."""
+    look = texts[: max(1, min(forward_repeats.LOOK, batch_size, len(texts)))]
+    dependent = 0
+    if len(look) >= 2:
+        _repeated, dependent, _n = forward_repeats.unstable_rows(
+            adapter.logits, look, adapter.device
+        )
+    return CheckResult(
+        flag=BATCH_DEPENDENT,
+        raised=dependent > 0,
+        bad=dependent,
+        n=len(look) // 2,
+        allowed_rate=None,
+        p_value=None,
+        description="a text's logits changed with the other texts of its batch",
+    )
+
+
+def batch_note(model: str, check: CheckResult) -> str:
+    return (
+        f"the logits of model {model!r} for {check.bad} of {check.n} texts changed with the "
+        "other texts of its batch (a normalisation over the batch): the clean pass, the "
+        "search's batches and the re-check batch the texts differently, so clean and robust "
+        f"accuracy and attack success depend on that batching, not on the model alone "
+        f"(flag {BATCH_DEPENDENT})"
+    )
+
+
 def non_finite_notes(model: str, sweep: TextSweep) -> list[str]:
     """What a model that failed on attack texts (NaN or inf scores) did to the search."""
     searched = sum(o.non_finite for o in sweep.outcomes.values())
@@ -158,6 +192,10 @@ def run_text(
     repeat = repeat_check(score, texts, probs, ctx.batch_size)
     if repeat.raised:
         notes.append(repeat_note(adapter.name, repeat))
+    # a randomised model's texts change anyway: nothing to tell apart
+    grouped = batch_check(adapter, [] if repeat.raised else texts, ctx.batch_size)
+    if grouped.raised:
+        notes.append(batch_note(adapter.name, grouped))
     sweep = TextSweep(
         sample_ids=ids,
         labels=labels.astype(np.int64),
@@ -225,6 +263,8 @@ def run_text(
     if repeat.raised:
         clean = replace(clean, flags=(*clean.flags, NONDETERMINISTIC))
         flags = {t: (*flags.get(t, ()), NONDETERMINISTIC) for t in plan.attacks}
+    if grouped.raised:  # on the robust records, as an image model's
+        flags = {t: (*flags.get(t, ()), BATCH_DEPENDENT) for t in plan.attacks}
     records = [
         clean,
         *text_records(
@@ -244,7 +284,11 @@ def run_text(
         "text": plan.describe(),
         "text_examples": text_examples(sweep, cells, task.class_names, plan.examples, ctx.seed),
         "notes": notes,
-        "checks": {**{t: c.to_dict() for t, c in checks.items()}, "forward": repeat.to_dict()},
+        "checks": {
+            **{t: c.to_dict() for t, c in checks.items()},
+            "forward": repeat.to_dict(),
+            "batch": grouped.to_dict(),
+        },
         "seed": ctx.seed,
     }
     return SuiteResult(

@@ -75,3 +75,13 @@ def nan_on_unknown_words(texts: list[str]) -> np.ndarray:
 
 def nan_everywhere(texts: list[str]) -> np.ndarray:
     return np.full((len(texts), 2), np.nan)
+
+
+def batch_centred_scores(texts: list[str]) -> np.ndarray:
+    """The bag-of-words model with each text's log-odds centred on its batch's mean (a test-time
+    normalisation over the batch): a text's scores depend on the texts beside it."""
+    p = bag_of_words_scores(texts)[:, 1]
+    z = np.log(p) - np.log1p(-p)
+    z = z - z.mean() if len(z) > 1 else z
+    q = 1.0 / (1.0 + np.exp(-z))
+    return np.stack([1.0 - q, q], axis=1)

@@ -155,6 +155,17 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "suites.adversarial.text.char.edits: edits per word must be a positive",
         ),
         ("{word_source: synonyms, synonyms_file: nope.json}", "synonyms file"),
+        # two shares with one condition name: the job failed with a traceback on the
+        # sample table's duplicate (sample_id, condition) rows
+        (
+            "{word: {words: [0.2, 0.20000000001]}}",
+            "suites.adversarial.text.word.words: 0.2 and 0.20000000001 both name the budget "
+            "'words=0.2'",
+        ),
+        (
+            "{char: {words: [0.1, 0.1000000001]}}",
+            "suites.adversarial.text.char.words: 0.1 and ",
+        ),
     ],
 )
 def test_bad_text_config_is_one_line_and_exit_2(
@@ -197,6 +208,36 @@ def test_validate_refuses_a_word_attack_the_model_cannot_run(
         == 0
     )
     assert validate("{attacks: [char_greedy, word_greedy]}")[0] == 0
+
+
+def test_an_edited_synonyms_file_reruns_the_job(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The job key held the synonyms file's path only: after the file was edited, `harness
+    run` said "cached (same key; skipped)" and served the attack run with the old
+    substitutes. Its content is now among the job's input fingerprints."""
+    from harness.store.run_store import load_jobs
+
+    spec = tmp_path / "spec.yaml"
+    text = "{attacks: [word_greedy], char: null, word_source: synonyms, synonyms_file: s.json}"
+    spec.write_text(
+        f"name: t\ntasks:\n  - {json.dumps(task_spec(csv))}\nmodels:\n  - {json.dumps(MODEL)}\n"
+        f"suites:\n  adversarial: {{preset: fast, text: {text}}}\n"
+    )
+    out = tmp_path / "out"
+
+    def robust() -> tuple[str, float]:
+        assert main(["run", str(spec), "--out", str(out), "--no-cache"]) in (0, 1)
+        screen = capsys.readouterr().out
+        ((_, job),) = list(load_jobs(out))
+        value = min(r.value for r in job.metrics if r.metric == "robust_acc")
+        return screen, value
+
+    (tmp_path / "s.json").write_text(json.dumps({"good": ["decent"]}))
+    _, before = robust()
+    (tmp_path / "s.json").write_text(json.dumps(SYNONYMS))
+    screen, after = robust()
+    assert "cached" not in screen and after < before, screen
 
 
 def test_texts_that_are_not_utf8_stop_with_one_line(tmp_path: Path) -> None:
@@ -318,6 +359,27 @@ def test_a_randomised_model_is_flagged_not_scored_as_robust(csv: Path) -> None:
     steady = _char_greedy(csv, "bag_of_words_scores")
     assert not steady.artifacts["checks"]["forward"]["raised"]
     assert not any("nondeterministic_forward" in r.flags for r in steady.metrics)
+
+
+def test_a_batch_dependent_model_is_flagged(csv: Path) -> None:
+    """A model whose scores of a text depend on the texts beside it (log-odds centred on the
+    batch): the clean pass, the search's batches and the re-check batch texts differently (the
+    re-check rejected 5 of its adversarial texts; robust accuracy 0.615 at 20% of words, the
+    batch-independent model 0.538), shown plain where an image model's robust_acc carries
+    `batch_dependent_forward`. Now the text records carry it too, with a note."""
+    res = _char_greedy(csv, "batch_centred_scores")
+    rates = [r for r in res.metrics if r.metric in ("robust_acc", "attack_success_rate")]
+    assert rates and all("batch_dependent_forward" in r.flags for r in rates)
+    check = res.artifacts["checks"]["batch"]
+    assert check["raised"] and 0 < check["bad"] <= check["n"]
+    assert any(
+        "batch_dependent_forward" in n and "other texts of its batch" in n for n in res.notes
+    )
+    steady = _char_greedy(csv, "bag_of_words_scores")
+    assert not steady.artifacts["checks"]["batch"]["raised"]
+    assert not any("batch_dependent_forward" in r.flags for r in steady.metrics)
+    randomised = _char_greedy(csv, "random_scores")  # changes anyway: not probed for batches
+    assert not randomised.artifacts["checks"]["batch"]["raised"]
 
 
 def test_nan_scores_on_attack_texts_are_never_successes(csv: Path) -> None:
