@@ -445,3 +445,14 @@ def test_an_experiment_name_over_mlflows_limit_is_named_as_such(
     assert main(["export", str(results), "--to", "mlflow", *flags]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: experiment name is 600 characters long; MLflow takes at most 500")
+
+
+@pytest.mark.parametrize("uri", ["http://[::1", "https://ana:s3cret@[::1/runs"])
+def test_a_tracking_uri_that_is_no_url_is_one_line(
+    results: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    # urllib's ValueError ("Invalid IPv6 URL") from inside MLflow escaped as a traceback
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: tracking URI ") and "Invalid IPv6 URL" in err
+    assert len(err.strip().splitlines()) == 1 and "s3cret" not in out + err
