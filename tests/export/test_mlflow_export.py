@@ -284,7 +284,8 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
         # a token given as the user of an HTTP URL (as git and many proxies take it)
         ("https://ghp_s3cret@mlflow.example/x", "https://***@mlflow.example/x"),
-        ("http://ghp_s3cret:@mlflow.example", "http://ghp_s3cret:***@mlflow.example"),
+        # ... also with an empty password (`<token>:@host`, as package indexes take it)
+        ("http://ghp_s3cret:@mlflow.example", "http://***@mlflow.example"),
         ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
         ("http://[::1", "http://[::1"),
     ],
@@ -293,7 +294,14 @@ def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> N
     assert shown_uri(uri) == shown
 
 
-@pytest.mark.parametrize("uri", ["https://ana:pw0rd@127.0.0.1:9", "https://ghp_s3cr3t@127.0.0.1:9"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://ana:pw0rd@127.0.0.1:9",
+        "https://ghp_s3cr3t@127.0.0.1:9",
+        "https://ghp_s3cr3t:@127.0.0.1:9",
+    ],
+)
 def test_an_unreachable_server_s_error_does_not_carry_the_uri_s_secret(
     results: Path, capsys: pytest.CaptureFixture[str], uri: str
 ) -> None:
