@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -260,6 +261,10 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
     one line if it fails."""
     _refuse_a_folder(uri)
     try:
+        urlsplit(uri)
+    except ValueError as err:  # MLflow parses it with urllib too, and let the error through
+        raise TrackingError(f"tracking URI {shown_uri(uri)} cannot be used: {err}") from None
+    try:
         client = client_type(tracking_uri=uri)
         with _one_try():
             found = client.get_experiment_by_name(name)
@@ -286,28 +291,36 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
 def shown_uri(uri: str) -> str:
     """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
     as `***` (as SQLAlchemy prints a database URL), and the user of an HTTP(S) URL that has no
-    password (`https://<token>@host`: a token given as the user, as git and many proxies take
-    it) as `***`, so the command's output and a CI log never carry them."""
+    password, or an empty one (`https://<token>@host`, `https://<token>:@host`: a token given
+    as the user, as git, many proxies and package indexes take it) as `***`, so the command's
+    output and a CI log never carry them."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # not a URL (an unclosed IPv6 bracket): its whole user part is masked
+        scheme, sep, rest = uri.partition("://")
+        netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+        if not sep or "@" not in netloc:
+            return uri
+        return f"{scheme}://***@{rest[len(netloc.rpartition('@')[0]) + 1 :]}"
     secret = _secret(uri)
     if secret is None:
         return uri
-    parts = urlsplit(uri)
     user, _, host = parts.netloc.rpartition("@")
-    shown = "***" if parts.password is None else f"{user.partition(':')[0]}:***"
+    shown = f"{user.partition(':')[0]}:***" if parts.password else "***"  # else: the user
     return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def _secret(uri: str) -> str | None:
     """What `shown_uri` masks in `uri`: its password, or the user of an HTTP(S) URL without
-    one; None when it holds neither (or is not a URL)."""
+    one (or with an empty one); None when it holds neither (or is not a URL)."""
     try:
         parts = urlsplit(uri)
         password, user = parts.password, parts.username
-    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): MLflow says so
+    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): `_experiment` refuses it
         return None
-    if password is not None:
+    if password:
         return password
-    if user is not None and parts.scheme.lower() in ("http", "https"):
+    if user and parts.scheme.lower() in ("http", "https"):  # `<token>@host`, `<token>:@host`
         return user
     return None
 
@@ -425,7 +438,7 @@ def _first_line(err: BaseException, uri: str) -> str:
     secret = _secret(uri)
     if secret:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
-            text = text.replace(f"{form}@", "***@")
+            text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
     return text if len(text) <= 300 else text[:297] + "..."
 
 

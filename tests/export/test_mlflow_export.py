@@ -284,7 +284,8 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
         # a token given as the user of an HTTP URL (as git and many proxies take it)
         ("https://ghp_s3cret@mlflow.example/x", "https://***@mlflow.example/x"),
-        ("http://ghp_s3cret:@mlflow.example", "http://ghp_s3cret:***@mlflow.example"),
+        # ... also with an empty password (`<token>:@host`, as package indexes take it)
+        ("http://ghp_s3cret:@mlflow.example", "http://***@mlflow.example"),
         ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
         ("http://[::1", "http://[::1"),
     ],
@@ -293,7 +294,14 @@ def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> N
     assert shown_uri(uri) == shown
 
 
-@pytest.mark.parametrize("uri", ["https://ana:pw0rd@127.0.0.1:9", "https://ghp_s3cr3t@127.0.0.1:9"])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://ana:pw0rd@127.0.0.1:9",
+        "https://ghp_s3cr3t@127.0.0.1:9",
+        "https://ghp_s3cr3t:@127.0.0.1:9",
+    ],
+)
 def test_an_unreachable_server_s_error_does_not_carry_the_uri_s_secret(
     results: Path, capsys: pytest.CaptureFixture[str], uri: str
 ) -> None:
@@ -445,3 +453,14 @@ def test_an_experiment_name_over_mlflows_limit_is_named_as_such(
     assert main(["export", str(results), "--to", "mlflow", *flags]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: experiment name is 600 characters long; MLflow takes at most 500")
+
+
+@pytest.mark.parametrize("uri", ["http://[::1", "https://ana:s3cret@[::1/runs"])
+def test_a_tracking_uri_that_is_no_url_is_one_line(
+    results: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    # urllib's ValueError ("Invalid IPv6 URL") from inside MLflow escaped as a traceback
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: tracking URI ") and "Invalid IPv6 URL" in err
+    assert len(err.strip().splitlines()) == 1 and "s3cret" not in out + err

@@ -184,8 +184,9 @@ class KNN(Detector):
         self.bank = NeighbourBank(normalised(self.features_of(data)))
         if self.k > self.bank.size:
             k, self.k = self.k, self.bank.size
-            return [f"knn: k = {k} is more than the {self.bank.size} fit samples; k = {self.k}"]
-        return self._class_note(data)
+            note = f"knn: k = {k} is more than the {self.bank.size} fit samples; k = {self.k}"
+            return [note, *self._missing_note(data)]
+        return self._class_note(data) + self._missing_note(data)
 
     def _class_note(self, data: FitData) -> list[str]:
         """A note when k exceeds the fit samples of a class: an input of that class then finds
@@ -198,19 +199,26 @@ class KNN(Detector):
             return []
         smallest = min(present, key=lambda c: int(counts[c]))
         if self.k <= int(counts[smallest]):
-            missing = [c for c in range(data.num_classes) if int(counts[c]) == 0]
-            if not missing:
-                return []
-            return [
-                f"knn: class(es) {missing} have no fit sample: an input of such a class finds "
-                "its neighbours in other classes, which can rank test samples as less "
-                "in-distribution than OOD ones (fit on a train split that holds every class)"
-            ]
+            return []
         return [
             f"knn: k = {self.k} is more than the {int(counts[smallest])} fit samples of class "
             f"{smallest}: an input of that class finds its k-th neighbour in another class, "
             "which can rank test samples as less in-distribution than OOD ones (raise "
             "fit_samples, or lower knn_k)"
+        ]
+
+    @staticmethod
+    def _missing_note(data: FitData) -> list[str]:
+        """A note naming the classes without a fit sample (the first 10), whatever k is."""
+        counts = torch.bincount(data.labels, minlength=data.num_classes)
+        missing = [c for c in range(data.num_classes) if int(counts[c]) == 0]
+        if not missing:
+            return []
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        return [
+            f"knn: class(es) {missing[:10]}{more} have no fit sample: an input of such a class finds "
+            "its neighbours in other classes, which can rank test samples as less "
+            "in-distribution than OOD ones (fit on a train split that holds every class)"
         ]
 
     def score(self, out: Outputs) -> np.ndarray:

@@ -76,11 +76,15 @@ class ViM(_HeadDetector):
         floor = max(float(values[-1]), 0.0) * 1e-12  # round-off of float64 eigh, with margin
         if float(values[d - dim - 1]) <= floor:  # rank <= D with n > D: dead or collinear units
             rank = int((values > floor).sum())
+            # vim_dim is at least 1: features spanning 1 dimension or none leave no choice
+            advice = (
+                f"set vim_dim below {rank}" if rank >= 2 else "no vim_dim leaves them a residual"
+            )
             raise NotFitted(
                 f"the {len(z)} fit features span {rank} of the {d} dimensions (about the "
                 f"features' origin), all inside its {dim}-dimensional principal subspace, so they "
                 "have no residual outside it to scale the virtual logit by (alpha would be "
-                f"round-off); set vim_dim below {rank}"
+                f"round-off); {advice}"
             )
         self.null_space = vectors[:, : d - dim].contiguous()
         residual = (x @ self.null_space).norm(dim=1)

@@ -50,3 +50,35 @@ def test_a_class_without_fit_samples_is_said() -> None:
     notes = fd.KNN(5).fit(data)
     assert len(notes) == 1, notes
     assert notes[0].startswith("knn: class(es) [2] have no fit sample")
+
+
+def test_a_class_without_fit_samples_is_said_at_any_k() -> None:
+    """The missing class was named only while every present class had k samples or more: with a
+    small class too (k = 10 above its 3), or k above the whole fit set, it went unsaid."""
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.tensor([0] * 3 + [1] * 20)  # class 2 of 3 absent, class 0 below k
+    data = FitData(
+        logits=torch.zeros(len(labels), 3, dtype=torch.float64),
+        features=torch.randn(len(labels), 4, generator=gen, dtype=torch.float64),
+        labels=labels,
+        head=None,
+        num_classes=3,
+    )
+    for k in (10, 50):  # above class 0's 3; above all 23
+        notes = fd.KNN(k).fit(data)
+        assert len(notes) == 2, (k, notes)
+        assert notes[1].startswith("knn: class(es) [2] have no fit sample"), (k, notes)
+
+
+def test_many_classes_without_fit_samples_are_counted_past_ten() -> None:
+    # 1,000 classes and a fit set holding 5 of them: the note names 10 and counts the rest
+    labels = torch.arange(5).repeat_interleave(4)
+    data = FitData(
+        logits=torch.zeros(len(labels), 1000, dtype=torch.float64),
+        features=torch.randn(len(labels), 4, dtype=torch.float64),
+        labels=labels,
+        head=None,
+        num_classes=1000,
+    )
+    (note,) = fd.KNN(2).fit(data)
+    assert note.startswith("knn: class(es) [5, 6, 7, 8, 9, 10, 11, 12, 13, 14] and 985 more have")

@@ -24,3 +24,23 @@ def test_dead_units_leave_vim_out() -> None:
     )
     with pytest.raises(NotFitted, match="span 5 of the 16 dimensions"):
         hd.ViM().fit(data)
+
+
+@pytest.mark.parametrize("bias", [1.0, 0.0])
+def test_features_of_rank_one_or_none_are_not_told_an_impossible_vim_dim(bias: float) -> None:
+    # a model whose fit features are all 0 (every unit dead): about ViM's origin they span 1
+    # dimension (0 with a zero bias); "set vim_dim below 1" / "below 0" asked for what the
+    # config refuses (vim_dim >= 1)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.zeros(200, 16, dtype=torch.float64)
+    head = Head(
+        torch.randn(3, 16, generator=gen, dtype=torch.float64),
+        torch.full((3,), bias, dtype=torch.float64),
+    )
+    data = FitData(
+        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
+    )
+    with pytest.raises(NotFitted) as raised:
+        hd.ViM().fit(data)
+    assert "vim_dim below" not in str(raised.value)
+    assert "no vim_dim leaves them a residual" in str(raised.value)
