@@ -38,6 +38,7 @@ from harness.core.task import Task
 from harness.core.task_columns import TaskColumns
 from harness.core.validation import format_validation_error
 from harness.data.task_spec import TaskSpec
+from harness.run.api_progress import progress_wanted, suite_progress
 from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
 from harness.run.grad_mode import autograd_on
@@ -676,6 +677,7 @@ def evaluate(
     image_processor: Any = None,
     max_length: int | None = None,
     features_layer: str | None = None,
+    progress: bool | None = None,
 ) -> EvaluationResult:
     """Run suites on one model and one task, or on data in memory, and return the results.
 
@@ -696,8 +698,10 @@ def evaluate(
     (`label_map`: the model's label for each task class, in task order, as the spec's key).
     `features_layer` names the module of an `nn.Module` whose input is its penultimate
     features, for the shift suite's OOD feature detectors (default: the last nn.Linear), as
-    the spec's key. docs/python-api.md.
+    the spec's key. `progress`: a bar per suite on stderr (samples done, stage, rate, ETA);
+    default: shown on a terminal or in a notebook. docs/python-api.md.
     """
+    shown = progress_wanted(progress)
     base = base_dir or Path.cwd()
     seed = setting_value("seed", seed)
     batch_size = setting_value("batch_size", batch_size)
@@ -742,6 +746,7 @@ def evaluate(
                 batch_size,
                 bootstrap_resamples,
                 module_options,
+                shown,
             )
     except ClassCountError as err:
         if not inferred or err.outputs <= err.expected:
@@ -767,6 +772,7 @@ def _evaluate(
     batch_size: int,
     bootstrap_resamples: int,
     options: ModuleOptions,
+    progress: bool = False,
 ) -> EvaluationResult:
     adapter = _resolve_adapter(model, the_task, dev, base, model_name, options)
     registry = suite_registry()
@@ -783,7 +789,9 @@ def _evaluate(
     seconds: dict[str, float] = {}
     for suite_name, suite in loaded.items():
         clock = time.perf_counter()
-        _run_suite(suite_name, suite, adapter, the_task, ctx, base, out)
+        with suite_progress(progress, suite_name, the_task.name) as bar:
+            shown = replace(ctx, progress=bar)
+            _run_suite(suite_name, suite, adapter, the_task, shown, base, out)
         seconds[suite_name] = time.perf_counter() - clock
     if the_task.source == MEMORY_SOURCE:
         # hashed now, not when first read: the inputs are a view of the caller's tensor, which
