@@ -5,12 +5,13 @@ a call of `harness.evaluate` from a notebook or a script showed nothing, and an 
 suite on a slow model runs for many minutes. Each suite now gets a bar: samples done (a sample
 counted once per condition, as the suite reports them), the suite's stage (the attack and
 budget, the corruption and severity) and tqdm's rate and ETA. `tqdm.auto` draws a notebook
-widget in Jupyter and text elsewhere. Shown by default when stderr is a terminal or the caller
+widget in Jupyter (text where ipywidgets is missing) and text elsewhere. Shown by default when stderr is a terminal or the caller
 runs in a Jupyter kernel, never in a log or a test unless asked (`progress=True`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,9 +47,7 @@ class _Bar:
 
     def __call__(self, done: int, stage: str | None = None, total: int | None = None) -> None:
         if self.bar is None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(desc=self.desc, unit="sample", total=total)
+            self.bar = _tqdm()(desc=self.desc, unit="sample", total=total)
         if total is not None and total != self.bar.total:
             self.bar.total = total
             self.bar.refresh()
@@ -62,6 +61,17 @@ class _Bar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _tqdm() -> Any:
+    """tqdm.auto's bar (a widget in Jupyter), or the text bar in a notebook without ipywidgets:
+    tqdm.auto would warn "IProgress not found. Please update jupyter and ipywidgets." there
+    before falling back to it."""
+    if "ipykernel" in sys.modules and importlib.util.find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 @contextmanager

@@ -36,3 +36,25 @@ def test_no_bar_when_stderr_is_no_terminal_or_when_turned_off(xy, capsys) -> Non
 def test_a_progress_that_is_not_a_bool_is_one_line(xy) -> None:  # noqa: ANN001
     with pytest.raises(HarnessError, match=r"^progress: pass True, False or None .*got 'yes'$"):
         harness.evaluate(linear_digits(), data=xy, device="cpu", progress="yes")
+
+
+def test_a_notebook_without_ipywidgets_gets_the_text_bar_without_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """tqdm.auto in a Jupyter kernel without ipywidgets warns "IProgress not found. Please
+    update jupyter and ipywidgets." before falling back to text: the text bar is taken."""
+    import importlib.util
+    import sys
+    import types
+
+    from tqdm.std import tqdm as text_bar
+
+    from harness.run import api_progress
+
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real(name)
+    )
+    assert api_progress.progress_wanted(None) is True  # a kernel: shown by default
+    assert api_progress._tqdm() is text_bar
