@@ -28,6 +28,7 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError, ModelOutputError
+from harness.core.hashing import file_sha256
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -137,7 +138,7 @@ class AdversarialSuite(Suite):
     #    character attack stops scoring a word's candidates at the first break;
     # 6: escalation runs APGD-CE and APGD-T on gradients measured from the forward pass;
     # 5: text attacks rank by a candidate edit, keep a last-place edit only if it breaks
-    version = "18"
+    version = "19"
     description = "robust accuracy under an attack cascade with eps sweeps and validity checks"
     config_model = AdversarialConfig
     metrics = BOARD.metrics
@@ -168,17 +169,22 @@ class AdversarialSuite(Suite):
             synonyms_table(plan.synonyms_file, key="suites.adversarial.text.synonyms_file")
 
     def input_fingerprints(self, task: Task) -> dict[str, str]:
-        """The synonyms file a text job's word attacks read, by its content: the config hash
-        holds its path only, and an edited file served the results of the old one."""
+        """The synonyms file a text job's word attacks read and the local folder of its
+        similarity model, by their contents: the config hash holds their paths only, and an
+        edited file (or an encoder saved again into its folder) served the results of the old
+        one. A hub similarity model is keyed by its id, as the config names it."""
         if task.modality != "text":
             return {}
         plan = resolve_text(self.cfg.text, self.cfg.preset, self.base_dir)
-        if plan.synonyms_file is None or "word" not in plan.attacks:
-            return {}
-        key = "suites.adversarial.text.synonyms_file"
-        table = synonyms_table(plan.synonyms_file, key=key)  # a missing file: its one line
-        printed = json.dumps(table, sort_keys=True, ensure_ascii=False).encode()
-        return {"text.synonyms_file": hashlib.sha256(printed).hexdigest()}
+        prints: dict[str, str] = {}
+        if plan.synonyms_file is not None and "word" in plan.attacks:
+            key = "suites.adversarial.text.synonyms_file"
+            table = synonyms_table(plan.synonyms_file, key=key)  # a missing file: its one line
+            printed = json.dumps(table, sort_keys=True, ensure_ascii=False).encode()
+            prints["text.synonyms_file"] = hashlib.sha256(printed).hexdigest()
+        if plan.similarity_model is not None and Path(plan.similarity_model).is_dir():
+            prints["text.similarity_model"] = _folder_digest(Path(plan.similarity_model))
+        return prints
 
     @property
     def cfg(self) -> AdversarialConfig:
@@ -542,3 +548,22 @@ def _budgets_note(epsilons: dict[Norm, list[float]], *, task: Task | None) -> li
 
 def _preset_notes(plan: AttackPlan) -> list[str]:
     return [FAST_NOTE] if plan.preset == "fast" else []
+
+
+def _folder_digest(folder: Path) -> str:
+    """sha256 over every regular file under `folder` (its relative path and its bytes' sha256),
+    outside `.cache` folders; each file's digest kept for this process while its size and
+    modification time stay (a run keys every text job of the spec with it)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or ".cache" in path.relative_to(folder).parts:
+            continue
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _FILE_DIGESTS:
+            _FILE_DIGESTS[key] = file_sha256(path)
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{_FILE_DIGESTS[key]}\0".encode())
+    return digest.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}

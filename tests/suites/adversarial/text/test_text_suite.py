@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -507,3 +508,28 @@ def test_synonyms_that_are_not_one_word_are_counted(csv: Path) -> None:
     clean = run(csv, {"attacks": ["word_greedy"], "word_source": "synonyms",
                       "synonyms_file": "subs.json"})  # fmt: skip
     assert not any(n.startswith("synonyms file") for n in clean.notes)
+
+
+def test_a_similarity_model_saved_again_into_its_folder_changes_the_job_key(
+    encoder: Path, tmp_path: Path
+) -> None:
+    """The similarity model's folder entered the job key by its path only: an encoder saved
+    again into the same folder (fine-tuned, another checkpoint) served the results computed
+    with the old one. Its files' contents are among the job's input fingerprints."""
+    import shutil
+
+    from harness.core.task import Task
+    from harness.suites.adversarial.suite import AdversarialSuite
+
+    folder = tmp_path / "enc"
+    shutil.copytree(encoder, folder)
+    suite = AdversarialSuite({"preset": "fast", "text": {"similarity_model": "enc"}})
+    suite.bind_spec_folder(tmp_path)
+    task = cast(Task, SimpleNamespace(modality="text"))
+    first = suite.input_fingerprints(task)["text.similarity_model"]
+    assert suite.input_fingerprints(task)["text.similarity_model"] == first
+    config = folder / "config.json"
+    config.write_text(config.read_text().replace('"hidden_act": "gelu"', '"hidden_act": "relu"'))
+    assert suite.input_fingerprints(task)["text.similarity_model"] != first
+    image = cast(Task, SimpleNamespace(modality="image"))
+    assert suite.input_fingerprints(image) == {}
