@@ -171,7 +171,7 @@ class FairnessSuite(Suite):
     # 10: bin labels print their edges exactly (binning._fmt): edges alike in 6 significant
     #    digits gave two bins one label, and their samples one group
     # 11: group ECE bins a confidence on a bin edge as the accuracy suite's ECE does (9)
-    version = "11"
+    version = "12"
     description = "group metrics and disparities (fairlearn) with intervals"
     config_model = FairnessConfig
     metrics = BOARD.metrics

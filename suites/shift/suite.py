@@ -135,7 +135,7 @@ class ShiftSuite(Suite):
     #     keyword or named by an alias (quickstart numbers unchanged)
     # 25: a features layer called with a number keyword before its input (`head(scale=2.0,
     #     input=h)`) gives its tensor input (it "ran 0 times"; quickstart numbers unchanged)
-    version = "25"
+    version = "26"
     description = (
         "ImageNet-C corruptions, tabular/text perturbations, dataset-shift accuracy gap and "
         "OOD detection (logit, feature and last-layer detectors; near and far OOD)"
