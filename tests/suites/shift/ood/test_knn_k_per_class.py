@@ -38,15 +38,7 @@ def test_a_class_without_fit_samples_is_said() -> None:
     """A class absent from the fit set (a train split without it) has no neighbours of its own at
     any k: KNN said nothing when every present class had k samples or more (mahalanobis's note
     names the missing classes; a spec with `detectors: [knn]` got no word)."""
-    gen = torch.Generator().manual_seed(0)
-    labels = torch.arange(2).repeat_interleave(20)  # classes 0 and 1 of 3
-    data = FitData(
-        logits=torch.zeros(len(labels), 3, dtype=torch.float64),
-        features=torch.randn(len(labels), 4, generator=gen, dtype=torch.float64),
-        labels=labels,
-        head=None,
-        num_classes=3,
-    )
+    data = _three_class_fit(torch.arange(2).repeat_interleave(20))  # classes 0 and 1 of 3
     notes = fd.KNN(5).fit(data)
     assert len(notes) == 1, notes
     assert notes[0].startswith("knn: class(es) [2] have no fit sample")
@@ -55,15 +47,7 @@ def test_a_class_without_fit_samples_is_said() -> None:
 def test_a_class_without_fit_samples_is_said_at_any_k() -> None:
     """The missing class was named only while every present class had k samples or more: with a
     small class too (k = 10 above its 3), or k above the whole fit set, it went unsaid."""
-    gen = torch.Generator().manual_seed(0)
-    labels = torch.tensor([0] * 3 + [1] * 20)  # class 2 of 3 absent, class 0 below k
-    data = FitData(
-        logits=torch.zeros(len(labels), 3, dtype=torch.float64),
-        features=torch.randn(len(labels), 4, generator=gen, dtype=torch.float64),
-        labels=labels,
-        head=None,
-        num_classes=3,
-    )
+    data = _three_class_fit(torch.tensor([0] * 3 + [1] * 20))  # 2 absent, 0 below k
     for k in (10, 50):  # above class 0's 3; above all 23
         notes = fd.KNN(k).fit(data)
         assert len(notes) == 2, (k, notes)
@@ -82,3 +66,15 @@ def test_many_classes_without_fit_samples_are_counted_past_ten() -> None:
     )
     (note,) = fd.KNN(2).fit(data)
     assert note.startswith("knn: class(es) [5, 6, 7, 8, 9, 10, 11, 12, 13, 14] and 985 more have")
+
+
+def _three_class_fit(labels: torch.Tensor) -> FitData:
+    """A fit set of 3 classes with these labels: seeded 4-d features, no head."""
+    gen = torch.Generator().manual_seed(0)
+    return FitData(
+        logits=torch.zeros(len(labels), 3, dtype=torch.float64),
+        features=torch.randn(len(labels), 4, generator=gen, dtype=torch.float64),
+        labels=labels,
+        head=None,
+        num_classes=3,
+    )
