@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import harness
 from harness.cli.main import main
@@ -108,6 +109,9 @@ def test_another_harness_version_code_library_or_machine_misses(
     with monkeypatch.context() as patch:  # another CPU model (a cache on a shared drive)
         patch.setattr(runner, "device_info", lambda d: {**real_device(d), "cpu": "Other CPU"})
         assert set(_statuses(_run(spec, tmp_path / "e")).values()) == {"completed"}
+    with monkeypatch.context() as patch:  # one CPU name, other vector instructions (AVX512)
+        patch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "OTHER_ISA")
+        assert set(_statuses(_run(spec, tmp_path / "g")).values()) == {"completed"}
     assert set(_statuses(_run(spec, tmp_path / "f")).values()) == {"cached"}
 
 
