@@ -790,8 +790,8 @@ def _evaluate(
     for suite_name, suite in loaded.items():
         clock = time.perf_counter()
         with suite_progress(progress, suite_name, the_task.name) as bar:
-            shown = replace(ctx, progress=bar)
-            _run_suite(suite_name, suite, adapter, the_task, shown, base, out)
+            suite_ctx = replace(ctx, progress=bar)
+            _run_suite(suite_name, suite, adapter, the_task, suite_ctx, base, out)
         seconds[suite_name] = time.perf_counter() - clock
     if the_task.source == MEMORY_SOURCE:
         # hashed now, not when first read: the inputs are a view of the caller's tensor, which
