@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.adapters.model_files import folder_sha256, resolve_path
+from harness.adapters.model_files import resolve_path
 from harness.core.errors import MissingDependencyError, ModelLoadError, ModelOutputError, SpecError
+from harness.core.hashing import folder_sha256
 from harness.core.model_calls import calling_model
 from harness.core.task import Task
 from harness.core.task_columns import TaskColumns

@@ -55,12 +55,3 @@ def checked_sha256(path: Path, *, expected: str | None, model: str) -> str:
             "the file changed or the spec's sha256 is stale"
         )
     return digest
-
-
-def folder_sha256(folder: Path) -> dict[str, str]:
-    """sha256 of every regular file under `folder`, keyed by its relative POSIX path."""
-    return {
-        p.relative_to(folder).as_posix(): file_sha256(p)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and ".cache" not in p.relative_to(folder).parts
-    }

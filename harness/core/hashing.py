@@ -1,4 +1,5 @@
-"""sha256 of a file, read in 1 MiB chunks: weights, model files and stored results use this one.
+"""sha256 of a file, read in 1 MiB chunks, and of a model folder's files: weights, model files,
+stored results and text attacks' similarity-model folders use these.
 
 Torch-free, so the results store (which never imports torch) and the weight loader share it.
 """
@@ -18,3 +19,30 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def folder_sha256(folder: Path) -> dict[str, str]:
+    """sha256 of every regular file under `folder` outside `.cache` folders, keyed by its
+    relative POSIX path. Each file's digest is kept for this process while its path, size and
+    modification time stay (a run keys every job of a spec with the same folder)."""
+    digests: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or ".cache" in path.relative_to(folder).parts:
+            continue
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in _FILE_DIGESTS:
+            _FILE_DIGESTS[key] = file_sha256(path)
+        digests[path.relative_to(folder).as_posix()] = _FILE_DIGESTS[key]
+    return digests
+
+
+def folder_digest(folder: Path) -> str:
+    """One sha256 over `folder_sha256(folder)`: each file's relative path and digest."""
+    digest = hashlib.sha256()
+    for name, file_digest in folder_sha256(folder).items():
+        digest.update(f"{name}\0{file_digest}\0".encode())
+    return digest.hexdigest()
+
+
+_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}

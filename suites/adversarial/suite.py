@@ -28,7 +28,7 @@ import torch
 from harness.core.adapter import ModelAdapter
 from harness.core.board_notes import settings_note
 from harness.core.errors import ConfigError, ModelOutputError
-from harness.core.hashing import file_sha256
+from harness.core.hashing import folder_digest
 from harness.core.subsets import stratified_indices, subset_note
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -183,7 +183,7 @@ class AdversarialSuite(Suite):
             printed = json.dumps(table, sort_keys=True, ensure_ascii=False).encode()
             prints["text.synonyms_file"] = hashlib.sha256(printed).hexdigest()
         if plan.similarity_model is not None and Path(plan.similarity_model).is_dir():
-            prints["text.similarity_model"] = _folder_digest(Path(plan.similarity_model))
+            prints["text.similarity_model"] = folder_digest(Path(plan.similarity_model))
         return prints
 
     @property
@@ -548,22 +548,3 @@ def _budgets_note(epsilons: dict[Norm, list[float]], *, task: Task | None) -> li
 
 def _preset_notes(plan: AttackPlan) -> list[str]:
     return [FAST_NOTE] if plan.preset == "fast" else []
-
-
-def _folder_digest(folder: Path) -> str:
-    """sha256 over every regular file under `folder` (its relative path and its bytes' sha256),
-    outside `.cache` folders; each file's digest kept for this process while its size and
-    modification time stay (a run keys every text job of the spec with it)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if not path.is_file() or ".cache" in path.relative_to(folder).parts:
-            continue
-        stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
-        if key not in _FILE_DIGESTS:
-            _FILE_DIGESTS[key] = file_sha256(path)
-        digest.update(f"{path.relative_to(folder).as_posix()}\0{_FILE_DIGESTS[key]}\0".encode())
-    return digest.hexdigest()
-
-
-_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}

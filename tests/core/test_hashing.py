@@ -23,3 +23,32 @@ def test_file_sha256_matches_hashlib_across_chunks(tmp_path: Path) -> None:
 def test_weights_and_store_share_the_one_hash() -> None:
     assert weights.file_sha256 is hashing.file_sha256
     assert run_store.file_sha256 is hashing.file_sha256
+
+
+def test_folder_digests_follow_every_file_outside_cache(tmp_path: Path) -> None:
+    from harness.core.hashing import folder_digest, folder_sha256
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "sub" / "weights.bin").write_bytes(b"abc")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "lock").write_text("x")
+    assert folder_sha256(tmp_path) == {
+        "config.json": hashlib.sha256(b"{}").hexdigest(),
+        "sub/weights.bin": hashlib.sha256(b"abc").hexdigest(),
+    }
+    before = folder_digest(tmp_path)
+    (tmp_path / ".cache" / "lock").write_text("y")
+    assert folder_digest(tmp_path) == before
+    (tmp_path / "sub" / "weights.bin").write_bytes(b"abcd")  # another size: never the kept digest
+    assert folder_digest(tmp_path) != before
+    (tmp_path / "sub" / "weights.bin").rename(tmp_path / "weights.bin")
+    assert "weights.bin" in folder_sha256(tmp_path)
+
+
+def test_model_folders_share_the_one_folder_hash() -> None:
+    from harness.adapters import hf_source
+    from harness.suites.adversarial import suite
+
+    assert hf_source.folder_sha256 is hashing.folder_sha256
+    assert suite.folder_digest is hashing.folder_digest
