@@ -290,10 +290,10 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
 
 def shown_uri(uri: str) -> str:
     """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
-    as `***` (as SQLAlchemy prints a database URL), and the user of an HTTP(S) URL that has no
-    password, or an empty one (`https://<token>@host`, `https://<token>:@host`: a token given
-    as the user, as git, many proxies and package indexes take it) as `***`, so the command's
-    output and a CI log never carry them."""
+    as `***` (as SQLAlchemy prints a database URL), and the whole user part of an HTTP(S) URL
+    as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
+    a token given as the user, as git, many proxies and package indexes take it, is no less a
+    secret than a password), so the command's output and a CI log never carry them."""
     try:
         parts = urlsplit(uri)
     except ValueError:  # not a URL (an unclosed IPv6 bracket): its whole user part is masked
@@ -306,23 +306,25 @@ def shown_uri(uri: str) -> str:
     if secret is None:
         return uri
     user, _, host = parts.netloc.rpartition("@")
-    shown = f"{user.partition(':')[0]}:***" if parts.password else "***"  # else: the user
+    shown = "***" if _is_http(parts.scheme) else f"{user.partition(':')[0]}:***"
     return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
+def _is_http(scheme: str) -> bool:
+    return scheme.lower() in ("http", "https")
+
+
 def _secret(uri: str) -> str | None:
-    """What `shown_uri` masks in `uri`: its password, or the user of an HTTP(S) URL without
-    one (or with an empty one); None when it holds neither (or is not a URL)."""
+    """What `shown_uri` masks in `uri`: the user part of an HTTP(S) URL (user and password),
+    or another URL's password; None when it holds neither (or is not a URL)."""
     try:
         parts = urlsplit(uri)
-        password, user = parts.password, parts.username
+        password = parts.password
     except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): `_experiment` refuses it
         return None
-    if password:
-        return password
-    if user and parts.scheme.lower() in ("http", "https"):  # `<token>@host`, `<token>:@host`
-        return user
-    return None
+    if _is_http(parts.scheme) and "@" in parts.netloc:  # `<token>@host`, `ana:pw@host`, ...
+        return parts.netloc.rpartition("@")[0] or None
+    return password or None
 
 
 def _store_errors() -> tuple[type[Exception], ...]:

@@ -280,7 +280,9 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
     ("uri", "shown"),
     [
         ("postgresql://ana:s3cret@db:5432/runs", "postgresql://ana:***@db:5432/runs"),
-        ("https://ana:tok:en@mlflow.example:5000", "https://ana:***@mlflow.example:5000"),
+        ("https://ana:tok:en@mlflow.example:5000", "https://***@mlflow.example:5000"),
+        # a token as the user with a fixed word as password (GitHub's `x-oauth-basic`)
+        ("https://ghp_s3cret:x-oauth-basic@mlflow.example", "https://***@mlflow.example"),
         ("postgresql://ana@db/runs", "postgresql://ana@db/runs"),
         # a token given as the user of an HTTP URL (as git and many proxies take it)
         ("https://ghp_s3cret@mlflow.example/x", "https://***@mlflow.example/x"),
@@ -300,6 +302,7 @@ def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> N
         "https://ana:pw0rd@127.0.0.1:9",
         "https://ghp_s3cr3t@127.0.0.1:9",
         "https://ghp_s3cr3t:@127.0.0.1:9",
+        "https://ghp_s3cr3t:x-oauth-basic@127.0.0.1:9",
     ],
 )
 def test_an_unreachable_server_s_error_does_not_carry_the_uri_s_secret(
