@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def not_a_file(path: Path) -> str | None:
-    """None when `path` is a file; otherwise what it is instead, in words."""
+def not_a_file(path: Path, kind: str = "model file") -> str | None:
+    """None when `path` is a file; otherwise what it is instead, in words (`kind`: the file
+    the key names)."""
     if path.is_file():
         return None
     if path.is_dir():
-        return "is a folder, not a model file"
+        return f"is a folder, not a {kind}"
     if path.is_symlink():
         return "is a link that leads to no file (broken, or a loop)"
     return "file not found"

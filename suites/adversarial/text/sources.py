@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.core.adapter import WordVectors
 from harness.core.errors import ConfigError
+from harness.core.local_files import not_a_file
 from harness.suites.adversarial.text.edits import char_candidates
 from harness.suites.adversarial.text.words import Words, is_word
 
@@ -98,10 +99,11 @@ class EmbeddingNeighbours:
 
 def synonyms_table(path: Path, *, key: str) -> dict[str, list[str]]:
     """The `{"word": [...]}` table of a synonyms file, refused with one line when unusable."""
-    if not path.is_file():
+    what = not_a_file(path, "synonyms file")
+    if what is not None:
         raise ConfigError(
-            f"{key}: synonyms file {path} does not exist; give a JSON file mapping each word to "
-            'its substitutes, e.g. {"good": ["fine", "great"]}'
+            f"{key}: {what}: {path}; give a JSON file mapping each word to its substitutes, "
+            'e.g. {"good": ["fine", "great"]}'
         )
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))

@@ -155,7 +155,15 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "{char: {edits: 0}}",
             "suites.adversarial.text.char.edits: edits per word must be a positive",
         ),
-        ("{word_source: synonyms, synonyms_file: nope.json}", "synonyms file"),
+        (
+            "{word_source: synonyms, synonyms_file: nope.json}",
+            "suites.adversarial.text.synonyms_file: file not found: ",
+        ),
+        # a folder was "does not exist"
+        (
+            "{word_source: synonyms, synonyms_file: .}",
+            "suites.adversarial.text.synonyms_file: is a folder, not a synonyms file: ",
+        ),
         # two shares with one condition name: the job failed with a traceback on the
         # sample table's duplicate (sample_id, condition) rows
         (
