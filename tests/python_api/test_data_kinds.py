@@ -335,3 +335,25 @@ def test_printing_a_result_shows_its_headline_numbers_not_every_row(digits_xy) -
     assert "fairness  skipped: task 'in-memory' has no group columns" in text
     assert "class_acc" not in text and "sample_id" not in text  # not headline, no rows
     assert str(result) == text and len(text.splitlines()) < 12
+
+
+def test_printing_a_worst_group_number_gives_the_worst_groups_n(digits_xy) -> None:
+    """A worst-group record's value and interval are one group's, its n every group's: print
+    showed `worst_group_acc 0.0000 [0.0000, 0.1477]  n=60` for a group of 28, as if the number
+    were measured on all 60. It gives the worst group's n and every group's, as the leaderboard
+    (`n=... in all groups`) and the model card (`n`, `n_all_groups`) do."""
+    x, y = digits_xy
+    x, y = x[:60], y[:60]
+    groups = np.where(np.arange(60) < 22, "a", "b")
+    result = harness.evaluate(
+        linear_digits(), data=(x, y), groups=groups, suites=["fairness"], **FAST
+    )
+    worst = result.metric("worst_group_acc[group_by=group]")
+    (group,) = [
+        m
+        for m in result.metrics
+        if m.metric == "group_acc" and m.value == worst.value and m.context.get("group")
+    ]
+    assert group.n in (22, 38) and worst.n == 60
+    line = next(s for s in repr(result).splitlines() if "worst_group_acc" in s)
+    assert line.endswith(f"n={group.n} (worst group; {worst.n} in all groups)"), line
