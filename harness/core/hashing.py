@@ -23,14 +23,15 @@ def file_sha256(path: Path) -> str:
 
 def folder_sha256(folder: Path) -> dict[str, str]:
     """sha256 of every regular file under `folder` outside `.cache` folders, keyed by its
-    relative POSIX path. Each file's digest is kept for this process while its path, size and
-    modification time stay (a run keys every job of a spec with the same folder)."""
+    relative POSIX path. Each file's digest is kept for this process while its path, inode, size,
+    modification time and change time stay (a run keys every job of a spec with the same folder;
+    `cp -p`, `rsync -a` and archives set a copy's mtime to its source's, but not its ctime)."""
     digests: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or ".cache" in path.relative_to(folder).parts:
             continue
         stat = path.stat()
-        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        key = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
         if key not in _FILE_DIGESTS:
             _FILE_DIGESTS[key] = file_sha256(path)
         digests[path.relative_to(folder).as_posix()] = _FILE_DIGESTS[key]
@@ -45,4 +46,4 @@ def folder_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-_FILE_DIGESTS: dict[tuple[str, int, int], str] = {}
+_FILE_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}

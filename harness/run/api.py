@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import inspect
+import math
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -57,6 +58,48 @@ class UnknownMetricError(HarnessError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+def _number_text(value: float, unit: str) -> str:
+    """A value as `print(result)` writes it: a fraction to four decimals (0.9510 beside 0.0347),
+    keeping, as the leaderboard does, the digits that tell one strictly between 0 and 1 from
+    them (an OOD AUROC of 0.99998 is "0.99998", not a perfect "1.0000"; 4e-05 is not "0.0000");
+    other units to four significant digits."""
+    if unit != "fraction":
+        return f"{value:.4g}"
+    text = f"{value:.4f}"
+    if text == "1.0000" and value < 1:
+        for digits in range(5, 8):
+            longer = f"{value:.{digits}f}"
+            if not longer.startswith("1"):
+                return longer
+        return f"{math.floor(value * 1e7) / 1e7:.7f}"
+    if text == "0.0000" and value > 0:
+        return f"{value:.2g}"
+    return text
+
+
+def _shown_n(record: MetricRecord, metrics: Sequence[MetricRecord]) -> str:
+    """`n=` as `print(result)` gives it. A worst-group number (`worst_group_acc`) is one
+    group's value and interval while its record's n counts every group's samples: it gets the
+    worst group's n (the smallest of tied worst groups) beside every group's, as the leaderboard
+    and the model card give them (`harness.analysis.leaderboard.worst_groups`)."""
+    if not record.metric.startswith("worst_") or record.value is None:
+        return f"n={record.n}"
+    rest = dict(record.context)
+    sizes = [
+        m.n
+        for m in metrics
+        if m.metric == record.metric.removeprefix("worst_")
+        and m.condition == record.condition
+        and m.value is not None
+        and "group" in m.context
+        and {k: v for k, v in m.context.items() if k != "group"} == rest
+        and math.isclose(m.value, record.value, rel_tol=0.0, abs_tol=1e-12)
+    ]
+    if not sizes:
+        return f"n={record.n} in all groups"
+    return f"n={min(sizes)} (worst group; {record.n} in all groups)"
+
+
 @dataclass(frozen=True)
 class EvaluationResult(Evaluation):
     """Per-suite results of one model on one task (the fields of `Evaluation`), with views of
@@ -71,11 +114,15 @@ class EvaluationResult(Evaluation):
             shown = [m for m in result.metrics if m.headline] or result.metrics[:3]
             width = max((len(m.key) for m in shown), default=0)
             for m in shown:
-                form = ".4f" if m.unit == "fraction" else ".4g"  # 0.9510 beside 0.0347
-                value = "undefined" if m.value is None else format(m.value, form)
-                ci = "" if m.ci is None else f" [{m.ci[0]:{form}}, {m.ci[1]:{form}}]"
+                value = "undefined" if m.value is None else _number_text(m.value, m.unit)
+                ci = (
+                    ""
+                    if m.ci is None
+                    else f" [{_number_text(m.ci[0], m.unit)}, {_number_text(m.ci[1], m.unit)}]"
+                )
                 flags = f"  flagged: {', '.join(m.flags)}" if m.flags else ""
-                lines.append(f"  {name}  {m.key:<{width}}  {value}{ci}  n={m.n}{flags}")
+                n = _shown_n(m, result.metrics)
+                lines.append(f"  {name}  {m.key:<{width}}  {value}{ci}  {n}{flags}")
             lines.extend(f"  {name}  note: {note}" for note in result.notes)
         lines.extend(f"  {name}  skipped: {why}" for name, why in self.skipped.items())
         lines.append(

@@ -421,9 +421,13 @@ def _pictures(x: Any) -> bool:
 
 
 def _shareable(x: np.ndarray) -> bool:
-    """Whether torch can read `x` in place: writeable, native byte order, no negative stride
-    (torch.from_numpy refuses the last two with a traceback of its own)."""
-    return x.flags.writeable and x.dtype.isnative and all(s >= 0 for s in x.strides)
+    """Whether torch can read `x` in place: writeable, native byte order, no negative stride and
+    strides whole items apart (torch.from_numpy refuses the last three with a traceback of its
+    own; a structured array's field has strides of its records' size)."""
+    size = x.dtype.itemsize
+    return (
+        x.flags.writeable and x.dtype.isnative and all(s >= 0 and s % size == 0 for s in x.strides)
+    )
 
 
 def _native_copy(x: np.ndarray) -> np.ndarray:

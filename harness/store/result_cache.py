@@ -12,9 +12,10 @@ protocol and the harness version), the model, task and suite names the results a
 under, and the context the runner computed them in: a digest of the harness's own source code
 (harness.run.code_identity), the versions of Python and of the packages a run records (torch,
 numpy, foolbox, datasets...) and of other libraries that can move a number (scipy, Pillow,
-transformers, tokenizers, ONNX Runtime) and the device (CPU or GPU model, CPU count, CUDA and cuDNN).
-Changing any of them misses: a cache shared by several machines (a home folder on a network
-drive) never serves one machine's timings, or another library version's numbers, to another.
+transformers, tokenizers, ONNX Runtime) and the device (CPU or GPU model, the CPU's vector
+instructions torch uses, `cpu_capability`: AVX2, AVX512; CPU count, CUDA and cuDNN). Changing
+any of them misses: a cache shared by several machines (a home folder on a network drive) never
+serves one machine's timings, or another library version's numbers, to another.
 
 Location. `$HARNESS_CACHE` when set, else the platform's user cache folder
 (`$XDG_CACHE_HOME/robustness-harness`, by default `~/.cache/robustness-harness`;

@@ -52,3 +52,28 @@ def test_model_folders_share_the_one_folder_hash() -> None:
 
     assert hf_source.folder_sha256 is hashing.folder_sha256
     assert suite.folder_digest is hashing.folder_digest
+
+
+def test_a_file_replaced_with_its_old_size_and_mtime_is_hashed_again(tmp_path: Path) -> None:
+    """Each file's digest is kept while its stat stays. A checkpoint copied over the old one
+    with the old one's size and modification time (`cp -p`, `rsync -a`, `shutil.copy2` and
+    archives set the source's mtime; a fine-tuned model's weights keep their size) kept the old
+    digest in a long-lived process (a notebook's `harness.evaluate`): the model's identity, and
+    every job key, named the old weights. The inode's change time, which no tool sets, is kept
+    with them."""
+    import os
+
+    from harness.core.hashing import folder_sha256
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"old weights")
+    before = weights.stat()
+    assert folder_sha256(tmp_path) == {
+        "model.safetensors": hashlib.sha256(b"old weights").hexdigest()
+    }
+    weights.write_bytes(b"new weights")  # same size
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))  # the old mtime, as cp -p
+    assert weights.stat().st_size == before.st_size
+    assert folder_sha256(tmp_path) == {
+        "model.safetensors": hashlib.sha256(b"new weights").hexdigest()
+    }

@@ -1013,3 +1013,15 @@ def test_a_read_only_array_is_read_as_a_copy_not_shared() -> None:
     tensor = _inputs(x)
     assert not np.shares_memory(tensor.numpy(), x)
     assert torch.equal(tensor, torch.from_numpy(x.copy()))
+
+
+def test_a_structured_arrays_field_is_read_as_a_copy() -> None:
+    """A field of a structured (record) array has strides that are no multiple of its item size
+    (an f8 field in 28-byte records): torch.from_numpy refused it with its own traceback ("given
+    numpy array strides not a multiple of the element byte size"). It is read as a copy."""
+    from harness.run.memory_inputs import _inputs
+
+    records = np.zeros(6, dtype=[("id", "f4"), ("x", "f8", (3,))])
+    records["x"] = np.arange(18, dtype=np.float64).reshape(6, 3)
+    tensor = _inputs(records["x"])
+    assert torch.equal(tensor, torch.arange(18, dtype=torch.float32).reshape(6, 3))

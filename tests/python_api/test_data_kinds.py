@@ -335,3 +335,51 @@ def test_printing_a_result_shows_its_headline_numbers_not_every_row(digits_xy) -
     assert "fairness  skipped: task 'in-memory' has no group columns" in text
     assert "class_acc" not in text and "sample_id" not in text  # not headline, no rows
     assert str(result) == text and len(text.splitlines()) < 12
+
+
+def test_printing_a_worst_group_number_gives_the_worst_groups_n(digits_xy) -> None:
+    """A worst-group record's value and interval are one group's, its n every group's: print
+    showed `worst_group_acc 0.0000 [0.0000, 0.1477]  n=60` for a group of 28, as if the number
+    were measured on all 60. It gives the worst group's n and every group's, as the leaderboard
+    (`n=... in all groups`) and the model card (`n`, `n_all_groups`) do."""
+    x, y = digits_xy
+    x, y = x[:60], y[:60]
+    groups = np.where(np.arange(60) < 22, "a", "b")
+    result = harness.evaluate(
+        linear_digits(), data=(x, y), groups=groups, suites=["fairness"], **FAST
+    )
+    worst = result.metric("worst_group_acc[group_by=group]")
+    (group,) = [
+        m
+        for m in result.metrics
+        if m.metric == "group_acc" and m.value == worst.value and m.context.get("group")
+    ]
+    assert group.n in (22, 38) and worst.n == 60
+    line = next(s for s in repr(result).splitlines() if "worst_group_acc" in s)
+    assert line.endswith(f"n={group.n} (worst group; {worst.n} in all groups)"), line
+
+
+def test_printing_a_fraction_near_0_or_1_never_reads_as_none_or_all() -> None:
+    """`print(result)` wrote fractions to four decimals: an OOD AUROC of 0.99998 (a far-OOD set
+    of 10,000 images) read "1.0000", a perfect detector, and a robust accuracy of 0.00004 "0.0000"
+    (none robust). As the leaderboard writes them, a fraction strictly between 0 and 1 keeps the
+    digits that tell it from 0 and 1; 0 and 1 themselves read 0.0000 and 1.0000."""
+    from harness.core.metric_record import MetricRecord
+    from harness.core.suite import SuiteResult
+    from harness.run.api import EvaluationResult
+
+    def record(metric: str, value: float, ci: tuple[float, float]) -> MetricRecord:
+        return MetricRecord(
+            suite="shift", metric=metric, value=value, unit="fraction", higher_is_better=True,
+            n=20_000, ci=ci, ci_method="bootstrap", headline=True,
+        )  # fmt: skip
+
+    records = [
+        record("ood_auroc", 0.99998, (0.99994, 1.0)),
+        record("robust_acc", 0.00004, (0.0, 0.00012)),
+        record("top1_acc", 1.0, (0.9998, 1.0)),
+    ]
+    text = repr(EvaluationResult("m", "t", {"shift": SuiteResult(table=None, metrics=records)}))
+    assert "ood_auroc   0.99998 [0.9999, 1.0000]  n=20000" in text, text
+    assert "robust_acc  4e-05 [0.0000, 0.0001]  n=20000" in text, text
+    assert "top1_acc    1.0000 [0.9998, 1.0000]  n=20000" in text, text
