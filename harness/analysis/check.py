@@ -95,6 +95,9 @@ class CheckRow:
     # when that is not the number shown (paired resampling tests the debiased ECE)
     ci: tuple[float, float] | None = None
     statistic: str = ""
+    # a hardware-dependent metric measured on other hardware now: (the baseline's, the current
+    # run's), not compared (passes, counted apart)
+    other_hardware: tuple[str, str] | None = None
 
     @property
     def delta(self) -> float | None:
@@ -130,6 +133,11 @@ class CheckReport:
     def still_flagged(self) -> list[CheckRow]:
         """Rows whose reliability flags the baseline had too (tolerated, not failed for them)."""
         return [r for r in self.rows if r.still_flagged]
+
+    @property
+    def not_gated(self) -> list[CheckRow]:
+        """Rows measured on other hardware than the baseline's: passed without a comparison."""
+        return [r for r in self.rows if r.other_hardware is not None]
 
 
 @dataclass
@@ -283,9 +291,22 @@ def _refuse_an_empty_gate(
     rows: list[CheckRow], base: LoadedRun, policy: Policy, policy_source: str
 ) -> None:
     """A gate that checked no metric and found nothing wrong cannot vouch for the current run:
-    refuse it (exit 2) rather than print `PASS: 0 checks`."""
-    if any(r.metric != JOB_ROW or r.status == "fail" for r in rows):
+    refuse it (exit 2) rather than print `PASS: 0 checks`; so is one whose every metric was
+    measured on other hardware than the baseline's (not gated: it compared nothing)."""
+    if any(r.status == "fail" for r in rows):
         return
+    metrics = [r for r in rows if r.metric != JOB_ROW]
+    if any(r.other_hardware is None for r in metrics):
+        return
+    if metrics:
+        was, now = metrics[0].other_hardware or ("", "")
+        raise ResultsError(
+            f"every metric the gate would check ({len(metrics)}, e.g. {metrics[0].model} × "
+            f"{metrics[0].metric}) was measured on other hardware in the baseline ({was}) than "
+            f"now ({now}), so the gate would pass without comparing anything; make the baseline "
+            "on this hardware (harness run SPEC --out BASELINE) or check metrics that do not "
+            "depend on it"
+        )
     candidates = [m for job in base.jobs.values() for m in job.metrics if _in_scope(policy, m)]
     if candidates:
         raise ConfigError(
@@ -506,6 +527,7 @@ def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord])
     if twin is None:
         return False
     row.current = twin.value
+    row.other_hardware = (_hardware(bm), _hardware(twin))
     row.reason = (
         f"not gated: measured on different hardware ({_hardware(bm)} in the baseline, "
         f"{_hardware(twin)} now)"

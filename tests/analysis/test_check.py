@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 
 from harness.cli.main import main
 from harness.core.manifest import JobStatus
+from harness.core.metric_record import MetricRecord
 from harness.core.suite_board import suite_configs
 from harness.data.builtin import digits_arrays
 from harness.run.suite_boards import installed_suite_boards
@@ -23,6 +24,7 @@ from harness.store.checksums import seal
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run
+from tests.store.records import job_entry, job_record, run_manifest
 
 CONFIGS = suite_configs(installed_suite_boards())
 
@@ -775,3 +777,45 @@ def _ece_row(
     pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
     check.decide([pending])
     return row
+
+
+def _speed_run(out: Path, speed: dict[str, tuple[float, str]]) -> Path:
+    """A run of throughput jobs only: each model's samples/s and the CPU it was measured on."""
+    store = RunStore.open_for_writing(out, "speed")
+    entries = []
+    for model, (value, device_name) in speed.items():
+        rec = job_record(model, "throughput", run_id="speed")
+        record = MetricRecord(
+            suite="throughput",
+            metric="throughput_samples_per_s",
+            value=value,
+            unit="samples/s",
+            higher_is_better=True,
+            n=6,
+            ci=(0.9 * value, 1.1 * value),
+            ci_method="order-statistic interval of the median",
+            headline=True,
+            context={"device": "cpu", "device_name": device_name, "threads": 1},
+        )
+        path = store.write_job(record=rec, table=None, metrics=[record], artifacts={}, arrays={})
+        entries.append(job_entry(rec, path.name))
+    store.write_manifest(run_manifest("speed", entries))
+    return store.run_dir
+
+
+def test_a_gate_whose_every_metric_was_measured_on_other_hardware_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # speed measured on another machine is not gated; when that is all the gate had, it compared
+    # nothing and said `PASS: 2 checks` (exit 0), a throughput 100x lower included
+    base = _speed_run(tmp_path / "b", {"m1": (1000.0, "CPU A"), "m2": (2000.0, "CPU A")})
+    other = _speed_run(tmp_path / "c", {"m1": (10.0, "CPU B"), "m2": (2000.0, "CPU B")})
+    assert check("--baseline", base, "--current", other) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "measured on other hardware" in err and "CPU A" in err and "CPU B" in err
+    # beside a metric it does compare, the gate passes and its verdict counts what it left out
+    mixed = _speed_run(tmp_path / "m", {"m1": (1000.0, "CPU A"), "m2": (2000.0, "CPU B")})
+    assert check("--baseline", base, "--current", mixed) == 0
+    out = capsys.readouterr().out
+    assert "PASS: 2 checks (1 not gated: measured on other hardware)" in out
