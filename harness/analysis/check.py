@@ -405,6 +405,7 @@ def _check_job(
     if stop:
         return rows
     current_records = {m.key: m for m in cjob.metrics}
+    vector = _vector_instructions(base, cur)
     evidence = _EvidenceSource(base, cur, key, configs)
     for bm in bjob.metrics:
         rule = _checked(policy, bm)
@@ -423,7 +424,17 @@ def _check_job(
             n=bm.n,
         )
         rows.append(row)
-        cm = _comparable(row, bm, current_records.get(bm.key), policy, cjob.metrics)
+        cm = current_records.get(bm.key)
+        if cm is not None and vector is not None and _on_the_cpu(bm):
+            # one CPU name, other vector instructions: not gated (nor its flags), as a speed
+            # measured on a CPU of another name
+            was, now = (f"{_hardware(m)}, {v}" for m, v in zip((bm, cm), vector, strict=True))
+            row.current, row.other_hardware = cm.value, (was, now)
+            row.reason = (
+                f"not gated: measured on different hardware ({was} in the baseline, {now} now)"
+            )
+            continue
+        cm = _comparable(row, bm, cm, policy, cjob.metrics)
         if cm is not None:
             pending.append(_compare(row, bm, cm, evidence, rule, base.manifest.seed, shared))
     return rows
@@ -516,6 +527,22 @@ def _without_hardware(m: MetricRecord) -> tuple[str, str, tuple[tuple[str, str],
     """A metric's identity without the hardware it was measured on."""
     ctx = sorted((k, str(v)) for k, v in m.context.items() if k not in HARDWARE_CONTEXT)
     return m.metric, m.condition, tuple(ctx)
+
+
+def _vector_instructions(base: LoadedRun, cur: LoadedRun) -> tuple[str, str] | None:
+    """The CPU's vector instructions in each run's device record (`cpu_capability`: AVX2,
+    AVX512) when both name them and they differ: one CPU name covers machines with and without
+    AVX512 (`AMD EPYC`), so a speed measured on each is not the same hardware's. None when they
+    agree or a record predates them."""
+    was, now = (run.manifest.device.get("cpu_capability") for run in (base, cur))
+    if isinstance(was, str) and isinstance(now, str) and was != now:
+        return was, now
+    return None
+
+
+def _on_the_cpu(m: MetricRecord) -> bool:
+    """A hardware-dependent metric measured on the CPU (a GPU's speed is its own)."""
+    return _hardware_bound(m) and m.context.get("device") == "cpu"
 
 
 def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord]) -> bool:

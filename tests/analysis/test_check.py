@@ -779,8 +779,11 @@ def _ece_row(
     return row
 
 
-def _speed_run(out: Path, speed: dict[str, tuple[float, str]]) -> Path:
-    """A run of throughput jobs only: each model's samples/s and the CPU it was measured on."""
+def _speed_run(
+    out: Path, speed: dict[str, tuple[float, str]], capability: str | None = None
+) -> Path:
+    """A run of throughput jobs only: each model's samples/s and the CPU it was measured on
+    (`capability`: the vector instructions its device record names)."""
     store = RunStore.open_for_writing(out, "speed")
     entries = []
     for model, (value, device_name) in speed.items():
@@ -799,7 +802,10 @@ def _speed_run(out: Path, speed: dict[str, tuple[float, str]]) -> Path:
         )
         path = store.write_job(record=rec, table=None, metrics=[record], artifacts={}, arrays={})
         entries.append(job_entry(rec, path.name))
-    store.write_manifest(run_manifest("speed", entries))
+    device = {"type": "cpu", "name": "cpu"}
+    if capability is not None:
+        device["cpu_capability"] = capability
+    store.write_manifest(run_manifest("speed", entries, device=device))
     return store.run_dir
 
 
@@ -819,3 +825,21 @@ def test_a_gate_whose_every_metric_was_measured_on_other_hardware_is_refused(
     assert check("--baseline", base, "--current", mixed) == 0
     out = capsys.readouterr().out
     assert "PASS: 2 checks (1 not gated: measured on other hardware)" in out
+
+
+def test_speed_on_a_cpu_of_the_same_name_with_other_vector_instructions_is_not_gated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "AMD EPYC" names machines with and without AVX512 (the device record's cpu_capability
+    # tells them apart): their speeds were compared as if measured on one machine, and a
+    # throughput 3x lower on the AVX2 runner failed as a significant regression
+    speed = {"m1": (3000.0, "AMD EPYC"), "m2": (1000.0, "AMD EPYC")}
+    base = _speed_run(tmp_path / "b", speed, "AVX512")
+    slower = {"m1": (1000.0, "AMD EPYC"), "m2": (1000.0, "AMD EPYC")}
+    other = _speed_run(tmp_path / "c", slower, "AVX2")
+    assert check("--baseline", base, "--current", other) == 2
+    err = capsys.readouterr().err
+    assert "measured on other hardware" in err and "AVX512" in err and "AVX2" in err
+    # the same instructions (or a record without them, from an older harness): compared
+    assert check("--baseline", base, "--current", _speed_run(tmp_path / "s", slower, "AVX512")) == 1
+    assert check("--baseline", base, "--current", _speed_run(tmp_path / "o", slower)) == 1
