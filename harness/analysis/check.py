@@ -733,7 +733,16 @@ def _compare(
     # the column's name, not the model's: every model of a column is resampled on the same
     # draws, so each table's resampled statistic is computed once (harness.stats.shared_draws)
     name = f"check/{row.task}/{bm.key}"
-    res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
+    try:
+        res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
+    except paired_tests.SampleMismatch as err:
+        now, was = (r.jobs[evidence.key].path / TABLE_FILE for r in (evidence.cur, evidence.base))
+        raise ResultsError(
+            f"{row.model} × {row.task} × {row.suite}: {bm.key}: the per-sample tables cover "
+            f"different sample ids ({err.only[0]} only in the current run's {now}, "
+            f"{err.only[1]} only in the baseline's {was}); paired tests need the same samples: "
+            "restore the table or rerun its job"
+        ) from None
     row.test, row.p_value = res.test, res.p_value
     row.ci, row.statistic = res.ci, res.statistic
     # the tolerance is judged on the change the test compared: where that is another statistic

@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from harness.cli.main import main
+from harness.core.hashing import file_sha256
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
 from harness.core.suite_board import suite_configs
@@ -843,3 +845,27 @@ def test_speed_on_a_cpu_of_the_same_name_with_other_vector_instructions_is_not_g
     # the same instructions (or a record without them, from an older harness): compared
     assert check("--baseline", base, "--current", _speed_run(tmp_path / "s", slower, "AVX512")) == 1
     assert check("--baseline", base, "--current", _speed_run(tmp_path / "o", slower)) == 1
+
+
+def test_tables_of_other_samples_are_named_by_model_and_file(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the error named the column only ("check/digits/top1_acc: ... 240 only in the first, 240
+    # only in the second"): not which model's tables, which files, nor which run was "first"
+    other = tmp_path / "other"
+    shutil.copytree(runs["same"], other)
+    (job,) = other.glob("jobs/*")
+    table = job / "samples.parquet"
+    frame = pd.read_parquet(table)
+    frame["sample_id"] = "x-" + frame["sample_id"]
+    frame.to_parquet(table)
+    record = json.loads((job / "job.json").read_text())
+    record["files"]["samples.parquet"] = file_sha256(table)
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    assert check("--baseline", runs["base"], "--current", other) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: lin × digits × accuracy: ")
+    assert "only in the current run" in err and "only in the baseline" in err
+    assert str(table) in err
+
