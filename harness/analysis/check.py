@@ -98,6 +98,8 @@ class CheckRow:
     # a hardware-dependent metric measured on other hardware now: (the baseline's, the current
     # run's), not compared (passes, counted apart)
     other_hardware: tuple[str, str] | None = None
+    # undefined in the baseline and held to no floor: nothing was judged
+    undefined_before: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -296,8 +298,16 @@ def _refuse_an_empty_gate(
     if any(r.status == "fail" for r in rows):
         return
     metrics = [r for r in rows if r.metric != JOB_ROW]
-    if any(r.other_hardware is None for r in metrics):
+    if any(r.other_hardware is None and not r.undefined_before for r in metrics):
         return
+    undefined = [r for r in metrics if r.undefined_before]
+    if undefined:
+        raise ResultsError(
+            f"baseline run {base.path}: every metric the gate would check ({len(metrics)}, e.g. "
+            f"{undefined[0].model} × {undefined[0].metric}) is undefined in the baseline"
+            f"{' or was measured on other hardware' if len(undefined) < len(metrics) else ''}, "
+            "so the gate would pass without comparing anything; make a new baseline"
+        )
     if metrics:
         was, now = metrics[0].other_hardware or ("", "")
         raise ResultsError(
@@ -590,6 +600,7 @@ def _comparable(
             row.status, row.reason = "fail", f"{reason} (undefined in the baseline)"
         else:
             row.reason = "undefined in the baseline; not compared"
+            row.undefined_before = row.rule is None or row.rule.floor is None
         return None
     return cm
 

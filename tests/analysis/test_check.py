@@ -869,3 +869,28 @@ def test_tables_of_other_samples_are_named_by_model_and_file(
     assert "only in the current run" in err and "only in the baseline" in err
     assert str(table) in err
 
+
+def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every row read "undefined in the baseline; not compared" and the gate said `PASS: 3 checks`
+    # (exit 0): it compared nothing, as a gate whose baseline jobs all failed (refused)
+    base = tmp_path / "undefined"
+    shutil.copytree(runs["base"], base)
+    (job,) = base.glob("jobs/*")
+    records = json.loads((job / "metrics.json").read_text())
+    for r in records:
+        r["value"], r["ci"] = None, None
+    (job / "metrics.json").write_text(json.dumps(records))
+    record = json.loads((job / "job.json").read_text())
+    record["files"]["metrics.json"] = file_sha256(job / "metrics.json")
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    assert check("--baseline", base, "--current", runs["bad"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "undefined in the baseline" in err and "lin × top1_acc" in err
+    # a floor is judged on the current value alone: with one, the gate checks something
+    policy = tmp_path / "floor.yaml"
+    policy.write_text("metrics:\n  top1_acc: {floor: 0.5}\n")
+    assert check("--baseline", base, "--current", runs["bad"], "--policy", policy) == 1
+    assert "below the floor 0.5 (undefined in the baseline)" in capsys.readouterr().out
