@@ -95,6 +95,11 @@ class CheckRow:
     # when that is not the number shown (paired resampling tests the debiased ECE)
     ci: tuple[float, float] | None = None
     statistic: str = ""
+    # a hardware-dependent metric measured on other hardware now: (the baseline's, the current
+    # run's), not compared (passes, counted apart)
+    other_hardware: tuple[str, str] | None = None
+    # undefined in the baseline and held to no floor: nothing was judged
+    undefined_before: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -130,6 +135,11 @@ class CheckReport:
     def still_flagged(self) -> list[CheckRow]:
         """Rows whose reliability flags the baseline had too (tolerated, not failed for them)."""
         return [r for r in self.rows if r.still_flagged]
+
+    @property
+    def not_gated(self) -> list[CheckRow]:
+        """Rows measured on other hardware than the baseline's: passed without a comparison."""
+        return [r for r in self.rows if r.other_hardware is not None]
 
 
 @dataclass
@@ -283,9 +293,30 @@ def _refuse_an_empty_gate(
     rows: list[CheckRow], base: LoadedRun, policy: Policy, policy_source: str
 ) -> None:
     """A gate that checked no metric and found nothing wrong cannot vouch for the current run:
-    refuse it (exit 2) rather than print `PASS: 0 checks`."""
-    if any(r.metric != JOB_ROW or r.status == "fail" for r in rows):
+    refuse it (exit 2) rather than print `PASS: 0 checks`; so is one whose every metric was
+    measured on other hardware than the baseline's (not gated: it compared nothing)."""
+    if any(r.status == "fail" for r in rows):
         return
+    metrics = [r for r in rows if r.metric != JOB_ROW]
+    if any(r.other_hardware is None and not r.undefined_before for r in metrics):
+        return
+    undefined = [r for r in metrics if r.undefined_before]
+    if undefined:
+        raise ResultsError(
+            f"baseline run {base.path}: every metric the gate would check ({len(metrics)}, e.g. "
+            f"{undefined[0].model} × {undefined[0].metric}) is undefined in the baseline"
+            f"{' or was measured on other hardware' if len(undefined) < len(metrics) else ''}, "
+            "so the gate would pass without comparing anything; make a new baseline"
+        )
+    if metrics:
+        was, now = metrics[0].other_hardware or ("", "")
+        raise ResultsError(
+            f"every metric the gate would check ({len(metrics)}, e.g. {metrics[0].model} × "
+            f"{metrics[0].metric}) was measured on other hardware in the baseline ({was}) than "
+            f"now ({now}), so the gate would pass without comparing anything; make the baseline "
+            "on this hardware (harness run SPEC --out BASELINE) or check metrics that do not "
+            "depend on it"
+        )
     candidates = [m for job in base.jobs.values() for m in job.metrics if _in_scope(policy, m)]
     if candidates:
         raise ConfigError(
@@ -384,6 +415,7 @@ def _check_job(
     if stop:
         return rows
     current_records = {m.key: m for m in cjob.metrics}
+    vector = _vector_instructions(base, cur)
     evidence = _EvidenceSource(base, cur, key, configs)
     for bm in bjob.metrics:
         rule = _checked(policy, bm)
@@ -402,7 +434,17 @@ def _check_job(
             n=bm.n,
         )
         rows.append(row)
-        cm = _comparable(row, bm, current_records.get(bm.key), policy, cjob.metrics)
+        cm = current_records.get(bm.key)
+        if cm is not None and vector is not None and _on_the_cpu(bm):
+            # one CPU name, other vector instructions: not gated (nor its flags), as a speed
+            # measured on a CPU of another name
+            was, now = (f"{_hardware(m)}, {v}" for m, v in zip((bm, cm), vector, strict=True))
+            row.current, row.other_hardware = cm.value, (was, now)
+            row.reason = (
+                f"not gated: measured on different hardware ({was} in the baseline, {now} now)"
+            )
+            continue
+        cm = _comparable(row, bm, cm, policy, cjob.metrics)
         if cm is not None:
             pending.append(_compare(row, bm, cm, evidence, rule, base.manifest.seed, shared))
     return rows
@@ -497,6 +539,22 @@ def _without_hardware(m: MetricRecord) -> tuple[str, str, tuple[tuple[str, str],
     return m.metric, m.condition, tuple(ctx)
 
 
+def _vector_instructions(base: LoadedRun, cur: LoadedRun) -> tuple[str, str] | None:
+    """The CPU's vector instructions in each run's device record (`cpu_capability`: AVX2,
+    AVX512) when both name them and they differ: one CPU name covers machines with and without
+    AVX512 (`AMD EPYC`), so a speed measured on each is not the same hardware's. None when they
+    agree or a record predates them."""
+    was, now = (run.manifest.device.get("cpu_capability") for run in (base, cur))
+    if isinstance(was, str) and isinstance(now, str) and was != now:
+        return was, now
+    return None
+
+
+def _on_the_cpu(m: MetricRecord) -> bool:
+    """A hardware-dependent metric measured on the CPU (a GPU's speed is its own)."""
+    return _hardware_bound(m) and m.context.get("device") == "cpu"
+
+
 def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord]) -> bool:
     """A hardware-dependent baseline metric measured on other hardware now: the row says so and
     passes (True); False when `bm` is not hardware-dependent or has no such twin."""
@@ -506,6 +564,7 @@ def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord])
     if twin is None:
         return False
     row.current = twin.value
+    row.other_hardware = (_hardware(bm), _hardware(twin))
     row.reason = (
         f"not gated: measured on different hardware ({_hardware(bm)} in the baseline, "
         f"{_hardware(twin)} now)"
@@ -541,6 +600,7 @@ def _comparable(
             row.status, row.reason = "fail", f"{reason} (undefined in the baseline)"
         else:
             row.reason = "undefined in the baseline; not compared"
+            row.undefined_before = row.rule is None or row.rule.floor is None
         return None
     return cm
 
@@ -684,7 +744,16 @@ def _compare(
     # the column's name, not the model's: every model of a column is resampled on the same
     # draws, so each table's resampled statistic is computed once (harness.stats.shared_draws)
     name = f"check/{row.task}/{bm.key}"
-    res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
+    try:
+        res = paired_tests.compare_records(current, baseline, seed=seed, name=name, shared=shared)
+    except paired_tests.SampleMismatch as err:
+        now, was = (r.jobs[evidence.key].path / TABLE_FILE for r in (evidence.cur, evidence.base))
+        raise ResultsError(
+            f"{row.model} × {row.task} × {row.suite}: {bm.key}: the per-sample tables cover "
+            f"different sample ids ({err.only[0]} only in the current run's {now}, "
+            f"{err.only[1]} only in the baseline's {was}); paired tests need the same samples: "
+            "restore the table or rerun its job"
+        ) from None
     row.test, row.p_value = res.test, res.p_value
     row.ci, row.statistic = res.ci, res.statistic
     # the tolerance is judged on the change the test compared: where that is another statistic

@@ -176,11 +176,20 @@ def _join(a: pd.Series, b: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray
     return a.to_numpy(), b.to_numpy()
 
 
+class SampleMismatch(ResultsError):
+    """Two per-sample tables of one comparison cover different sample ids; `only` counts the
+    ids only in the first and only in the second (a caller naming the tables says which)."""
+
+    def __init__(self, what: str, only: tuple[int, int]) -> None:
+        super().__init__(
+            f"{what}: the per-sample tables cover different sample ids ({only[0]} only in the "
+            f"first, {only[1]} only in the second); paired tests need the same samples"
+        )
+        self.only = only
+
+
 def _mismatch(what: str, a: set[object], b: set[object]) -> ResultsError:
-    return ResultsError(
-        f"{what}: the per-sample tables cover different sample ids ({len(a - b)} only in the "
-        f"first, {len(b - a)} only in the second); paired tests need the same samples"
-    )
+    return SampleMismatch(what, (len(a - b), len(b - a)))
 
 
 def mcnemar(a: pd.Series, b: pd.Series, *, what: str = "comparison") -> PairedResult:

@@ -103,9 +103,12 @@ HEADER = [
 
 
 def still_flagged_text(report: CheckReport) -> str:
-    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags."""
-    n = len(report.still_flagged)
-    return f" ({n} still flagged, as in the baseline)" if n else ""
+    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags, and
+    ' (N not gated: measured on other hardware)' when some rows were not compared."""
+    n, other = len(report.still_flagged), len(report.not_gated)
+    return (f" ({n} still flagged, as in the baseline)" if n else "") + (
+        f" ({other} not gated: measured on other hardware)" if other else ""
+    )
 
 
 HEADLINE_HEADER = [

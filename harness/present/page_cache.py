@@ -36,8 +36,16 @@ log = logging.getLogger(__name__)
 
 INDEX = "page-index.json"
 FORMAT = 1
-_RENDERING_MODULES = ("templating.py", "escaping.py", "page_cache.py")
+# the templates read cell_view's star rule (tests/present/test_page_cache.py checks templating's
+# imports)
+_RENDERING_MODULES = ("templating.py", "escaping.py", "cell_view.py", "page_cache.py")
 _PAGE_SUFFIXES = (".html",)  # what the pages this cache writes are
+
+
+def rendering_sources() -> list[Path]:
+    """The rendering modules and the templates (part of `rendering_identity`)."""
+    here = Path(__file__).resolve().parent
+    return [here / name for name in _RENDERING_MODULES] + sorted((here / "templates").iterdir())
 
 
 def rendering_identity() -> str:
@@ -49,10 +57,7 @@ def rendering_identity() -> str:
         except metadata.PackageNotFoundError:  # run from a source tree that was never installed
             versions.append("not installed")
     digest = hashlib.sha256("\0".join(versions).encode())
-    here = Path(__file__).resolve().parent
-    files = [here / name for name in _RENDERING_MODULES]
-    files += sorted((here / "templates").iterdir())
-    for path in files:
+    for path in rendering_sources():
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

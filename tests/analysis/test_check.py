@@ -10,12 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from harness.cli.main import main
+from harness.core.hashing import file_sha256
 from harness.core.manifest import JobStatus
+from harness.core.metric_record import MetricRecord
 from harness.core.suite_board import suite_configs
 from harness.data.builtin import digits_arrays
 from harness.run.suite_boards import installed_suite_boards
@@ -23,6 +26,7 @@ from harness.store.checksums import seal
 from harness.store.run_store import RunStore
 from tests.fixture_models import linear_digits
 from tests.present.synthetic import write_synthetic_run
+from tests.store.records import job_entry, job_record, run_manifest
 
 CONFIGS = suite_configs(installed_suite_boards())
 
@@ -775,3 +779,118 @@ def _ece_row(
     pending = check._compare(row, bm, cm, Source(), rule, 0, SharedDraws())  # type: ignore[arg-type]
     check.decide([pending])
     return row
+
+
+def _speed_run(
+    out: Path, speed: dict[str, tuple[float, str]], capability: str | None = None
+) -> Path:
+    """A run of throughput jobs only: each model's samples/s and the CPU it was measured on
+    (`capability`: the vector instructions its device record names)."""
+    store = RunStore.open_for_writing(out, "speed")
+    entries = []
+    for model, (value, device_name) in speed.items():
+        rec = job_record(model, "throughput", run_id="speed")
+        record = MetricRecord(
+            suite="throughput",
+            metric="throughput_samples_per_s",
+            value=value,
+            unit="samples/s",
+            higher_is_better=True,
+            n=6,
+            ci=(0.9 * value, 1.1 * value),
+            ci_method="order-statistic interval of the median",
+            headline=True,
+            context={"device": "cpu", "device_name": device_name, "threads": 1},
+        )
+        path = store.write_job(record=rec, table=None, metrics=[record], artifacts={}, arrays={})
+        entries.append(job_entry(rec, path.name))
+    device = {"type": "cpu", "name": "cpu"}
+    if capability is not None:
+        device["cpu_capability"] = capability
+    store.write_manifest(run_manifest("speed", entries, device=device))
+    return store.run_dir
+
+
+def test_a_gate_whose_every_metric_was_measured_on_other_hardware_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # speed measured on another machine is not gated; when that is all the gate had, it compared
+    # nothing and said `PASS: 2 checks` (exit 0), a throughput 100x lower included
+    base = _speed_run(tmp_path / "b", {"m1": (1000.0, "CPU A"), "m2": (2000.0, "CPU A")})
+    other = _speed_run(tmp_path / "c", {"m1": (10.0, "CPU B"), "m2": (2000.0, "CPU B")})
+    assert check("--baseline", base, "--current", other) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "measured on other hardware" in err and "CPU A" in err and "CPU B" in err
+    # beside a metric it does compare, the gate passes and its verdict counts what it left out
+    mixed = _speed_run(tmp_path / "m", {"m1": (1000.0, "CPU A"), "m2": (2000.0, "CPU B")})
+    assert check("--baseline", base, "--current", mixed) == 0
+    out = capsys.readouterr().out
+    assert "PASS: 2 checks (1 not gated: measured on other hardware)" in out
+
+
+def test_speed_on_a_cpu_of_the_same_name_with_other_vector_instructions_is_not_gated(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "AMD EPYC" names machines with and without AVX512 (the device record's cpu_capability
+    # tells them apart): their speeds were compared as if measured on one machine, and a
+    # throughput 3x lower on the AVX2 runner failed as a significant regression
+    speed = {"m1": (3000.0, "AMD EPYC"), "m2": (1000.0, "AMD EPYC")}
+    base = _speed_run(tmp_path / "b", speed, "AVX512")
+    slower = {"m1": (1000.0, "AMD EPYC"), "m2": (1000.0, "AMD EPYC")}
+    other = _speed_run(tmp_path / "c", slower, "AVX2")
+    assert check("--baseline", base, "--current", other) == 2
+    err = capsys.readouterr().err
+    assert "measured on other hardware" in err and "AVX512" in err and "AVX2" in err
+    # the same instructions (or a record without them, from an older harness): compared
+    assert check("--baseline", base, "--current", _speed_run(tmp_path / "s", slower, "AVX512")) == 1
+    assert check("--baseline", base, "--current", _speed_run(tmp_path / "o", slower)) == 1
+
+
+def test_tables_of_other_samples_are_named_by_model_and_file(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the error named the column only ("check/digits/top1_acc: ... 240 only in the first, 240
+    # only in the second"): not which model's tables, which files, nor which run was "first"
+    other = tmp_path / "other"
+    shutil.copytree(runs["same"], other)
+    (job,) = other.glob("jobs/*")
+    table = job / "samples.parquet"
+    frame = pd.read_parquet(table)
+    frame["sample_id"] = "x-" + frame["sample_id"]
+    frame.to_parquet(table)
+    record = json.loads((job / "job.json").read_text())
+    record["files"]["samples.parquet"] = file_sha256(table)
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    assert check("--baseline", runs["base"], "--current", other) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("error: lin × digits × accuracy: ")
+    assert "only in the current run" in err and "only in the baseline" in err
+    assert str(table) in err
+
+
+def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # every row read "undefined in the baseline; not compared" and the gate said `PASS: 3 checks`
+    # (exit 0): it compared nothing, as a gate whose baseline jobs all failed (refused)
+    base = tmp_path / "undefined"
+    shutil.copytree(runs["base"], base)
+    (job,) = base.glob("jobs/*")
+    records = json.loads((job / "metrics.json").read_text())
+    for r in records:
+        r["value"], r["ci"] = None, None
+    (job / "metrics.json").write_text(json.dumps(records))
+    record = json.loads((job / "job.json").read_text())
+    record["files"]["metrics.json"] = file_sha256(job / "metrics.json")
+    (job / "job.json").write_text(json.dumps(seal(record)))
+    assert check("--baseline", base, "--current", runs["bad"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "undefined in the baseline" in err and "lin × top1_acc" in err
+    # a floor is judged on the current value alone: with one, the gate checks something
+    policy = tmp_path / "floor.yaml"
+    policy.write_text("metrics:\n  top1_acc: {floor: 0.5}\n")
+    assert check("--baseline", base, "--current", runs["bad"], "--policy", policy) == 1
+    assert "below the floor 0.5 (undefined in the baseline)" in capsys.readouterr().out

@@ -3,12 +3,15 @@ changed is redrawn, and a site from another build leaves no figure of its own be
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from harness.present import figure_cache
 from harness.present.figure_cache import INDEX, FigureCache
 
 
@@ -181,3 +184,40 @@ def test_figures_a_damaged_index_cannot_remove_are_named_as_left_in_place(
     cache.figure(tmp_path / "a.png", "A", lambda: None)
     cache.finish()
     assert cache.leftovers() == []
+
+
+def harness_imports(source: Path) -> set[str]:
+    """The harness modules `source` imports from (anywhere in it), but the store's (file writes:
+    they draw nothing)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harness"):
+            for alias in node.names:  # `from harness.present import figures` names a module
+                name = f"{node.module}.{alias.name}"
+                found.add(name if _is_module(name) else node.module)
+    return {m for m in found if not m.startswith("harness.store")}
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def module_file(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).resolve()
+
+
+def test_the_drawing_identity_covers_every_module_a_figure_is_drawn_with() -> None:
+    # a helper the drawing functions call when they draw (the reliability diagram's Wilson
+    # intervals, a gallery's attack names) changes the figure as much as the drawing modules do:
+    # with its source outside the identity, a figure drawn by the old code was kept
+    covered = {p.resolve() for p in figure_cache.drawing_sources()}
+    for drawing in ("figures", "figure_style", "galleries"):
+        source = module_file(f"harness.present.{drawing}")
+        assert source in covered
+        for name in sorted(harness_imports(source)):
+            assert module_file(name) in covered, f"{drawing}.py draws with {name}"

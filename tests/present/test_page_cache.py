@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 
 from benchmarks.bench_scale import add_model
-from harness.present import site, site_workers
+from harness.present import page_cache, site, site_workers
 from harness.present.page_cache import INDEX, PageCache
 from harness.run.suite_boards import installed_suite_boards
 from harness.store.run_store import StoredJob
 from tests.analysis.pinned_outputs import SCALE_BASE
+from tests.present.test_figure_cache import harness_imports, module_file
 
 BOARDS = installed_suite_boards()
 
@@ -178,3 +179,13 @@ def test_pages_a_damaged_index_cannot_remove_are_named_as_left_in_place(tmp_path
     (tmp_path / "model-b.html").unlink()  # removed by hand, as the warning says
     _build(tmp_path, {"model-a.html": "A"})
     assert PageCache(tmp_path, "code-1").leftovers() == ["model-a.html"]  # nothing written yet
+
+
+def test_the_rendering_identity_covers_every_module_a_page_is_rendered_with() -> None:
+    # the templates read the star rule from cell_view.py: with its source outside the identity,
+    # a page rendered with the old legend was kept
+    covered = {p.resolve() for p in page_cache.rendering_sources()}
+    source = module_file("harness.present.templating")
+    assert source in covered
+    for name in sorted(harness_imports(source)):
+        assert module_file(name) in covered, f"templating.py renders with {name}"
