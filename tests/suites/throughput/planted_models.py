@@ -55,6 +55,19 @@ class FailsAbove(_RaisesAbove):
     message = "takes at most {limit} samples per call"
 
 
+class FirstRowsAbove(nn.Module):
+    """Computes only the first `limit` rows of a larger batch and returns those `limit` rows
+    (a model that truncates, or serves a fixed batch, whatever it is sent)."""
+
+    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.limit = limit
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[: self.limit])
+
+
 class ClockedModel(nn.Module):
     """Advances a fake clock by the next scheduled duration on each call, and counts calls."""
 

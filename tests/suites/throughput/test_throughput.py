@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, ModelOutputError
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.builtin import digits
@@ -29,6 +29,7 @@ from tests.suites.throughput.planted_models import (
     CachingLinear,
     ClockedModel,
     FailsAbove,
+    FirstRowsAbove,
     IdentityCachingLinear,
     OomAbove,
     SleepyLinear,
@@ -510,6 +511,23 @@ def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
     assert result["conditions"][3]["reason"] == "not run: batch size 4 failed"
     with pytest.raises(RuntimeError, match="takes at most 0 samples"):
         measure(tabular(FailsAbove(limit=0)), samples(), config)
+
+
+def test_a_model_returning_fewer_rows_than_its_batch_is_not_timed_at_that_size() -> None:
+    """A torch module timed through its forward pass that computes only the first 8 rows of a
+    larger batch (its output is never read by the timing) was measured at batch 64 as 1.27
+    million samples/s, 8x what it computes, with no flag: the check forward before a suite sends
+    one batch of the spec's `batch_size` (4 here) and passed. Now the first call of every
+    condition must return one row per input: the size that does not is an `error` condition
+    naming the rows, and a model wrong at its first size fails the job in one line."""
+    config = ThroughputConfig(batch_sizes=[1, 8, 64], **FAST)
+    result = measure(tabular(FirstRowsAbove(limit=8)), samples(), config)
+    assert by_status(result) == [(1, "ok"), (8, "ok"), (64, "error")]
+    reason = result["conditions"][2]["reason"]
+    assert reason.startswith("the model failed at batch size 64: ModelOutputError: model 'm' ")
+    assert "returned 8 rows for a batch of 64 inputs" in reason
+    with pytest.raises(ModelOutputError, match="returned 0 rows for a batch of 1 input"):
+        measure(tabular(FirstRowsAbove(limit=0)), samples(), config)
 
 
 def test_auto_sweep_stops_at_oom_and_at_the_cap() -> None:
