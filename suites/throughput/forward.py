@@ -163,6 +163,12 @@ class TimedForward:
             slot.copy_(raw.roll(step, 0))  # fresh_batch of a tensor that is not floating
         self._batch = slot
 
+    def use_repeated(self) -> None:
+        """Back to the timed batch (staged again), for the calls between the fresh ones that
+        tell a machine slow at that moment from a cache (`timing.cached_outputs`). The fresh
+        batches stay where they are: a staged copy takes an address of its own."""
+        self._batch = self._stage(self._raw)
+
 
 FRESH_SLOTS = 8
 """Slots of the fresh buffer: at least the fresh calls the check makes (`measure.FRESH_CALLS`)."""

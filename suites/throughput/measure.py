@@ -43,7 +43,7 @@ from harness.suites.throughput.memory import (
 from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
-SCHEMA = 3  # 2: round_times_s, execution; 3: fresh_times_s
+SCHEMA = 4  # 2: round_times_s, execution; 3: fresh_times_s; 4: repeat_times_s
 FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
 FRESH_CALLS = 5  # calls on inputs the model has not seen, after the rounds (timing.cached_outputs)
 INPUT_COPIES = 2  # a batch's inputs held at once: the batch and a fresh or staged copy of it
@@ -321,7 +321,8 @@ def _measure_one(
                 )
             )
         peak = read_peak_mb(device)
-        fresh = _fresh_times(fn, device, clock)  # after the peak: its inputs are not the model's
+        # after the peak: its inputs are not the model's
+        fresh, repeat = _fresh_times(fn, device, clock)
     return {
         "status": "ok",
         "reason": None,
@@ -330,6 +331,7 @@ def _measure_one(
         "round_times_s": [timing.times_s for timing in rounds],
         "wall_s": sum(timing.wall_s for timing in rounds),
         "fresh_times_s": fresh,
+        "repeat_times_s": repeat,
         "timing_method": rounds[0].method,
         "execution": execution(adapter, batch),
         "peak_memory_mb": peak,
@@ -350,14 +352,23 @@ def runtime_threads(adapter: ModelAdapter) -> int:
     return torch.get_num_threads()
 
 
-def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], float]) -> list[float]:
+def _fresh_times(
+    fn: TimedForward, device: torch.device, clock: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """Seconds of `FRESH_CALLS` calls, each on inputs the model has not seen before (built
-    between the calls, untimed), for `timing.cached_outputs`."""
-    times: list[float] = []
+    between the calls, untimed), and of as many calls on the repeated batch, each after a
+    fresh call and one call on the repeated batch (a one-entry memo's miss), for
+    `timing.cached_outputs`. Calls one at a time between other work can run far slower than
+    back-to-back ones on a busy machine (2 torch threads on 2 shared cores: 20-60 ms against
+    0.7 ms), so the fresh calls are compared with repeated ones made the same way."""
+    fresh: list[float] = []
+    repeat: list[float] = []
     for step in range(1, FRESH_CALLS + 1):
         fn.use_fresh(step)
-        times += time_iterations(fn, warmup=0, iters=1, device=device, clock=clock).times_s
-    return times
+        fresh += time_iterations(fn, warmup=0, iters=1, device=device, clock=clock).times_s
+        fn.use_repeated()
+        repeat += time_iterations(fn, warmup=1, iters=1, device=device, clock=clock).times_s
+    return fresh, repeat
 
 
 PER_SAMPLE = "one sample at a time"

@@ -361,12 +361,33 @@ def test_every_fresh_call_is_an_input_no_cache_has_seen(key: str, layout: str) -
     x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     (entry,) = measure(adapter, x, config)["conditions"]
     assert len(entry["fresh_times_s"]) == FRESH_CALLS
-    (
-        *_,
-        timed,
-    ) = model.keys[:-FRESH_CALLS]
-    fresh = model.keys[-FRESH_CALLS:]
+    # the calls: ..., the last timed call, then per fresh call two on the repeated batch
+    *_, timed = model.keys[: -3 * FRESH_CALLS]
+    checks = model.keys[-3 * FRESH_CALLS :]
+    fresh = checks[::3]
     assert len(set(fresh)) == FRESH_CALLS and timed not in fresh
+    assert not (set(checks) - set(fresh)) & set(fresh)
+
+
+def test_a_machine_slowing_down_at_the_fresh_calls_is_not_called_a_cache() -> None:
+    """On a busy 2-core CPU with 2 torch threads, calls switch between regimes (0.4 ms and
+    24 ms for the same batch), and a switch at the fresh calls flagged a model that caches
+    nothing as `cached_outputs` ("the model answers a repeated input from a cache"): 4 of 36
+    conditions of a plain MLP (fresh 48-60 ms against a 0.62 ms median): calls made one at a
+    time between other work ran slower than back-to-back ones. The repeated batch is now timed
+    between the fresh calls the same way, and a machine slow on both is not a cache."""
+    # the FLOP count, 1 warm-up, 2 rounds of 3 calls at 1 ms; from the fresh calls on, 50 ms
+    slow_from_fresh = ClockedModel([0.0] + [1e-3] * 7 + [50e-3] * 15)
+    config = ThroughputConfig(batch_sizes=[4], **FAST)
+    result = measure(tabular(slow_from_fresh), samples(), config, clock=slow_from_fresh.clock)
+    (entry,) = result["conditions"]
+    assert entry["fresh_times_s"] == pytest.approx([50e-3] * 5)
+    assert entry["repeat_times_s"] == pytest.approx([50e-3] * 5)
+    got = _records(result, config)
+    assert "cached_outputs" not in got["throughput_samples_per_s"].flags
+    # a cache is still one: fast on the repeated batch before and after, slow on fresh inputs
+    cached = _records(measure(tabular(CachingLinear(0.01)), samples(), config), config)
+    assert "cached_outputs" in cached["throughput_samples_per_s"].flags
 
 
 def test_one_quick_fresh_call_does_not_hide_a_cache() -> None:
