@@ -22,6 +22,8 @@ import torch
 
 from harness.core.adapter import ModelAdapter
 from harness.core.byte_sizes import size_text
+from harness.core.errors import HarnessError
+from harness.core.model_calls import model_failure, out_of_memory
 from harness.suites.throughput.conditions import Condition, skip_reason
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.flops import flops_per_sample
@@ -91,11 +93,23 @@ def _count_flops(adapter: ModelAdapter, samples: Samples, device: torch.device) 
         try:
             with prepared_forward(adapter, make_batch(samples, size), cond, device) as fn:
                 return flops_per_sample(fn, rows)
-        except Exception:
+        except Exception as err:
             if size == 1:
-                raise
+                raise model_failed(adapter, size, err) from err
             _release(device)
     return None
+
+
+def model_failed(adapter: ModelAdapter, batch_size: int, err: Exception) -> Exception:
+    """The one line of a model whose forward pass raised where the suite cannot go on (its
+    first batch size), naming the model as the accuracy suite's `calling_model` does; an
+    error of the harness's own (a ModelOutputError from `check_rows`) and out of memory are
+    left as they are."""
+    if isinstance(err, HarnessError) or out_of_memory(err):
+        return err
+    return model_failure(
+        adapter.name, f"its forward pass in the throughput suite (batch size {batch_size})", err
+    )
 
 
 def measure(
@@ -264,7 +278,7 @@ def _sweep(
                 failed_at = b
                 _release(device)
                 continue
-            raise
+            raise model_failed(adapter, b, err) from err
     return entries
 
 

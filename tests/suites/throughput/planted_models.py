@@ -55,6 +55,22 @@ class FailsAbove(_RaisesAbove):
     message = "takes at most {limit} samples per call"
 
 
+class FailsFromCall(nn.Module):
+    """Raises a ValueError from its `first`-th call on (a remote backend that drops)."""
+
+    def __init__(self, first: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.first = first
+        self.calls = 0
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls >= self.first:
+            raise ValueError("transient backend hiccup")
+        return self.linear(x)
+
+
 class FirstRowsAbove(nn.Module):
     """Computes only the first `limit` rows of a larger batch and returns those `limit` rows
     (a model that truncates, or serves a fixed batch, whatever it is sent)."""

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.core.errors import ConfigError, ModelOutputError
+from harness.core.errors import ConfigError, ModelCallError, ModelOutputError
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.builtin import digits
@@ -29,6 +29,7 @@ from tests.suites.throughput.planted_models import (
     CachingLinear,
     ClockedModel,
     FailsAbove,
+    FailsFromCall,
     FirstRowsAbove,
     IdentityCachingLinear,
     OomAbove,
@@ -530,7 +531,7 @@ def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
         "the model failed at batch size 4: RuntimeError: takes at most 2 samples per call"
     )
     assert result["conditions"][3]["reason"] == "not run: batch size 4 failed"
-    with pytest.raises(RuntimeError, match="takes at most 0 samples"):
+    with pytest.raises(ModelCallError, match="takes at most 0 samples"):
         measure(tabular(FailsAbove(limit=0)), samples(), config)
 
 
@@ -549,6 +550,27 @@ def test_a_model_returning_fewer_rows_than_its_batch_is_not_timed_at_that_size()
     assert "returned 8 rows for a batch of 64 inputs" in reason
     with pytest.raises(ModelOutputError, match="returned 0 rows for a batch of 1 input"):
         measure(tabular(FirstRowsAbove(limit=0)), samples(), config)
+
+
+def test_a_model_raising_at_its_first_batch_size_is_named() -> None:
+    """A model whose forward pass raised at its first batch size reached the user as its bare
+    exception (`harness.evaluate`: `ValueError: transient backend hiccup`; `harness run`:
+    `FAILED: ValueError: ...`, no model named), where the accuracy suite says `model 'Bad'
+    raised ValueError during its forward pass ...`. Both the FLOP count's pass and the timed
+    calls now fail in that line, naming the model and the batch size."""
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    with pytest.raises(ModelCallError) as at_flops:
+        measure(tabular(FailsAbove(limit=0)), samples(), config)
+    assert str(at_flops.value) == (
+        "model 'm' raised RuntimeError during its forward pass in the throughput suite "
+        "(batch size 1): takes at most 0 samples per call"
+    )
+    with pytest.raises(ModelCallError) as timed:  # call 1 counts FLOPs, call 3 is timed
+        measure(tabular(FailsFromCall(3)), samples(), config)
+    assert str(timed.value) == (
+        "model 'm' raised ValueError during its forward pass in the throughput suite "
+        "(batch size 8): transient backend hiccup"
+    )
 
 
 def test_auto_sweep_stops_at_oom_and_at_the_cap() -> None:
@@ -746,6 +768,21 @@ def test_subprocess_returns_the_same_json_structure() -> None:
     assert shape(remote) == shape(local)
     assert set(remote["environment"]) == set(local["environment"])
     assert remote["flops_per_sample"] == local["flops_per_sample"] == 2 * 10 * 2
+
+
+@pytest.mark.slow  # a throughput run in a fresh process (make test-slow; CI runs it)
+def test_a_model_failing_in_the_subprocess_is_one_line() -> None:
+    """In a measurement subprocess (the default on GPU, `isolation: subprocess`), a model
+    that raised at its first batch size reached the user as `RuntimeError: throughput
+    subprocess for model 'once' failed (exit 1):` and the child's traceback, 15 lines. The
+    child's one-line error now comes back as the same error in the parent."""
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    with pytest.raises(ModelCallError) as err:
+        measure_isolated(tabular(FailsFromCall(3)), samples(), config, timeout_s=120)
+    assert str(err.value) == (
+        "model 'm' raised ValueError during its forward pass in the throughput suite "
+        "(batch size 8): transient backend hiccup"
+    )
 
 
 def test_unpicklable_model_falls_back_or_errors(tmp_path: Path) -> None:
