@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from harness.core.adapter import ModelAdapter
 from harness.core.byte_sizes import size_text
@@ -70,11 +71,17 @@ def batch_sizes(config: ThroughputConfig, device: torch.device) -> list[int]:
 
 @contextlib.contextmanager
 def _threads(n: int | None) -> Iterator[None]:
+    """`cpu_threads` during the measurement: torch's intra-op threads and, through
+    threadpoolctl, the BLAS and OpenMP pools numpy and scikit-learn use (with torch's alone,
+    a numpy model's matrix products ran on 2 BLAS threads in records saying threads=1)."""
     old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
+    if n is None:
         yield
+        return
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
     finally:
         torch.set_num_threads(old)
 

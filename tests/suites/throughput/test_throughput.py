@@ -252,6 +252,37 @@ def test_cpu_threads_sets_torch_threads_while_measuring_and_restores_them() -> N
         torch.set_num_threads(before)
 
 
+class _BlasThreads(torch.nn.Module):
+    """A linear model that notes the BLAS pools' thread counts at every call (what a numpy or
+    scikit-learn model's matrix products run on)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(10, 2)
+        self.seen: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from threadpoolctl import threadpool_info
+
+        self.seen |= {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+        return self.linear(x)
+
+
+def test_cpu_threads_sets_the_blas_threads_too() -> None:
+    """`cpu_threads: 1` set torch's threads only: a numpy callable's matrix products ran on
+    OpenBLAS's 2 threads while its records said threads=1 (and a job limited to 1 thread ran
+    BLAS on 1 under `cpu_threads: 4`, recorded as 4). BLAS and OpenMP pools follow it now."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if not any(p["user_api"] == "blas" for p in threadpool_info()):
+        pytest.skip("no BLAS pool that threadpoolctl can see")
+    model = _BlasThreads()
+    with threadpool_limits(limits=2):
+        measure(tabular(model), samples(), ThroughputConfig(batch_sizes=[2], cpu_threads=1, **FAST))
+        assert model.seen == {1}
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
+
+
 def test_cpu_threads_above_the_usable_cores_are_said_in_a_note(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
