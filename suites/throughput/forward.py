@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from harness.core.adapter import ModelAdapter
+from harness.core.errors import ModelOutputError
 from harness.suites.throughput.conditions import AUTOCAST_DTYPES, Condition
 
 Samples = torch.Tensor | list[str]
@@ -79,6 +80,22 @@ def fresh_range(batch: torch.Tensor) -> tuple[float, float]:
         if values.numel():
             low, high = min(low, float(values.amin())), max(high, float(values.amax()))
     return (low, high) if low <= high else (0.0, 0.0)
+
+
+def check_rows(out: object, batch: int, *, model: str) -> None:
+    """Refuse a forward pass that returned logits for fewer (or more) rows than its batch: the
+    timing never reads the output, so a module that computes only the first rows of a large
+    batch would be timed as that many times faster. `adapter.logits` checks its own output;
+    this is for the module's forward pass. An output that is no tensor is left alone."""
+    logits = out.logits if not isinstance(out, torch.Tensor) and hasattr(out, "logits") else out
+    if not isinstance(logits, torch.Tensor) or logits.dim() == 0 or logits.shape[0] == batch:
+        return
+    raise ModelOutputError(
+        f"model {model!r} returned {logits.shape[0]} rows for a batch of {batch} "
+        f"input{'s' if batch != 1 else ''} in the throughput suite's forward pass; a classifier "
+        "returns one row per input, and timing fewer rows than the batch would overstate its "
+        "speed"
+    )
 
 
 def uses_module(adapter: ModelAdapter, samples: Samples) -> bool:
@@ -146,6 +163,12 @@ class TimedForward:
             slot.copy_(raw.roll(step, 0))  # fresh_batch of a tensor that is not floating
         self._batch = slot
 
+    def use_repeated(self) -> None:
+        """Back to the timed batch (staged again), for the calls between the fresh ones that
+        tell a machine slow at that moment from a cache (`timing.cached_outputs`). The fresh
+        batches stay where they are: a staged copy takes an address of its own."""
+        self._batch = self._stage(self._raw)
+
 
 FRESH_SLOTS = 8
 """Slots of the fresh buffer: at least the fresh calls the check makes (`measure.FRESH_CALLS`)."""
@@ -187,7 +210,10 @@ def prepared_forward(
     dtype = AUTOCAST_DTYPES.get(cond.precision)
     host = cond.copy_mode == "host"
 
+    checked = False
+
     def call_module(x: Samples) -> object:
+        nonlocal checked
         assert isinstance(x, torch.Tensor)
         autocast = (
             torch.autocast(device_type=device.type, dtype=dtype)
@@ -195,7 +221,11 @@ def prepared_forward(
             else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
-            return runner(x.to(device, non_blocking=True) if host else x)
+            out = runner(x.to(device, non_blocking=True) if host else x)
+        if not checked:  # the first call of the condition only: nothing added to timed calls
+            check_rows(out, len(x), model=adapter.name)
+            checked = True
+        return out
 
     try:
         yield TimedForward(call_module, batch, stage)

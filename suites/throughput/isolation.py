@@ -20,8 +20,9 @@ from typing import Any
 
 import torch
 
+from harness.core import errors
 from harness.core.adapter import ModelAdapter
-from harness.core.errors import ModelLoadError
+from harness.core.errors import HarnessError, ModelLoadError
 from harness.store.atomic import write_json
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.forward import Samples
@@ -63,6 +64,9 @@ def measure_isolated(
             timeout=timeout_s,
             check=False,
         )
+        failure = out.with_suffix(".error.json")
+        if proc.returncode == USER_ERROR and failure.is_file():
+            raise user_error(json.loads(failure.read_text()))
         if proc.returncode != 0 or not out.is_file():
             tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
             raise RuntimeError(
@@ -79,9 +83,33 @@ def main(argv: list[str]) -> int:
     # The payload was written a moment ago by our parent process in a private temp directory.
     payload = torch.load(payload_path, weights_only=False)
     config = ThroughputConfig.model_validate(payload["config"])
-    result = measure(payload["adapter"], payload["samples"], config)
+    try:
+        result = measure(payload["adapter"], payload["samples"], config)
+    except HarnessError as err:  # one line for the user, as in-process: no child traceback
+        write_json(
+            out_path.with_suffix(".error.json"), {"type": type(err).__name__, "message": str(err)}
+        )
+        return USER_ERROR
     write_json(out_path, result)
     return 0
+
+
+USER_ERROR = 3
+"""The child's exit status when `measure` raised a HarnessError (a model that fails at its first
+batch size, or returns fewer rows than its batch): its type and line are in OUT.error.json."""
+
+
+def user_error(failure: dict[str, str]) -> HarnessError:
+    """The child's HarnessError raised again in the parent, as the same type of `errors` (else a
+    HarnessError), with its one line."""
+    kind = getattr(errors, failure.get("type", ""), None)
+    message = failure.get("message", "the throughput measurement failed")
+    if isinstance(kind, type) and issubclass(kind, HarnessError):
+        try:
+            return kind(message)
+        except TypeError:  # a type built from other arguments (ClassCountError's counts)
+            pass
+    return HarnessError(message)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from harness.core.adapter import ModelAdapter
 from harness.core.byte_sizes import size_text
+from harness.core.errors import HarnessError
+from harness.core.model_calls import model_failure, out_of_memory
 from harness.suites.throughput.conditions import Condition, skip_reason
 from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.flops import flops_per_sample
@@ -43,7 +46,7 @@ from harness.suites.throughput.memory import (
 from harness.suites.throughput.timing import time_iterations
 
 log = logging.getLogger(__name__)
-SCHEMA = 3  # 2: round_times_s, execution; 3: fresh_times_s
+SCHEMA = 4  # 2: round_times_s, execution; 3: fresh_times_s; 4: repeat_times_s
 FLOP_SAMPLES = 4  # batch size of the single forward pass whose FLOPs are counted
 FRESH_CALLS = 5  # calls on inputs the model has not seen, after the rounds (timing.cached_outputs)
 INPUT_COPIES = 2  # a batch's inputs held at once: the batch and a fresh or staged copy of it
@@ -68,11 +71,17 @@ def batch_sizes(config: ThroughputConfig, device: torch.device) -> list[int]:
 
 @contextlib.contextmanager
 def _threads(n: int | None) -> Iterator[None]:
+    """`cpu_threads` during the measurement: torch's intra-op threads and, through
+    threadpoolctl, the BLAS and OpenMP pools numpy and scikit-learn use (with torch's alone,
+    a numpy model's matrix products ran on 2 BLAS threads in records saying threads=1)."""
     old = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
+    if n is None:
         yield
+        return
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
     finally:
         torch.set_num_threads(old)
 
@@ -91,11 +100,23 @@ def _count_flops(adapter: ModelAdapter, samples: Samples, device: torch.device) 
         try:
             with prepared_forward(adapter, make_batch(samples, size), cond, device) as fn:
                 return flops_per_sample(fn, rows)
-        except Exception:
+        except Exception as err:
             if size == 1:
-                raise
+                raise model_failed(adapter, size, err) from err
             _release(device)
     return None
+
+
+def model_failed(adapter: ModelAdapter, batch_size: int, err: Exception) -> Exception:
+    """The one line of a model whose forward pass raised where the suite cannot go on (its
+    first batch size), naming the model as the accuracy suite's `calling_model` does; an
+    error of the harness's own (a ModelOutputError from `check_rows`) and out of memory are
+    left as they are."""
+    if isinstance(err, HarnessError) or out_of_memory(err):
+        return err
+    return model_failure(
+        adapter.name, f"its forward pass in the throughput suite (batch size {batch_size})", err
+    )
 
 
 def measure(
@@ -264,7 +285,7 @@ def _sweep(
                 failed_at = b
                 _release(device)
                 continue
-            raise
+            raise model_failed(adapter, b, err) from err
     return entries
 
 
@@ -321,7 +342,8 @@ def _measure_one(
                 )
             )
         peak = read_peak_mb(device)
-        fresh = _fresh_times(fn, device, clock)  # after the peak: its inputs are not the model's
+        # after the peak: its inputs are not the model's
+        fresh, repeat = _fresh_times(fn, device, clock)
     return {
         "status": "ok",
         "reason": None,
@@ -330,6 +352,7 @@ def _measure_one(
         "round_times_s": [timing.times_s for timing in rounds],
         "wall_s": sum(timing.wall_s for timing in rounds),
         "fresh_times_s": fresh,
+        "repeat_times_s": repeat,
         "timing_method": rounds[0].method,
         "execution": execution(adapter, batch),
         "peak_memory_mb": peak,
@@ -350,14 +373,23 @@ def runtime_threads(adapter: ModelAdapter) -> int:
     return torch.get_num_threads()
 
 
-def _fresh_times(fn: TimedForward, device: torch.device, clock: Callable[[], float]) -> list[float]:
+def _fresh_times(
+    fn: TimedForward, device: torch.device, clock: Callable[[], float]
+) -> tuple[list[float], list[float]]:
     """Seconds of `FRESH_CALLS` calls, each on inputs the model has not seen before (built
-    between the calls, untimed), for `timing.cached_outputs`."""
-    times: list[float] = []
+    between the calls, untimed), and of as many calls on the repeated batch, each after a
+    fresh call and one call on the repeated batch (a one-entry memo's miss), for
+    `timing.cached_outputs`. Calls one at a time between other work can run far slower than
+    back-to-back ones on a busy machine (2 torch threads on 2 shared cores: 20-60 ms against
+    0.7 ms), so the fresh calls are compared with repeated ones made the same way."""
+    fresh: list[float] = []
+    repeat: list[float] = []
     for step in range(1, FRESH_CALLS + 1):
         fn.use_fresh(step)
-        times += time_iterations(fn, warmup=0, iters=1, device=device, clock=clock).times_s
-    return times
+        fresh += time_iterations(fn, warmup=0, iters=1, device=device, clock=clock).times_s
+        fn.use_repeated()
+        repeat += time_iterations(fn, warmup=1, iters=1, device=device, clock=clock).times_s
+    return fresh, repeat
 
 
 PER_SAMPLE = "one sample at a time"

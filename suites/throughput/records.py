@@ -151,7 +151,7 @@ def _timing_flags(
     how much slower inputs the model had not seen were."""
     flags: tuple[str, ...] = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
     fresh = e.get("fresh_times_s") or []
-    cached = cached_outputs(e["times_s"], fresh)
+    cached = cached_outputs(e["times_s"], fresh, repeat_s=e.get("repeat_times_s"))
     if cached:
         flags += (CACHED,)
     cached_note = (

@@ -55,6 +55,35 @@ class FailsAbove(_RaisesAbove):
     message = "takes at most {limit} samples per call"
 
 
+class FailsFromCall(nn.Module):
+    """Raises a ValueError from its `first`-th call on (a remote backend that drops)."""
+
+    def __init__(self, first: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.first = first
+        self.calls = 0
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls >= self.first:
+            raise ValueError("transient backend hiccup")
+        return self.linear(x)
+
+
+class FirstRowsAbove(nn.Module):
+    """Computes only the first `limit` rows of a larger batch and returns those `limit` rows
+    (a model that truncates, or serves a fixed batch, whatever it is sent)."""
+
+    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.limit = limit
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x[: self.limit])
+
+
 class ClockedModel(nn.Module):
     """Advances a fake clock by the next scheduled duration on each call, and counts calls."""
 
@@ -131,6 +160,24 @@ class CachingLinear(nn.Module):
             time.sleep(self.seconds)
             self.seen[key] = self.linear(x)
         return self.seen[key]
+
+
+class LastInputCachingLinear(nn.Module):
+    """Sleeps `seconds` unless the input equals the previous call's, which it answers from a
+    one-entry memo (a wrapper that skips recomputing an unchanged input)."""
+
+    def __init__(self, seconds: float = 0.01, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.linear = nn.Linear(features, classes)
+        self.last: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.last is not None and torch.equal(self.last[0], x):
+            return self.last[1]
+        time.sleep(self.seconds)
+        self.last = (x.clone(), self.linear(x))
+        return self.last[1]
 
 
 class IdentityCachingLinear(nn.Module):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from harness.adapters.torch_module import TorchModuleAdapter
-from harness.core.errors import ConfigError
+from harness.core.errors import ConfigError, ModelCallError, ModelOutputError
 from harness.core.suite import RunContext
 from harness.core.task import Task
 from harness.data.builtin import digits
@@ -29,7 +29,10 @@ from tests.suites.throughput.planted_models import (
     CachingLinear,
     ClockedModel,
     FailsAbove,
+    FailsFromCall,
+    FirstRowsAbove,
     IdentityCachingLinear,
+    LastInputCachingLinear,
     OomAbove,
     SleepyLinear,
     TokenCachingAdapter,
@@ -250,6 +253,37 @@ def test_cpu_threads_sets_torch_threads_while_measuring_and_restores_them() -> N
         torch.set_num_threads(before)
 
 
+class _BlasThreads(torch.nn.Module):
+    """A linear model that notes the BLAS pools' thread counts at every call (what a numpy or
+    scikit-learn model's matrix products run on)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(10, 2)
+        self.seen: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from threadpoolctl import threadpool_info
+
+        self.seen |= {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+        return self.linear(x)
+
+
+def test_cpu_threads_sets_the_blas_threads_too() -> None:
+    """`cpu_threads: 1` set torch's threads only: a numpy callable's matrix products ran on
+    OpenBLAS's 2 threads while its records said threads=1 (and a job limited to 1 thread ran
+    BLAS on 1 under `cpu_threads: 4`, recorded as 4). BLAS and OpenMP pools follow it now."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    if not any(p["user_api"] == "blas" for p in threadpool_info()):
+        pytest.skip("no BLAS pool that threadpoolctl can see")
+    model = _BlasThreads()
+    with threadpool_limits(limits=2):
+        measure(tabular(model), samples(), ThroughputConfig(batch_sizes=[2], cpu_threads=1, **FAST))
+        assert model.seen == {1}
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {2}
+
+
 def test_cpu_threads_above_the_usable_cores_are_said_in_a_note(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -360,12 +394,35 @@ def test_every_fresh_call_is_an_input_no_cache_has_seen(key: str, layout: str) -
     x = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     (entry,) = measure(adapter, x, config)["conditions"]
     assert len(entry["fresh_times_s"]) == FRESH_CALLS
-    (
-        *_,
-        timed,
-    ) = model.keys[:-FRESH_CALLS]
-    fresh = model.keys[-FRESH_CALLS:]
+    # the calls: ..., the last timed call, then per fresh call two on the repeated batch
+    *_, timed = model.keys[: -3 * FRESH_CALLS]
+    checks = model.keys[-3 * FRESH_CALLS :]
+    fresh = checks[::3]
     assert len(set(fresh)) == FRESH_CALLS and timed not in fresh
+    assert not (set(checks) - set(fresh)) & set(fresh)
+
+
+def test_a_machine_slowing_down_at_the_fresh_calls_is_not_called_a_cache() -> None:
+    """On a busy 2-core CPU with 2 torch threads, calls switch between regimes (0.4 ms and
+    24 ms for the same batch), and a switch at the fresh calls flagged a model that caches
+    nothing as `cached_outputs` ("the model answers a repeated input from a cache"): 4 of 36
+    conditions of a plain MLP (fresh 48-60 ms against a 0.62 ms median): calls made one at a
+    time between other work ran slower than back-to-back ones. The repeated batch is now timed
+    between the fresh calls the same way, and a machine slow on both is not a cache."""
+    # the FLOP count, 1 warm-up, 2 rounds of 3 calls at 1 ms; from the fresh calls on, 50 ms
+    slow_from_fresh = ClockedModel([0.0] + [1e-3] * 7 + [50e-3] * 15)
+    config = ThroughputConfig(batch_sizes=[4], **FAST)
+    result = measure(tabular(slow_from_fresh), samples(), config, clock=slow_from_fresh.clock)
+    (entry,) = result["conditions"]
+    assert entry["fresh_times_s"] == pytest.approx([50e-3] * 5)
+    assert entry["repeat_times_s"] == pytest.approx([50e-3] * 5)
+    got = _records(result, config)
+    assert "cached_outputs" not in got["throughput_samples_per_s"].flags
+    # a cache is still one: fast on the repeated batch before and after, slow on fresh inputs,
+    # a one-entry memo too (each timed repeated call follows an untimed one it misses on)
+    for cache in (CachingLinear(0.01), LastInputCachingLinear(0.01)):
+        cached = _records(measure(tabular(cache), samples(), config), config)
+        assert "cached_outputs" in cached["throughput_samples_per_s"].flags, type(cache)
 
 
 def test_one_quick_fresh_call_does_not_hide_a_cache() -> None:
@@ -508,8 +565,46 @@ def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
         "the model failed at batch size 4: RuntimeError: takes at most 2 samples per call"
     )
     assert result["conditions"][3]["reason"] == "not run: batch size 4 failed"
-    with pytest.raises(RuntimeError, match="takes at most 0 samples"):
+    with pytest.raises(ModelCallError, match="takes at most 0 samples"):
         measure(tabular(FailsAbove(limit=0)), samples(), config)
+
+
+def test_a_model_returning_fewer_rows_than_its_batch_is_not_timed_at_that_size() -> None:
+    """A torch module timed through its forward pass that computes only the first 8 rows of a
+    larger batch (its output is never read by the timing) was measured at batch 64 as 1.27
+    million samples/s, 8x what it computes, with no flag: the check forward before a suite sends
+    one batch of the spec's `batch_size` (4 here) and passed. Now the first call of every
+    condition must return one row per input: the size that does not is an `error` condition
+    naming the rows, and a model wrong at its first size fails the job in one line."""
+    config = ThroughputConfig(batch_sizes=[1, 8, 64], **FAST)
+    result = measure(tabular(FirstRowsAbove(limit=8)), samples(), config)
+    assert by_status(result) == [(1, "ok"), (8, "ok"), (64, "error")]
+    reason = result["conditions"][2]["reason"]
+    assert reason.startswith("the model failed at batch size 64: ModelOutputError: model 'm' ")
+    assert "returned 8 rows for a batch of 64 inputs" in reason
+    with pytest.raises(ModelOutputError, match="returned 0 rows for a batch of 1 input"):
+        measure(tabular(FirstRowsAbove(limit=0)), samples(), config)
+
+
+def test_a_model_raising_at_its_first_batch_size_is_named() -> None:
+    """A model whose forward pass raised at its first batch size reached the user as its bare
+    exception (`harness.evaluate`: `ValueError: transient backend hiccup`; `harness run`:
+    `FAILED: ValueError: ...`, no model named), where the accuracy suite says `model 'Bad'
+    raised ValueError during its forward pass ...`. Both the FLOP count's pass and the timed
+    calls now fail in that line, naming the model and the batch size."""
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    with pytest.raises(ModelCallError) as at_flops:
+        measure(tabular(FailsAbove(limit=0)), samples(), config)
+    assert str(at_flops.value) == (
+        "model 'm' raised RuntimeError during its forward pass in the throughput suite "
+        "(batch size 1): takes at most 0 samples per call"
+    )
+    with pytest.raises(ModelCallError) as timed:  # call 1 counts FLOPs, call 3 is timed
+        measure(tabular(FailsFromCall(3)), samples(), config)
+    assert str(timed.value) == (
+        "model 'm' raised ValueError during its forward pass in the throughput suite "
+        "(batch size 8): transient backend hiccup"
+    )
 
 
 def test_auto_sweep_stops_at_oom_and_at_the_cap() -> None:
@@ -707,6 +802,21 @@ def test_subprocess_returns_the_same_json_structure() -> None:
     assert shape(remote) == shape(local)
     assert set(remote["environment"]) == set(local["environment"])
     assert remote["flops_per_sample"] == local["flops_per_sample"] == 2 * 10 * 2
+
+
+@pytest.mark.slow  # a throughput run in a fresh process (make test-slow; CI runs it)
+def test_a_model_failing_in_the_subprocess_is_one_line() -> None:
+    """In a measurement subprocess (the default on GPU, `isolation: subprocess`), a model
+    that raised at its first batch size reached the user as `RuntimeError: throughput
+    subprocess for model 'once' failed (exit 1):` and the child's traceback, 15 lines. The
+    child's one-line error now comes back as the same error in the parent."""
+    config = ThroughputConfig(batch_sizes=[8], **FAST)
+    with pytest.raises(ModelCallError) as err:
+        measure_isolated(tabular(FailsFromCall(3)), samples(), config, timeout_s=120)
+    assert str(err.value) == (
+        "model 'm' raised ValueError during its forward pass in the throughput suite "
+        "(batch size 8): transient backend hiccup"
+    )
 
 
 def test_unpicklable_model_falls_back_or_errors(tmp_path: Path) -> None:
