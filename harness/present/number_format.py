@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from harness.core.edge_digits import fraction_off_the_edges
 from harness.stats.intervals import ALPHA, below_alpha_text
 
 _LARGE_UNITS = frozenset({"samples/s", "FLOP", "TFLOP/s"})
@@ -32,14 +33,8 @@ def edge_text(value: float, text: str, unit: str) -> str:
     if unit != "fraction":
         small = unit not in _FIXED_UNITS and value != 0 and text in ("0.000", "-0.000")
         return f"{value:.2g}" if small else text
-    if text == "1.000" and value < 1:
-        for digits in range(4, 7):
-            longer = f"{value:.{digits}f}"
-            if not longer.startswith("1"):
-                return longer
-        return f"{math.floor(value * 1e6) / 1e6:.6f}"
-    if text == "0.000" and value > 0:
-        return f"{value:.2g}"
+    if (text == "1.000" and value < 1) or (text == "0.000" and value > 0):
+        return fraction_off_the_edges(value, 3)
     return text
 
 

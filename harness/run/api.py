@@ -30,6 +30,7 @@ from harness.config.planner import model_plan, not_shadowing, task_plan
 from harness.config.spec import ModelSpec, field_value, names_value, setting_value
 from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, with_default_hooks
 from harness.core.arguments import path_argument
+from harness.core.edge_digits import fraction_off_the_edges
 from harness.core.errors import ClassCountError, HarnessError, SpecError
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter, with_input_notes
@@ -65,16 +66,7 @@ def _number_text(value: float, unit: str) -> str:
     other units to four significant digits."""
     if unit != "fraction":
         return f"{value:.4g}"
-    text = f"{value:.4f}"
-    if text == "1.0000" and value < 1:
-        for digits in range(5, 8):
-            longer = f"{value:.{digits}f}"
-            if not longer.startswith("1"):
-                return longer
-        return f"{math.floor(value * 1e7) / 1e7:.7f}"
-    if text == "0.0000" and value > 0:
-        return f"{value:.2g}"
-    return text
+    return fraction_off_the_edges(value, 4)
 
 
 def _shown_n(record: MetricRecord, metrics: Sequence[MetricRecord]) -> str:
