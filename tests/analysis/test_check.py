@@ -859,9 +859,7 @@ def test_tables_of_other_samples_are_named_by_model_and_file(
     frame = pd.read_parquet(table)
     frame["sample_id"] = "x-" + frame["sample_id"]
     frame.to_parquet(table)
-    record = json.loads((job / "job.json").read_text())
-    record["files"]["samples.parquet"] = file_sha256(table)
-    (job / "job.json").write_text(json.dumps(seal(record)))
+    _reseal(job, "samples.parquet")
     assert check("--baseline", runs["base"], "--current", other) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
@@ -882,9 +880,7 @@ def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
     for r in records:
         r["value"], r["ci"] = None, None
     (job / "metrics.json").write_text(json.dumps(records))
-    record = json.loads((job / "job.json").read_text())
-    record["files"]["metrics.json"] = file_sha256(job / "metrics.json")
-    (job / "job.json").write_text(json.dumps(seal(record)))
+    _reseal(job, "metrics.json")
     assert check("--baseline", base, "--current", runs["bad"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
@@ -894,3 +890,11 @@ def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
     policy.write_text("metrics:\n  top1_acc: {floor: 0.5}\n")
     assert check("--baseline", base, "--current", runs["bad"], "--policy", policy) == 1
     assert "below the floor 0.5 (undefined in the baseline)" in capsys.readouterr().out
+
+
+def _reseal(job: Path, name: str) -> None:
+    """Record the edited file `name`'s digest in the job's record, sealed again (as an edit
+    that passes the store's checksums)."""
+    record = json.loads((job / "job.json").read_text())
+    record["files"][name] = file_sha256(job / name)
+    (job / "job.json").write_text(json.dumps(seal(record)))
