@@ -98,7 +98,7 @@ class CheckRow:
     # a hardware-dependent metric measured on other hardware now: (the baseline's, the current
     # run's), not compared (passes, counted apart)
     other_hardware: tuple[str, str] | None = None
-    # undefined in the baseline and held to no floor: nothing was judged
+    # undefined in the baseline and held to no floor (or undefined now too): nothing was judged
     undefined_before: bool = False
 
     @property
@@ -600,7 +600,9 @@ def _comparable(
             row.status, row.reason = "fail", f"{reason} (undefined in the baseline)"
         else:
             row.reason = "undefined in the baseline; not compared"
-            row.undefined_before = row.rule is None or row.rule.floor is None
+            # a floor judges the current value: none there either, and nothing was judged
+            floor = row.rule is not None and row.rule.floor is not None
+            row.undefined_before = not floor or cm.value is None
         return None
     return cm
 

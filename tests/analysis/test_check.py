@@ -892,6 +892,30 @@ def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
     assert "below the floor 0.5 (undefined in the baseline)" in capsys.readouterr().out
 
 
+def test_a_floor_on_values_undefined_in_both_runs_checks_nothing(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a floor is judged on the current value; with none there either, the row judged nothing,
+    # and a gate of such rows said `PASS: 3 checks` (exit 0) instead of refusing
+    folders = []
+    for name in ("base", "base"):
+        folder = tmp_path / f"undefined{len(folders)}"
+        shutil.copytree(runs[name], folder)
+        (job,) = folder.glob("jobs/*")
+        records = json.loads((job / "metrics.json").read_text())
+        for r in records:
+            r["value"], r["ci"] = None, None
+        (job / "metrics.json").write_text(json.dumps(records))
+        _reseal(job, "metrics.json")
+        folders.append(folder)
+    policy = tmp_path / "floor.yaml"
+    policy.write_text("metrics:\n  top1_acc: {floor: 0.5}\n")
+    assert check("--baseline", folders[0], "--current", folders[1], "--policy", policy) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "undefined in the baseline" in err
+
+
 def _reseal(job: Path, name: str) -> None:
     """Record the edited file `name`'s digest in the job's record, sealed again (as an edit
     that passes the store's checksums)."""
