@@ -121,10 +121,49 @@ def test_a_folder_without_modules_looks_through_no_loaded_module(
 
     (tmp_path / "spec.yaml").write_text("")
     (tmp_path / "data").mkdir()
-    looked: list[str] = []
-    real_top = module._top
-    monkeypatch.setattr(module, "_top", lambda name: looked.append(name) or real_top(name))
+    looked: list[set[str]] = []
+    real_loaded_under = module._loaded_under
+    monkeypatch.setattr(
+        module, "_loaded_under", lambda names: looked.append(names) or real_loaded_under(names)
+    )
     path_before = list(sys.path)
     with user_code(tmp_path):
         assert sys.path[0] == str(tmp_path.resolve())
     assert looked == [] and sys.path == path_before
+
+
+def test_a_module_is_within_a_folder_as_its_resolved_path_says(tmp_path: Path) -> None:
+    """`_within` compares resolved paths as text (a checkout's hundreds of `tests.*` modules are
+    looked at on every in-process command): the same answers as pathlib's `is_relative_to` on
+    `Path.resolve()`, through links, for a sibling whose name only starts the same, and at /."""
+    from harness.core import user_code as module
+
+    folder = tmp_path / "spec"
+    (folder / "pkg").mkdir(parents=True)
+    (folder / "own.py").write_text("")
+    (tmp_path / "spec-other").mkdir()
+    (tmp_path / "spec-other" / "near.py").write_text("")
+    (tmp_path / "outside.py").write_text("")
+    (folder / "link_out.py").symlink_to(tmp_path / "outside.py")
+    (tmp_path / "link_in.py").symlink_to(folder / "own.py")
+    (tmp_path / "spec-link").symlink_to(folder, target_is_directory=True)
+    places = [
+        folder / "own.py",
+        folder / "link_out.py",
+        tmp_path / "link_in.py",
+        tmp_path / "spec-other" / "near.py",
+        tmp_path / "spec-link" / "own.py",
+        folder,
+        folder / "pkg",
+        folder / "missing.py",
+    ]
+    for base in (folder.resolve(), Path("/"), tmp_path.resolve() / "spec-"):
+        for place in places:
+            mod = ModuleType("m")
+            mod.__file__ = str(place)
+            expected = Path(place).resolve().is_relative_to(base)
+            assert module._within(mod, base) is expected, (place, base)
+        package = ModuleType("p")
+        package.__path__ = [str(folder / "pkg")]  # a package: its path, no file
+        assert module._within(package, base) is (folder / "pkg").resolve().is_relative_to(base)
+    assert module._within(ModuleType("builtin"), folder.resolve()) is False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,22 @@ def _write_inputs(case: dict[str, Any], folder: Path) -> Path:
     return spec
 
 
-def _command(case: dict[str, Any], folder: Path, spec: Path) -> list[str | Path]:
+@pytest.fixture(scope="module")
+def gate_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small finished run the `check` cases gate (each gets a copy): one run of the same
+    spec for the module, not one per case. Only those cases ask for it, through
+    `request.getfixturevalue`, so the module's tests stay spread over xdist workers (a fixture
+    a test names puts its module in one group: tests/conftest.py)."""
+    folder = tmp_path_factory.mktemp("gate-run")
+    spec = folder / "spec.yaml"
+    spec.write_text(f"name: gate\ndevice: cpu\nbootstrap_resamples: 20\n{MINIMAL}")
+    assert cli("run", spec, "--out", folder / "out", "--limit", "20")[0] == 0
+    return folder / "out"
+
+
+def _command(
+    case: dict[str, Any], folder: Path, spec: Path, request: pytest.FixtureRequest
+) -> list[str | Path]:
     command = case.get("command", "validate")
     if command == "run":
         return ["run", spec, "--out", folder / "out", "--limit", "20"]
@@ -156,8 +172,7 @@ def _command(case: dict[str, Any], folder: Path, spec: Path) -> list[str | Path]
             SPECIAL[text](policy)
         else:
             policy.write_text(TEXTS[text]() if text in TEXTS else text, encoding="utf-8")
-        spec.write_text(f"name: gate\ndevice: cpu\nbootstrap_resamples: 20\n{MINIMAL}")
-        assert cli("run", spec, "--out", folder / "out", "--limit", "20")[0] == 0
+        shutil.copytree(request.getfixturevalue("gate_run"), folder / "out")
         run = next((folder / "out" / "runs").iterdir())
         return ["check", "--baseline", run, "--current", run, "--policy", policy]
     return ["validate", spec]
@@ -173,14 +188,19 @@ def _params() -> list[Any]:
 
 
 @pytest.mark.parametrize("case", _params())
-def test_bad_input(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input(
+    case: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
     if "scenario" in case:
         outcome = SCENARIOS[case["scenario"]](Scene(tmp_path, monkeypatch))
         code, err = outcome.code, outcome.err
     else:
         spec = _write_inputs(case, tmp_path)
         before = _prior_run(tmp_path) if case.get("prior") else None
-        code, _, err = cli(*_command(case, tmp_path, spec))
+        code, _, err = cli(*_command(case, tmp_path, spec, request))
         if before is not None:
             _check_prior_intact(tmp_path / "out", before)
     lines = error_lines(err)

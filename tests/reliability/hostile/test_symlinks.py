@@ -325,8 +325,16 @@ def test_the_job_cache_never_reads_through_a_link(template: Path, tmp_path: Path
 
 @pytest.fixture(scope="module")
 def site(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report to copy for each case, its parts built in this process (tests/conftest.py's
+    `report_parts_here`, for the module): the same site as forked workers build
+    (tests/present/test_site_workers.py), without forking a pool for a two-model run. The
+    cases' own reports, the ones that must refuse, run as every user's do."""
+    from harness.present import site_workers
+
     folder = tmp_path_factory.mktemp("site")
-    assert main(["report", str(template / "out"), "--out", str(folder / "site")]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_workers, "cores", lambda: 1)
+        assert main(["report", str(template / "out"), "--out", str(folder / "site")]) == 0
     return folder / "site"
 
 

@@ -8,6 +8,7 @@ validate into a run that crashed; these cases pin the opposite.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ def _set(data: Any, path: list[str], value: Any) -> None:
 
 
 def _spec_text(key: str, literal: str) -> str:
-    data = yaml.safe_load(yaml.safe_dump(BASE))
+    data = copy.deepcopy(BASE)  # plain dicts, lists and scalars: a YAML round trip's copy
     if key.startswith("image:"):
         data["tasks"].append(dict(IMAGE_TASK))
         path = ["tasks", "2", *key.removeprefix("image:").split(".")]
