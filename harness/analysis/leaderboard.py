@@ -11,7 +11,6 @@ decision-based upper bound never stands above an unflagged white-box one
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,6 +20,7 @@ from typing import Any
 from harness.analysis import paired_tests
 from harness.core.board_notes import is_board_note, is_truncation_note
 from harness.core.errors import ResultsError
+from harness.core.group_context import worst_group_records
 from harness.core.group_order import group_names
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -160,19 +160,10 @@ def worst_groups(job: StoredJob, rec: MetricRecord) -> list[WorstGroup]:
     of the same grouping whose value is the number (several when groups tie). The record's n
     counts every group's samples (177 on diabetes), the value one group's (34 of 49). Empty for
     any other record, or when the job stores no matching per-group record."""
-    if not is_worst_group(rec) or rec.value is None:
+    groups = worst_group_records(rec, job.metrics)
+    if not groups:
         return []
     per_group = rec.metric.removeprefix("worst_")
-    groups = [
-        m
-        for m in job.metrics
-        if m.metric == per_group
-        and m.condition == rec.condition
-        and m.value is not None
-        and "group" in m.context
-        and {k: v for k, v in m.context.items() if k != "group"} == dict(rec.context)
-        and math.isclose(m.value, rec.value, rel_tol=0.0, abs_tol=1e-12)
-    ]
     labels = job.record.task_summary.group_labels.get(str(rec.context.get("group_by")), {})
     values = [
         str(m.context["group"])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import inspect
-import math
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, 
 from harness.core.arguments import path_argument
 from harness.core.edge_digits import fraction_off_the_edges
 from harness.core.errors import ClassCountError, HarnessError, SpecError
+from harness.core.group_context import worst_group_records
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter, with_input_notes
 from harness.core.sample_table import SampleTable
@@ -76,17 +76,7 @@ def _shown_n(record: MetricRecord, metrics: Sequence[MetricRecord]) -> str:
     and the model card give them (`harness.analysis.leaderboard.worst_groups`)."""
     if not record.metric.startswith("worst_") or record.value is None:
         return f"n={record.n}"
-    rest = dict(record.context)
-    sizes = [
-        m.n
-        for m in metrics
-        if m.metric == record.metric.removeprefix("worst_")
-        and m.condition == record.condition
-        and m.value is not None
-        and "group" in m.context
-        and {k: v for k, v in m.context.items() if k != "group"} == rest
-        and math.isclose(m.value, record.value, rel_tol=0.0, abs_tol=1e-12)
-    ]
+    sizes = [m.n for m in worst_group_records(record, metrics)]
     if not sizes:
         return f"n={record.n} in all groups"
     return f"n={min(sizes)} (worst group; {record.n} in all groups)"
