@@ -439,10 +439,7 @@ def _check_job(
             # one CPU name, other vector instructions: not gated (nor its flags), as a speed
             # measured on a CPU of another name
             was, now = (f"{_hardware(m)}, {v}" for m, v in zip((bm, cm), vector, strict=True))
-            row.current, row.other_hardware = cm.value, (was, now)
-            row.reason = (
-                f"not gated: measured on different hardware ({was} in the baseline, {now} now)"
-            )
+            _not_gated(row, cm, was, now)
             continue
         cm = _comparable(row, bm, cm, policy, cjob.metrics)
         if cm is not None:
@@ -555,6 +552,13 @@ def _on_the_cpu(m: MetricRecord) -> bool:
     return _hardware_bound(m) and m.context.get("device") == "cpu"
 
 
+def _not_gated(row: CheckRow, current: MetricRecord, was: str, now: str) -> None:
+    """`row` passes without a comparison: its metric was measured on hardware `was` in the
+    baseline and `now` in the current run."""
+    row.current, row.other_hardware = current.value, (was, now)
+    row.reason = f"not gated: measured on different hardware ({was} in the baseline, {now} now)"
+
+
 def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord]) -> bool:
     """A hardware-dependent baseline metric measured on other hardware now: the row says so and
     passes (True); False when `bm` is not hardware-dependent or has no such twin."""
@@ -563,12 +567,7 @@ def _hardware_twin(row: CheckRow, bm: MetricRecord, current: list[MetricRecord])
     twin = next((m for m in current if _without_hardware(m) == _without_hardware(bm)), None)
     if twin is None:
         return False
-    row.current = twin.value
-    row.other_hardware = (_hardware(bm), _hardware(twin))
-    row.reason = (
-        f"not gated: measured on different hardware ({_hardware(bm)} in the baseline, "
-        f"{_hardware(twin)} now)"
-    )
+    _not_gated(row, twin, _hardware(bm), _hardware(twin))
     return True
 
 
