@@ -873,14 +873,7 @@ def test_a_gate_whose_baseline_values_are_all_undefined_is_refused(
 ) -> None:
     # every row read "undefined in the baseline; not compared" and the gate said `PASS: 3 checks`
     # (exit 0): it compared nothing, as a gate whose baseline jobs all failed (refused)
-    base = tmp_path / "undefined"
-    shutil.copytree(runs["base"], base)
-    (job,) = base.glob("jobs/*")
-    records = json.loads((job / "metrics.json").read_text())
-    for r in records:
-        r["value"], r["ci"] = None, None
-    (job / "metrics.json").write_text(json.dumps(records))
-    _reseal(job, "metrics.json")
+    base = _undefined_copy(runs["base"], tmp_path / "undefined")
     assert check("--baseline", base, "--current", runs["bad"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
@@ -897,23 +890,26 @@ def test_a_floor_on_values_undefined_in_both_runs_checks_nothing(
 ) -> None:
     # a floor is judged on the current value; with none there either, the row judged nothing,
     # and a gate of such rows said `PASS: 3 checks` (exit 0) instead of refusing
-    folders = []
-    for name in ("base", "base"):
-        folder = tmp_path / f"undefined{len(folders)}"
-        shutil.copytree(runs[name], folder)
-        (job,) = folder.glob("jobs/*")
-        records = json.loads((job / "metrics.json").read_text())
-        for r in records:
-            r["value"], r["ci"] = None, None
-        (job / "metrics.json").write_text(json.dumps(records))
-        _reseal(job, "metrics.json")
-        folders.append(folder)
+    folders = [_undefined_copy(runs["base"], tmp_path / f"undefined{i}") for i in range(2)]
     policy = tmp_path / "floor.yaml"
     policy.write_text("metrics:\n  top1_acc: {floor: 0.5}\n")
     assert check("--baseline", folders[0], "--current", folders[1], "--policy", policy) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     assert "undefined in the baseline" in err
+
+
+def _undefined_copy(run: Path, folder: Path) -> Path:
+    """A copy of the one-job `run` in `folder` whose every stored value and interval is
+    undefined (re-sealed)."""
+    shutil.copytree(run, folder)
+    (job,) = folder.glob("jobs/*")
+    records = json.loads((job / "metrics.json").read_text())
+    for r in records:
+        r["value"], r["ci"] = None, None
+    (job / "metrics.json").write_text(json.dumps(records))
+    _reseal(job, "metrics.json")
+    return folder
 
 
 def _reseal(job: Path, name: str) -> None:
