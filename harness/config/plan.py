@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from harness.config.protocols import Protocol
 from harness.config.spec import ModelSpec, RunSpec
 from harness.core.manifest import ProtocolRef
-from harness.core.suite import Suite
+from harness.core.suite import CONTINUED, Suite
 from harness.core.task import Task
 from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
@@ -90,13 +90,14 @@ class Plan:
 
     def suite_summaries(self) -> list[str]:
         """What each suite will run and its worst-case cost, one line each, prefixed by the
-        suite's name (`Suite.plan_summary`): `harness run` prints them before the first job and
-        `harness validate` after the jobs."""
+        suite's name (`Suite.plan_summary`; a line continuing the one above it, `CONTINUED`,
+        keeps its indent instead): `harness run` prints them before the first job and `harness
+        validate` after the jobs."""
         headlines = {name: task.headline for name, task in self.tasks.items()}
         # `protocol` only under one: a protocol runs only built-in suites, and an installed
         # suite may still override the one-argument `plan_summary(headlines)`
         return [
-            f"{suite.name}: {line}"
+            line if line.startswith(CONTINUED) else f"{suite.name}: {line}"
             for suite in self.suites.values()
             for line in (
                 suite.plan_summary(headlines)

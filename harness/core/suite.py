@@ -29,6 +29,9 @@ from harness.core.task_columns import TaskColumns
 from harness.core.threat_model import Headline
 from harness.core.validation import format_validation_error
 
+CONTINUED = "  "
+"""How a line of `Suite.plan_summary` starts when it continues the line above it."""
+
 
 class ProgressCallback(Protocol):
     """How a suite reports progress inside a job (shown live by the CLI, with a rate and ETA).
@@ -195,7 +198,9 @@ class Suite:
         self, headlines: Mapping[str, Headline | None], protocol: str | None = None
     ) -> list[str]:
         """What the suite will run and roughly what it costs, one line each: `harness run`
-        prints it before the first job starts, so a costly default is visible up front.
+        prints it before the first job starts, so a costly default is visible up front. A line
+        that starts with `CONTINUED` continues the one above it (printed indented under it,
+        without the suite's name).
         `headlines` maps each task of the plan to its headline threat model(s), known without
         loading data (`()`: none; None: the loaded task object says); `protocol` names the
         protocol preset that filled in the suite's config, if any. None by default."""

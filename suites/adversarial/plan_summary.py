@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
+from harness.core.suite import CONTINUED
 from harness.core.threat_model import Headline
 from harness.suites.adversarial.budgets import budgets_text, headline_budgets
 from harness.suites.adversarial.config import (
@@ -78,11 +79,17 @@ def plan_summary(
     lines: list[str] = []
     if text:
         lines.append((f"{', '.join(text)}: " if several else "") + _text_runs(cfg))
+    said: dict[tuple[str, ...], str] = {}  # cost and escalation lines -> the first group's name
     for group in groups.values():
         prefix = f"{', '.join(group.tasks)}: " if several else ""
         for label, white_box in group.kinds:
-            runs = _attack_lines(cfg, group.resolved, group.origin, white_box=white_box)
-            lines.extend(prefix + label + line for line in runs)
+            what, *more = _attack_lines(cfg, group.resolved, group.origin, white_box=white_box)
+            lines.append(prefix + label + what)
+            if tuple(more) in said:  # a long paragraph, word for word: named, not repeated
+                lines.append(f"{CONTINUED}cost and escalation: as for {said[tuple(more)]}")
+                continue
+            said[tuple(more)] = ", ".join(group.tasks) + (f": {label[:-2]}" if label else "")
+            lines.extend(CONTINUED + line for line in more)
     return lines
 
 
@@ -120,9 +127,10 @@ def _names(models: list[str], shown: int = 4) -> str:
 def _attack_lines(
     cfg: AdversarialConfig, resolved: ResolvedConfig, origin: str, *, white_box: bool
 ) -> list[str]:
-    """What runs on a model of one kind, its cost and the escalation's (`attack_plan`: without
-    gradients, the gradient-free attacks and a decision-based stand-in; or the skip, when
-    `allow_blackbox_fallback` is false, as `AdversarialSuite.skip_reason` decides)."""
+    """What runs on a model of one kind, then its cost and the escalation's (`attack_plan`:
+    without gradients, the gradient-free attacks and a decision-based stand-in; or the skip,
+    when `allow_blackbox_fallback` is false, as `AdversarialSuite.skip_reason` decides). The
+    caller names the tasks and models on the first line only: the others continue it."""
     if white_box:
         runs, dropped = resolved, ""
     else:
@@ -228,8 +236,7 @@ def _cost(cfg: AdversarialConfig, resolved: ResolvedConfig) -> tuple[str, int] |
         spent, stopping = stopping, ""
     line = (
         f"cost per model and task: {spent} per sample that no attack breaks (over all "
-        f"budgets){stopping}{checks}; samples broken early cost less, and a masking flag adds "
-        "escalation rounds (next line)"
+        f"budgets){stopping}{checks}; samples broken early cost less"
     )
     return line, randomised
 
@@ -249,13 +256,13 @@ def _escalation_cost(cfg: AdversarialConfig, resolved: ResolvedConfig, randomise
     )
     model = (
         f"a randomised model (nondeterministic forward pass) costs eot_draws ({draws}) passes "
-        f"for each pass above, two for each Square query: up to {randomised:,} passes{aside}"
+        f"per pass, two per Square query (up to {randomised:,} passes{aside})"
     )
     if rounds == 0:
         return f"escalation is off (escalation_rounds: 0); {model}"
     return (
         f"a masking flag adds up to {rounds} escalation round(s): up to {det:,} forward passes "
         "per sample still unbroken (over all budgets; round 1's transfer attack adds 2 per input "
-        f"feature); {model}, and every pass of escalation round r averages 2^r x {draws}: up to "
+        f"feature); {model}, and 2^r x {draws} per pass of escalation round r: up to "
         f"{randomised + rand:,} passes per sample still unbroken, the escalation included"
     )

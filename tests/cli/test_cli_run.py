@@ -93,8 +93,9 @@ def test_validate_says_what_the_adversarial_suite_will_run_and_cost(
     assert run_cli("validate", spec, "--width", "0") == 0
     out = capsys.readouterr().out.splitlines()
     assert out[3].startswith("adversarial: preset fast (linf_apgd_ce, linf_apgd_t, linf_square;")
-    assert out[4].startswith("adversarial: cost per model and task: up to 120 gradient ")
-    assert out[5].startswith("adversarial: a masking flag adds up to 3 escalation round(s)")
+    # the cost and the escalation's continue the line above, indented under it
+    assert out[4].startswith("  cost per model and task: up to 120 gradient ")
+    assert out[5].startswith("  a masking flag adds up to 3 escalation round(s)")
 
 
 def test_filters_select_models(tiny_spec: Path, tmp_path: Path) -> None:

@@ -497,7 +497,7 @@ def test_run_announces_the_plan_and_the_board_says_how_many_budgets(
     plan = err[: err.index("results:")]
     assert "  adversarial: preset fast (linf_apgd_ce, linf_apgd_t, linf_square" in plan
     assert budgets in plan
-    assert "  adversarial: cost per model and task: up to" in plan
+    assert "\n    cost per model and task: up to" in plan  # under what runs, indented
     from harness.analysis.leaderboard import build_boards
     from harness.run.suite_boards import installed_suite_boards
 

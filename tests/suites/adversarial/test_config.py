@@ -212,21 +212,27 @@ def test_the_plan_summary_says_what_each_task_runs_by_default_and_its_cost() -> 
     mnist = (ThreatModel(norm="linf", eps=0.3),)
     suite = AdversarialSuite({})
     lines = suite.plan_summary({"digits": linf, "diabetes": linf, "mnist": mnist, "mine": ()})
-    assert len(lines) == 9  # what runs, its cost, the escalation's, per group of tasks
+    # per group of tasks: what runs, then (indented, continuing it) its cost and the
+    # escalation's; a group whose cost and escalation repeat an earlier one's names it instead
+    assert len(lines) == 8
     what, cost = lines[0], lines[1]
     assert what.startswith(
         "digits, diabetes: preset standard (linf_apgd_ce, linf_apgd_t, linf_fab_t, linf_square;"
     )
     assert "at 1 budget(s): linf 0.1 (the task's headline threat model; set suites." in what
     # APGD-CE 100 + APGD-T 900 + FAB-T 900 gradient passes at one budget
-    assert cost.startswith("digits, diabetes: cost per model and task: up to 1,900 gradient and")
+    assert cost.startswith("  cost per model and task: up to 1,900 gradient and")
+    assert lines[2].startswith("  a masking flag adds up to 3 escalation round(s)")
     assert lines[3].startswith("mnist: preset standard") and "linf 0.3 (the task's" in lines[3]
-    assert lines[6].startswith("mine: preset standard (linf_apgd_ce")
+    # one budget of the same attacks: the same counts, word for word
+    assert lines[4] == "  cost and escalation: as for digits, diabetes"
+    assert lines[5].startswith("mine: preset standard (linf_apgd_ce")
     assert (
         "at 4 budget(s): linf 0.05, 0.1; l2 0.5, 1 (the suite's default for a task without"
-        in (lines[6])
+        in (lines[5])
     )
-    assert "up to 7,600 gradient and" in lines[7]  # four budgets
+    assert lines[6].startswith("  cost per model and task: up to 7,600 gradient and")  # 4 budgets
+    assert lines[7].startswith("  a masking flag adds")
     undeclared = suite.plan_summary({"plugin": None})
     assert "if its task object declares one, else the suite's default" in undeclared[0]
     listed = AdversarialSuite({"preset": "fast", "epsilons": {"linf": [0.1]}})
@@ -274,7 +280,7 @@ def test_the_plan_summary_says_what_escalation_and_a_randomised_model_can_cost()
 
     linf = (ThreatModel(norm="linf", eps=0.1),)
     _, cost, escalation = AdversarialSuite({}).plan_summary({"digits": linf})
-    assert cost.endswith("a masking flag adds escalation rounds (next line)")
+    assert cost.endswith("samples broken early cost less")
     # deterministic, rounds 1-3 at one budget: Square r x 5,000 + 1 queries; 200 gradients
     # (APGD-CE 50 steps, APGD-T 50 x 3 targets) of r x 128 + 1 passes each
     det = sum(r * 5000 + 1 + 200 * (r * 128 + 1) for r in (1, 2, 3))
@@ -288,7 +294,7 @@ def test_the_plan_summary_says_what_escalation_and_a_randomised_model_can_cost()
     assert f"up to {cascade + rand:,} passes per sample still unbroken" in escalation
     assert cascade + rand > 3000 * (1900 + 5902)
     off = AdversarialSuite({"escalation_rounds": 0, "eot_draws": 4}).plan_summary({"d": linf})
-    assert off[2].startswith("escalation is off (escalation_rounds: 0); a randomised model")
+    assert off[2].startswith("  escalation is off (escalation_rounds: 0); a randomised model")
     assert "costs eot_draws (4) passes" in off[2]
 
 

@@ -66,17 +66,18 @@ def test_a_black_box_spec_announces_its_gradient_free_attacks(folder: Path) -> N
     )
     # Square's 5,000 queries and its first scoring pass; no gradient passes
     assert cost.startswith(
-        "black-box models (lr): cost per model and task: up to 5,001 forward passes (no "
+        "  cost per model and task: up to 5,001 forward passes (no "
         "gradient passes) per sample that no attack breaks (over all budgets)"
     )
     assert "gradient and" not in cost and "1,900" not in cost
-    assert escalation.startswith("black-box models (lr): a masking flag adds up to 3")
+    assert escalation.startswith("  a masking flag adds up to 3")
 
 
 def test_a_mixed_spec_gets_the_lines_of_each_kind(folder: Path) -> None:
     white = _summary(folder, "[digits-mlp]")
     lines = _summary(folder, f"[digits-mlp, {LR}]")
-    assert lines[:3] == [f"models with gradients (digits-mlp): {line}" for line in white]
+    # the kind is named on the first line; the cost and escalation lines continue it
+    assert lines[:3] == [f"models with gradients (digits-mlp): {white[0]}", *white[1:]]
     assert "1,900 gradient and 5,902 forward passes" in lines[1]
     assert lines[3:] == _summary(folder, f"[{LR}]")
 
@@ -87,7 +88,7 @@ def test_a_decision_based_stand_in_is_named_with_its_queries_uncounted(folder: P
     assert what.startswith("black-box models (lr): preset custom (linf_hopskipjump;")
     assert what.endswith("no gradients: linf_pgd does not run, robust accuracy is an upper bound")
     assert cost.startswith(
-        "black-box models (lr): cost per model and task: the queries of linf_hopskipjump "
+        "  cost per model and task: the queries of linf_hopskipjump "
         "(decision-based: its own stopping rule sets how many) per sample"
     )
 
@@ -127,10 +128,13 @@ def test_a_model_limited_to_some_tasks_is_announced_on_those_only(folder: Path) 
     lines = plan.suites["adversarial"].plan_summary({n: t.headline for n, t in plan.tasks.items()})
     digits = [line for line in lines if line.startswith("digits: ")]
     mnist = [line for line in lines if line.startswith("mnist: ")]
-    assert len(digits) == 6 and len(mnist) == 3 and len(lines) == 9
+    # a head line per task group and kind of model, each followed by its continuation lines
+    assert len(digits) == 2 and len(mnist) == 1 and len(lines) == 8
     assert any("black-box models (lr)" in line for line in digits)
     assert not any("lr" in line.split(":")[1] for line in mnist)
     assert mnist[0].startswith("mnist: preset standard (linf_apgd_ce, ")
+    # mnist's models with gradients cost what digits' do (one budget each): named, not repeated
+    assert lines[-1] == "  cost and escalation: as for digits: models with gradients (digits-mlp)"
 
     only_digits = parse_spec_text(
         "name: t\ntasks: [digits, mnist]\nmodels: [digits-mlp]\nsuites:\n  adversarial: {}\n",
