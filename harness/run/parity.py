@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from harness.core.adapter import ModelAdapter, check_logits
-from harness.core.model_calls import private_inputs
+from harness.core.model_calls import calling_model, private_inputs
 from harness.core.task import Task
 
 
@@ -53,8 +53,7 @@ def compare(
     first: list[str] = []
     for batch in task.batches(batch_size):
         # each model reads its own copy: one writing into its input cannot change the other's
-        la = a.logits(private_inputs(batch.inputs)).detach().cpu().double()
-        lb = b.logits(private_inputs(batch.inputs)).detach().cpu().double()
+        la, lb = (_logits(m, batch.inputs, task) for m in (a, b))
         check_logits(la, num_classes=task.num_classes, model=a.name, task=task.name)
         check_logits(lb, num_classes=task.num_classes, model=b.name, task=task.name)
         logit_diff = max(logit_diff, float((la - lb).abs().max()))
@@ -83,3 +82,10 @@ def compare(
         atol=atol,
         first_disagreements=tuple(first),
     )
+
+
+def _logits(model: ModelAdapter, inputs: torch.Tensor | list[str], task: Task) -> torch.Tensor:
+    """One adapter's logits of a batch, on its own copy of the inputs (one writing into its
+    input cannot change the other's); its code raising is a one-line error naming it."""
+    with calling_model(model.name, f"its forward pass on task {task.name!r}"):
+        return model.logits(private_inputs(inputs)).detach().cpu().double()

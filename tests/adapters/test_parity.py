@@ -104,3 +104,22 @@ def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
     assert report.disagreements == int((ref_a != ref_b).sum()) > 0
     assert report.max_abs_logit_diff == pytest.approx(5.0, abs=1e-4)
     assert not report.passed
+
+
+def test_a_model_that_raises_is_named_in_one_line(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """A model raising in its forward pass is the model named at fault, not the pair: 'parity of
+    torch,wide on task digits failed: RuntimeError: mat1 and mat2 shapes ...' left the user to
+    find which of the two it was."""
+    spec = _spec(tmp_path, onnx_path, export_path)
+    text = spec.read_text().replace(
+        "suites:",
+        '  - {name: wide, factory: "tests.fixture_models:linear_tabular", input_shape: [1, 8, 8]}\n'
+        "suites:",
+    )
+    spec.write_text(text)
+    assert main(["parity", str(spec), "--models", "torch,wide", "--task", "digits"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: model 'wide' raised RuntimeError during its forward pass on ")
+    assert "\n" not in err and "torch" not in err.split("raised")[0]
