@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -64,6 +64,13 @@ class MlflowExport:
     kept: int  # job runs an earlier export had logged completely: left as they were
     replaced: int  # unfinished job runs of an interrupted export, deleted and logged again
     report: Path | None  # the report site logged with the runs (None: none)
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with the tracking URI as `shown_uri` prints it: a notebook
+        cell that ends with `harness.export_mlflow(...)` displays it, into the saved output."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["tracking_uri"] = shown_uri(self.tracking_uri)
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 def default_tracking_uri() -> str:

@@ -296,6 +296,23 @@ def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> N
     assert shown_uri(uri) == shown
 
 
+def test_an_export_s_repr_does_not_carry_the_uri_s_secret() -> None:
+    """`harness.export_mlflow(...)` as a notebook cell's last line displays what it returns:
+    its repr printed the tracking URI whole, token and password with it, into the cell's saved
+    output. The repr shows the URI as the command prints it; the field keeps it whole."""
+    from harness.export.mlflow_export import MlflowExport
+
+    uri = "https://ghp_s3cret:x-oauth-basic@mlflow.example:5000"
+    done = MlflowExport(
+        tracking_uri=uri, experiment="e", experiment_id="1", logged=2, kept=0, replaced=0,
+        report=None,
+    )  # fmt: skip
+    assert "ghp_s3cret" not in repr(done) and "ghp_s3cret" not in str(done)
+    assert "tracking_uri='https://***@mlflow.example:5000'" in repr(done)
+    assert repr(done).startswith("MlflowExport(") and "logged=2" in repr(done)
+    assert done.tracking_uri == uri
+
+
 @pytest.mark.parametrize(
     "uri",
     [
