@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
@@ -301,20 +301,8 @@ def shown_uri(uri: str) -> str:
     as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
     a token given as the user, as git, many proxies and package indexes take it, is no less a
     secret than a password), so the command's output and a CI log never carry them."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:  # not a URL (an unclosed IPv6 bracket): its whole user part is masked
-        scheme, sep, rest = uri.partition("://")
-        netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
-        if not sep or "@" not in netloc:
-            return uri
-        return f"{scheme}://***@{rest[len(netloc.rpartition('@')[0]) + 1 :]}"
-    secret = _secret(uri)
-    if secret is None:
-        return uri
-    user, _, host = parts.netloc.rpartition("@")
-    shown = "***" if _is_http(parts.scheme) else f"{user.partition(':')[0]}:***"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+    masked = _masked(uri)
+    return uri if masked is None else masked[1]
 
 
 def _is_http(scheme: str) -> bool:
@@ -324,14 +312,46 @@ def _is_http(scheme: str) -> bool:
 def _secret(uri: str) -> str | None:
     """What `shown_uri` masks in `uri`: the user part of an HTTP(S) URL (user and password),
     or another URL's password; None when it holds neither (or is not a URL)."""
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): `_experiment` refuses it
+    masked = _masked(uri)
+    return None if masked is None else masked[0]
+
+
+_DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")
+"""SQLAlchemy's `make_url` (MLflow's database stores): a user without `:` or `/`, then a
+password that runs to the first `@`, `#`, `/` and `?` in it too (`postgresql://ana:p#ss@db`)."""
+
+
+def _masked(uri: str) -> tuple[str, str] | None:
+    """The secret of `uri` and `uri` with it as `***`; None when it holds none. The user part
+    ends at the last `@` of the host part (as urllib splits it: a password's own unquoted `@`),
+    or, where a database driver reads further (SQLAlchemy), at its first `@` after a password;
+    an HTTP(S) URL is read so only when urllib's host part cannot be one (`ana:p` of
+    `https://ana:p#ss@host`: no port), as `https://host:5000/x?to=a@b` holds no user."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
         return None
-    if _is_http(parts.scheme) and "@" in parts.netloc:  # `<token>@host`, `ana:pw@host`, ...
-        return parts.netloc.rpartition("@")[0] or None
-    return password or None
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    ends = [netloc.rfind("@")] if "@" in netloc else []
+    http = _is_http(scheme)
+    found = _DATABASE_USER_PART.match(rest)
+    if found is not None and (not http or (not ends and not _host_and_port(netloc))):
+        ends.append(found.end() - 1)
+    if not ends:
+        return None
+    end = max(ends)
+    if http:
+        secret = rest[:end]
+        return (secret, f"{scheme}://***{rest[end:]}") if secret else None
+    user, _, password = rest[:end].partition(":")
+    return (password, f"{scheme}://{user}:***{rest[end:]}") if password else None
+
+
+def _host_and_port(netloc: str) -> bool:
+    """Whether `netloc` (without a user part) can be a host with an optional numeric port."""
+    if netloc.endswith("]"):  # [::1]
+        return True
+    _, colon, port = netloc.rpartition(":")
+    return not colon or port.isdigit()
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
