@@ -142,6 +142,38 @@ def test_a_file_left_alone_for_seconds_is_hashed_once(
     assert hashed == [tmp_path / "config.json"]
 
 
+def test_a_settled_file_rewritten_with_its_old_size_and_mtime_is_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept digest (its file unchanged for a minute) is dropped when the change time moves,
+    size and mtime as they were (`cp -p` over it): the key holds the ctime."""
+    import os
+
+    from harness.core.hashing import folder_sha256
+
+    ctime = [time.time_ns() - 60 * 10**9]
+    real_stat = Path.stat
+    monkeypatch.setattr(
+        Path,
+        "stat",
+        lambda self, *, follow_symlinks=True: _Ctime(
+            real_stat(self, follow_symlinks=follow_symlinks), ctime[0]
+        ),
+    )
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"old weights")
+    before = real_stat(weights)
+    assert (
+        folder_sha256(tmp_path)["model.safetensors"] == hashlib.sha256(b"old weights").hexdigest()
+    )
+    weights.write_bytes(b"new weights")
+    os.utime(weights, ns=(before.st_atime_ns, before.st_mtime_ns))
+    ctime[0] += 10**9  # the rewrite's change time, still long ago (the clock aside)
+    assert (
+        folder_sha256(tmp_path)["model.safetensors"] == hashlib.sha256(b"new weights").hexdigest()
+    )
+
+
 class _Ctime:
     """A stat result whose change time reads `ctime_ns` (a coarse or an old clock)."""
 
