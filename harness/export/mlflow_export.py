@@ -300,9 +300,11 @@ def shown_uri(uri: str) -> str:
     as `***` (as SQLAlchemy prints a database URL), and the whole user part of an HTTP(S) URL
     as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
     a token given as the user, as git, many proxies and package indexes take it, is no less a
-    secret than a password), so the command's output and a CI log never carry them."""
+    secret than a password), so the command's output and a CI log never carry them. So is the
+    value of a query parameter that names a password, token, secret or key
+    (`postgresql://ana@db/runs?password=...`: the database driver takes it, as libpq does)."""
     masked = _masked(uri)
-    return uri if masked is None else masked[1]
+    return _SECRET_PARAMETER.sub(r"\g<name>***", uri if masked is None else masked[1])
 
 
 def _is_http(scheme: str) -> bool:
@@ -314,6 +316,18 @@ def _secret(uri: str) -> str | None:
     or another URL's password; None when it holds neither (or is not a URL)."""
     masked = _masked(uri)
     return None if masked is None else masked[0]
+
+
+_SECRET_PARAMETER = re.compile(
+    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*(?:pass|pwd|token|secret|key)[^=&;#?]*=)[^&;#]+"
+)
+"""A query parameter naming a password, token, secret or key, with its value."""
+
+
+def _secret_parameters(uri: str) -> list[tuple[str, str]]:
+    """Each such parameter of `uri`: its `name=value` text and that text with the value as
+    `***`."""
+    return [(m.group(0), m.group("name") + "***") for m in _SECRET_PARAMETER.finditer(uri)]
 
 
 _DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")
@@ -468,6 +482,9 @@ def _first_line(err: BaseException, uri: str) -> str:
     if secret:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
             text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
+    for parameter, shown in _secret_parameters(uri):
+        for form in {parameter, unquote(parameter)}:
+            text = text.replace(form, shown)
     return text if len(text) <= 300 else text[:297] + "..."
 
 

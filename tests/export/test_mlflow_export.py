@@ -301,6 +301,18 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("https://mlflow.example/x?to=a:b@c", "https://mlflow.example/x?to=a:b@c"),
         ("databricks://scope:prefix", "databricks://scope:prefix"),
         ("https://tok@[::1]:5000/x", "https://***@[::1]:5000/x"),
+        # a password or token given as a query parameter (the database driver takes
+        # `?password=`, as libpq does)
+        ("postgresql://ana@db/runs?password=s3cret", "postgresql://ana@db/runs?password=***"),
+        (
+            "postgresql://ana:pw@db/runs?sslmode=require&PASSWORD=s3cret",
+            "postgresql://ana:***@db/runs?sslmode=require&PASSWORD=***",
+        ),
+        (
+            "https://mlflow.example/?access_token=abc&x=1",
+            "https://mlflow.example/?access_token=***&x=1",
+        ),
+        ("sqlite:///runs.db?mode=ro", "sqlite:///runs.db?mode=ro"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
@@ -315,6 +327,9 @@ def test_a_database_password_with_a_hash_is_masked_in_the_store_s_error_too() ->
     uri = "postgresql://ana:p#ss@db/runs"
     line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
     assert line == "could not connect to postgresql://ana:***@db/runs"
+    uri = "postgresql://ana@db/runs?password=s3cret&sslmode=require"
+    line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
+    assert line == "could not connect to postgresql://ana@db/runs?password=***&sslmode=require"
 
 
 def test_an_export_s_repr_does_not_carry_the_uri_s_secret() -> None:
