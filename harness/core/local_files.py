@@ -13,6 +13,8 @@ def not_a_file(path: Path, kind: str = "model file") -> str | None:
         return None
     if path.is_dir():
         return f"is a folder, not a {kind}"
-    if path.is_symlink():
+    if path.is_symlink() and not path.exists():
         return "is a link that leads to no file (broken, or a loop)"
+    if path.exists():  # /dev/null, a named pipe: no file to read, but not missing either
+        return f"is a special file (a device, pipe or socket), not a {kind}"
     return "file not found"

@@ -24,11 +24,11 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
@@ -64,6 +64,13 @@ class MlflowExport:
     kept: int  # job runs an earlier export had logged completely: left as they were
     replaced: int  # unfinished job runs of an interrupted export, deleted and logged again
     report: Path | None  # the report site logged with the runs (None: none)
+
+    def __repr__(self) -> str:
+        """The dataclass's repr with the tracking URI as `shown_uri` prints it: a notebook
+        cell that ends with `harness.export_mlflow(...)` displays it, into the saved output."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        shown["tracking_uri"] = shown_uri(self.tracking_uri)
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
 def default_tracking_uri() -> str:
@@ -293,21 +300,11 @@ def shown_uri(uri: str) -> str:
     as `***` (as SQLAlchemy prints a database URL), and the whole user part of an HTTP(S) URL
     as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
     a token given as the user, as git, many proxies and package indexes take it, is no less a
-    secret than a password), so the command's output and a CI log never carry them."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:  # not a URL (an unclosed IPv6 bracket): its whole user part is masked
-        scheme, sep, rest = uri.partition("://")
-        netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
-        if not sep or "@" not in netloc:
-            return uri
-        return f"{scheme}://***@{rest[len(netloc.rpartition('@')[0]) + 1 :]}"
-    secret = _secret(uri)
-    if secret is None:
-        return uri
-    user, _, host = parts.netloc.rpartition("@")
-    shown = "***" if _is_http(parts.scheme) else f"{user.partition(':')[0]}:***"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+    secret than a password), so the command's output and a CI log never carry them. So is the
+    value of a query parameter that names a password, token, secret or key
+    (`postgresql://ana@db/runs?password=...`: the database driver takes it, as libpq does)."""
+    masked = _masked(uri)
+    return _SECRET_PARAMETER.sub(r"\g<name>***", uri if masked is None else masked[1])
 
 
 def _is_http(scheme: str) -> bool:
@@ -317,14 +314,58 @@ def _is_http(scheme: str) -> bool:
 def _secret(uri: str) -> str | None:
     """What `shown_uri` masks in `uri`: the user part of an HTTP(S) URL (user and password),
     or another URL's password; None when it holds neither (or is not a URL)."""
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # not a URL (e.g. an unclosed IPv6 bracket): `_experiment` refuses it
+    masked = _masked(uri)
+    return None if masked is None else masked[0]
+
+
+_SECRET_PARAMETER = re.compile(
+    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*(?:pass|pwd|token|secret|key)[^=&;#?]*=)[^&;#]+"
+)
+"""A query parameter naming a password, token, secret or key, with its value."""
+
+
+def _secret_parameters(uri: str) -> list[tuple[str, str]]:
+    """Each such parameter of `uri`: its `name=value` text and that text with the value as
+    `***`."""
+    return [(m.group(0), m.group("name") + "***") for m in _SECRET_PARAMETER.finditer(uri)]
+
+
+_DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")
+"""SQLAlchemy's `make_url` (MLflow's database stores): a user without `:` or `/`, then a
+password that runs to the first `@`, `#`, `/` and `?` in it too (`postgresql://ana:p#ss@db`)."""
+
+
+def _masked(uri: str) -> tuple[str, str] | None:
+    """The secret of `uri` and `uri` with it as `***`; None when it holds none. The user part
+    ends at the last `@` of the host part (as urllib splits it: a password's own unquoted `@`),
+    or, where a database driver reads further (SQLAlchemy), at its first `@` after a password;
+    an HTTP(S) URL is read so only when urllib's host part cannot be one (`ana:p` of
+    `https://ana:p#ss@host`: no port), as `https://host:5000/x?to=a@b` holds no user."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
         return None
-    if _is_http(parts.scheme) and "@" in parts.netloc:  # `<token>@host`, `ana:pw@host`, ...
-        return parts.netloc.rpartition("@")[0] or None
-    return password or None
+    netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    ends = [netloc.rfind("@")] if "@" in netloc else []
+    http = _is_http(scheme)
+    found = _DATABASE_USER_PART.match(rest)
+    if found is not None and (not http or (not ends and not _host_and_port(netloc))):
+        ends.append(found.end() - 1)
+    if not ends:
+        return None
+    end = max(ends)
+    if http:
+        secret = rest[:end]
+        return (secret, f"{scheme}://***{rest[end:]}") if secret else None
+    user, _, password = rest[:end].partition(":")
+    return (password, f"{scheme}://{user}:***{rest[end:]}") if password else None
+
+
+def _host_and_port(netloc: str) -> bool:
+    """Whether `netloc` (without a user part) can be a host with an optional numeric port."""
+    if netloc.endswith("]"):  # [::1]
+        return True
+    _, colon, port = netloc.rpartition(":")
+    return not colon or port.isdigit()
 
 
 def _store_errors() -> tuple[type[Exception], ...]:
@@ -441,6 +482,9 @@ def _first_line(err: BaseException, uri: str) -> str:
     if secret:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
             text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
+    for parameter, shown in _secret_parameters(uri):
+        for form in {parameter, unquote(parameter)}:
+            text = text.replace(form, shown)
     return text if len(text) <= 300 else text[:297] + "..."
 
 

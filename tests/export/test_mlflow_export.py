@@ -290,10 +290,63 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("http://ghp_s3cret:@mlflow.example", "http://***@mlflow.example"),
         ("sqlite:////tmp/mlflow.db", "sqlite:////tmp/mlflow.db"),
         ("http://[::1", "http://[::1"),
+        # a password with `#`, `/` or `?` in it: SQLAlchemy (MLflow's database stores) takes
+        # it whole (its password runs to the `@`), urllib ended the host at it and printed it
+        ("postgresql://ana:p#ss@db/runs", "postgresql://ana:***@db/runs"),
+        ("mysql+pymysql://ana:pa/s?s@db:3306/runs", "mysql+pymysql://ana:***@db:3306/runs"),
+        ("postgresql://ana:p@ss@db/runs", "postgresql://ana:***@db/runs"),
+        ("https://ana:p#ss@mlflow.example", "https://***@mlflow.example"),
+        # ... but an `@` after a host and port is no user part
+        ("https://mlflow.example:5000/x?to=a@b", "https://mlflow.example:5000/x?to=a@b"),
+        ("https://mlflow.example/x?to=a:b@c", "https://mlflow.example/x?to=a:b@c"),
+        ("databricks://scope:prefix", "databricks://scope:prefix"),
+        ("https://tok@[::1]:5000/x", "https://***@[::1]:5000/x"),
+        # a password or token given as a query parameter (the database driver takes
+        # `?password=`, as libpq does)
+        ("postgresql://ana@db/runs?password=s3cret", "postgresql://ana@db/runs?password=***"),
+        (
+            "postgresql://ana:pw@db/runs?sslmode=require&PASSWORD=s3cret",
+            "postgresql://ana:***@db/runs?sslmode=require&PASSWORD=***",
+        ),
+        (
+            "https://mlflow.example/?access_token=abc&x=1",
+            "https://mlflow.example/?access_token=***&x=1",
+        ),
+        ("sqlite:///runs.db?mode=ro", "sqlite:///runs.db?mode=ro"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
     assert shown_uri(uri) == shown
+
+
+def test_a_database_password_with_a_hash_is_masked_in_the_store_s_error_too() -> None:
+    """MLflow's and SQLAlchemy's errors may repeat the URI: the secret `shown_uri` masks is the
+    one `_first_line` takes out of them, `#` and all."""
+    from harness.export.mlflow_export import _first_line
+
+    uri = "postgresql://ana:p#ss@db/runs"
+    line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
+    assert line == "could not connect to postgresql://ana:***@db/runs"
+    uri = "postgresql://ana@db/runs?password=s3cret&sslmode=require"
+    line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
+    assert line == "could not connect to postgresql://ana@db/runs?password=***&sslmode=require"
+
+
+def test_an_export_s_repr_does_not_carry_the_uri_s_secret() -> None:
+    """`harness.export_mlflow(...)` as a notebook cell's last line displays what it returns:
+    its repr printed the tracking URI whole, token and password with it, into the cell's saved
+    output. The repr shows the URI as the command prints it; the field keeps it whole."""
+    from harness.export.mlflow_export import MlflowExport
+
+    uri = "https://ghp_s3cret:x-oauth-basic@mlflow.example:5000"
+    done = MlflowExport(
+        tracking_uri=uri, experiment="e", experiment_id="1", logged=2, kept=0, replaced=0,
+        report=None,
+    )  # fmt: skip
+    assert "ghp_s3cret" not in repr(done) and "ghp_s3cret" not in str(done)
+    assert "tracking_uri='https://***@mlflow.example:5000'" in repr(done)
+    assert repr(done).startswith("MlflowExport(") and "logged=2" in repr(done)
+    assert done.tracking_uri == uri
 
 
 @pytest.mark.parametrize(

@@ -378,8 +378,13 @@ def test_printing_a_fraction_near_0_or_1_never_reads_as_none_or_all() -> None:
         record("ood_auroc", 0.99998, (0.99994, 1.0)),
         record("robust_acc", 0.00004, (0.0, 0.00012)),
         record("top1_acc", 1.0, (0.9998, 1.0)),
+        # interval ends near an edge keep their digits too (the cases above round the same)
+        record("ood_aupr", 0.99997, (0.99996, 0.99999)),
+        record("robust_f1", 0.00003, (0.00002, 0.00004)),
     ]
     text = repr(EvaluationResult("m", "t", {"shift": SuiteResult(table=None, metrics=records)}))
     assert "ood_auroc   0.99998 [0.9999, 1.0000]  n=20000" in text, text
     assert "robust_acc  4e-05 [0.0000, 0.0001]  n=20000" in text, text
     assert "top1_acc    1.0000 [0.9998, 1.0000]  n=20000" in text, text
+    assert "ood_aupr    0.99997 [0.99996, 0.99999]  n=20000" in text, text
+    assert "robust_f1   3e-05 [2e-05, 4e-05]  n=20000" in text, text

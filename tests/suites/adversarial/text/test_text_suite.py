@@ -164,6 +164,12 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "{word_source: synonyms, synonyms_file: .}",
             "suites.adversarial.text.synonyms_file: is a folder, not a synonyms file: ",
         ),
+        # a device was "file not found"
+        (
+            "{word_source: synonyms, synonyms_file: /dev/null}",
+            "suites.adversarial.text.synonyms_file: is a special file (a device, pipe or "
+            "socket), not a synonyms file: /dev/null;",
+        ),
         # two shares with one condition name: the job failed with a traceback on the
         # sample table's duplicate (sample_id, condition) rows
         (
