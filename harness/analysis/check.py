@@ -141,6 +141,17 @@ class CheckReport:
         """Rows measured on other hardware than the baseline's: passed without a comparison."""
         return [r for r in self.rows if r.other_hardware is not None]
 
+    @property
+    def not_compared(self) -> list[CheckRow]:
+        """Rows passed with nothing to compare them with: a job new in the current run or
+        failed (or skipped) in the baseline, a metric undefined in the baseline and held to no
+        floor (the rows measured on other hardware are `not_gated`)."""
+        return [
+            r
+            for r in self.rows
+            if r.status == "pass" and (r.metric == JOB_ROW or r.undefined_before)
+        ]
+
 
 @dataclass
 class _Pending:

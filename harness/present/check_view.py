@@ -103,11 +103,14 @@ HEADER = [
 
 
 def still_flagged_text(report: CheckReport) -> str:
-    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags, and
-    ' (N not gated: measured on other hardware)' when some rows were not compared."""
-    n, other = len(report.still_flagged), len(report.not_gated)
-    return (f" ({n} still flagged, as in the baseline)" if n else "") + (
-        f" ({other} not gated: measured on other hardware)" if other else ""
+    """' (N still flagged, as in the baseline)' when some rows carry the baseline's flags,
+    ' (N not gated: measured on other hardware)' when some rows were measured on other hardware
+    and ' (N not compared: ...)' when some passed with nothing to compare them with."""
+    n, other, none = len(report.still_flagged), len(report.not_gated), len(report.not_compared)
+    return (
+        (f" ({n} still flagged, as in the baseline)" if n else "")
+        + (f" ({other} not gated: measured on other hardware)" if other else "")
+        + (f" ({none} not compared: new, or failed or undefined in the baseline)" if none else "")
     )
 
 

@@ -829,6 +829,20 @@ def test_a_gate_whose_every_metric_was_measured_on_other_hardware_is_refused(
     assert "PASS: 2 checks (1 not gated: measured on other hardware)" in out
 
 
+def test_the_verdict_counts_rows_that_compared_nothing_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a job new in the current run passes without a comparison: the verdict said `PASS: 2
+    # checks` for one comparison and one new job, as if both had been judged
+    base = _speed_run(tmp_path / "b", {"m1": (1000.0, "CPU A")})
+    grown = _speed_run(tmp_path / "c", {"m1": (1000.0, "CPU A"), "m2": (2000.0, "CPU A")})
+    assert check("--baseline", base, "--current", grown) == 0
+    out = capsys.readouterr().out
+    assert "PASS: 2 checks (1 not compared: new, or failed or undefined in the baseline)" in out
+    assert check("--baseline", base, "--current", grown, "--format", "md") == 0
+    assert "all 2 checks passed (1 not compared: " in capsys.readouterr().out
+
+
 def test_speed_on_a_cpu_of_the_same_name_with_other_vector_instructions_is_not_gated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
