@@ -43,7 +43,7 @@ def add_parser(sub: Any) -> None:
 
 def _compare(args: argparse.Namespace) -> ParityReport:
     """Load the task and both adapters and compare them (errors propagate)."""
-    from harness.core.errors import SpecError
+    from harness.core.errors import HarnessError, ModelLoadError, SpecError
     from harness.run.environment import resolve_device
     from harness.run.model_adapter import build_model_adapter
     from harness.run.parity import compare
@@ -67,7 +67,12 @@ def _compare(args: argparse.Namespace) -> ParityReport:
     )
     adapters = []
     for name in args.models:
-        adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
+        try:
+            adapter = build_model_adapter(plan.models[name], device=device, base_dir=plan.base_dir)
+        except HarnessError as err:  # which of the two: a run's job label says, here nothing
+            if repr(name) in str(err):
+                raise
+            raise ModelLoadError(f"model {name!r}: {err}") from err
         adapter.check_task(task)
         adapters.append(adapter)
     return compare(adapters[0], adapters[1], task, atol=args.atol, batch_size=plan.spec.batch_size)

@@ -304,7 +304,7 @@ def shown_uri(uri: str) -> str:
     value of a query parameter that names a password, token, secret or key
     (`postgresql://ana@db/runs?password=...`: the database driver takes it, as libpq does)."""
     masked = _masked(uri)
-    return _SECRET_PARAMETER.sub(r"\g<name>***", uri if masked is None else masked[1])
+    return _secret_parameter(uri).sub(r"\g<name>***", uri if masked is None else masked[1])
 
 
 def _is_http(scheme: str) -> bool:
@@ -318,16 +318,24 @@ def _secret(uri: str) -> str | None:
     return None if masked is None else masked[0]
 
 
-_SECRET_PARAMETER = re.compile(
-    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*(?:pass|pwd|token|secret|key)[^=&;#?]*=)[^&;#]+"
-)
-"""A query parameter naming a password, token, secret or key, with its value."""
+_SECRET_NAME = r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*(?:pass|pwd|token|secret|key)[^=&;#?]*=)"
+_SECRET_PARAMETER = re.compile(_SECRET_NAME + r"[^&#]+")
+"""A query parameter of an HTTP(S) URL naming a password, token, secret or key, with its value
+(to the next parameter or the fragment)."""
+_SECRET_DATABASE_PARAMETER = re.compile(_SECRET_NAME + r"[^&]+")
+"""The same in a database URL, whose value SQLAlchemy reads to the next `&` (its query runs to
+the end: `?password=p#ss;x` connects with `p#ss;x`)."""
+
+
+def _secret_parameter(uri: str) -> re.Pattern[str]:
+    return _SECRET_PARAMETER if _is_http(uri.partition("://")[0]) else _SECRET_DATABASE_PARAMETER
 
 
 def _secret_parameters(uri: str) -> list[tuple[str, str]]:
     """Each such parameter of `uri`: its `name=value` text and that text with the value as
     `***`."""
-    return [(m.group(0), m.group("name") + "***") for m in _SECRET_PARAMETER.finditer(uri)]
+    found = _secret_parameter(uri).finditer(uri)
+    return [(m.group(0), m.group("name") + "***") for m in found]
 
 
 _DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")

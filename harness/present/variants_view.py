@@ -86,8 +86,8 @@ def _text_section(c: VariantComparison, width: int | None) -> list[str]:
         return wrap(terminal_text(line), width)
 
     title = say(f"{c.variant_model} vs {c.parent} on {c.task}")
-    if c.status != "compared":
-        return [title, say(f"{c.status}: {c.reason}") + "\n"]
+    if c.status != "compared":  # its notes still (a PARTIAL one names the missing parent job)
+        return [title, say(f"{c.status}: {c.reason}"), *(say(f"note: {n}") for n in c.notes), ""]
     lines = [title, say(_size_line(c)), *(say(f"note: {n}") for n in c.notes)]
     table = delta_table(c)
     if table is not None:
@@ -119,7 +119,8 @@ def _delta_lines(c: VariantComparison, width: int | None) -> list[str]:
 def _markdown_section(c: VariantComparison) -> list[str]:
     title = f"### {md_text(f'{c.variant_model} vs {c.parent} on {c.task}')}\n"
     if c.status != "compared":
-        return [title, md_text(f"{c.status}: {c.reason}") + "\n"]
+        notes = [md_text(f"note: {n}") for n in c.notes]
+        return [title, md_text(f"{c.status}: {c.reason}"), *notes, ""]
     lines = [title, md_text(_size_line(c)), *(md_text(f"note: {n}") for n in c.notes)]
     table = delta_table(c)
     if table is not None:

@@ -85,6 +85,8 @@ def plan_summary(
         for label, white_box in group.kinds:
             what, *more = _attack_lines(cfg, group.resolved, group.origin, white_box=white_box)
             lines.append(prefix + label + what)
+            if not more:  # skipped, or a cost not counted: nothing to name or repeat
+                continue
             if tuple(more) in said:  # a long paragraph, word for word: named, not repeated
                 lines.append(f"{CONTINUED}cost and escalation: as for {said[tuple(more)]}")
                 continue

@@ -123,3 +123,21 @@ def test_a_model_that_raises_is_named_in_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: model 'wide' raised RuntimeError during its forward pass on ")
     assert "\n" not in err and "torch" not in err.split("raised")[0]
+
+
+def test_a_model_that_cannot_be_built_is_named_in_one_line(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """A factory reference naming nothing failed with 'module ... has no attribute ...': the
+    error never said which of the two models it was (a run's job label does)."""
+    spec = _spec(tmp_path, onnx_path, export_path)
+    text = spec.read_text().replace(
+        "suites:",
+        '  - {name: gone, factory: "tests.fixture_models:nowhere", input_shape: [1, 8, 8]}\n'
+        "suites:",
+    )
+    spec.write_text(text)
+    assert main(["parity", str(spec), "--models", "torch,gone", "--task", "digits"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: model 'gone': module 'tests.fixture_models' has no attribute")
+    assert "\n" not in err

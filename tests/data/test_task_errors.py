@@ -58,6 +58,21 @@ def test_empty_folders(tmp_path: Path) -> None:
     one_line(err)
 
 
+def test_a_source_naming_a_device_or_pipe_says_so(tmp_path: Path) -> None:
+    """`source: /dev/null` or a named pipe read "holds no .parquet, .csv or .json files", as if
+    it were an empty folder (as a model file key said 'file not found' until fb0678d0)."""
+    import os
+
+    os.mkfifo(tmp_path / "rows.csv")
+    pd.DataFrame({"a": [1.0, 2.0], "label": [0, 1]}).to_csv(tmp_path / "ok.csv", index=False)
+    for special in ("/dev/null", "rows.csv"):
+        with pytest.raises(DatasetError, match=r"source .* is a special file \(a device, pipe"):
+            load(tmp_path, source=special, modality="tabular")
+        with pytest.raises(DatasetError, match=r"train_source .* is a special file") as err:
+            load(tmp_path, source="ok.csv", train_source=special, modality="tabular")
+        one_line(err)
+
+
 def test_missing_image_file_and_non_image_column(tmp_path: Path) -> None:
     pd.DataFrame({"image": ["pics/missing.png"], "label": [0]}).to_parquet(tmp_path / "p.parquet")
     with pytest.raises(DatasetError, match=r"cannot read image .*missing.png") as err:

@@ -313,6 +313,15 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
             "https://mlflow.example/?access_token=***&x=1",
         ),
         ("sqlite:///runs.db?mode=ro", "sqlite:///runs.db?mode=ro"),
+        # SQLAlchemy reads a database URL's query to its end and splits it at '&' only: the
+        # value runs on past '#' and ';' (it showed '?password=***#ss', '?passwd=***;b')
+        (
+            "postgresql://ana@db/runs?password=p#ss&x=1",
+            "postgresql://ana@db/runs?password=***&x=1",
+        ),
+        ("mysql+pymysql://ana@db/runs?passwd=a;b", "mysql+pymysql://ana@db/runs?passwd=***"),
+        # an HTTP(S) URL's fragment is no part of its query
+        ("https://mlflow.example/?token=abc#frag", "https://mlflow.example/?token=***#frag"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
@@ -328,6 +337,9 @@ def test_a_database_password_with_a_hash_is_masked_in_the_store_s_error_too() ->
     line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
     assert line == "could not connect to postgresql://ana:***@db/runs"
     uri = "postgresql://ana@db/runs?password=s3cret&sslmode=require"
+    line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
+    assert line == "could not connect to postgresql://ana@db/runs?password=***&sslmode=require"
+    uri = "postgresql://ana@db/runs?password=p#ss;x&sslmode=require"  # one password, 'p#ss;x'
     line = _first_line(RuntimeError(f"could not connect to {uri}"), uri)
     assert line == "could not connect to postgresql://ana@db/runs?password=***&sslmode=require"
 

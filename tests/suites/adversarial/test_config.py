@@ -331,3 +331,24 @@ def test_two_spellings_of_one_budget_name_are_refused_before_any_job(values: lis
     with pytest.raises(ConfigError, match=r"epsilons\.linf: .* both named eps=") as err:
         resolve_config(cfg)
     assert "\n" not in str(err.value)
+
+
+def test_a_group_without_a_cost_line_is_never_named_for_its_cost() -> None:
+    """Two groups whose cost is not counted (a decision-based attack beside a gradient one)
+    or whose black-box models are skipped say no cost line: a later group is not told its
+    cost and escalation are 'as for' a group that said none."""
+    from harness.core.threat_model import ThreatModel
+    from harness.suites.adversarial.plan_summary import plan_summary
+
+    heads = {
+        "digits": (ThreatModel(norm="linf", eps=0.1),),
+        "mnist": (ThreatModel(norm="linf", eps=0.3),),
+    }
+    uncounted = AdversarialSuite({"attacks": ["linf_pgd", "linf_hopskipjump"]})
+    lines = uncounted.plan_summary(heads)
+    assert [line.split(":")[0] for line in lines] == ["digits", "mnist"]
+    assert not any("as for" in line for line in lines)
+    skipped = AdversarialSuite({"allow_blackbox_fallback": False}).config
+    gradients = {"digits": {"lr": False}, "mnist": {"lr2": False}}
+    lines = plan_summary(skipped, heads, gradients=gradients)
+    assert len(lines) == 2 and all("skipped: no gradients" in line for line in lines)
