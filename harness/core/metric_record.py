@@ -57,11 +57,16 @@ class MetricRecord:
     @property
     def key(self) -> str:
         """Board column name: the metric, qualified by condition and context when present."""
+        return self.key_with(self.context)
+
+    def key_with(self, context: dict[str, Any]) -> str:
+        """The key this record would have with `context` in place of its own (what
+        `replace(record, context=context).key` is, without building and validating a record)."""
         qual = [] if self.condition == "clean" else [self.condition]
         in_condition = set(self.condition.split("/"))
         qual += [
             f"{k}={v}"
-            for k, v in sorted(self.context.items())
+            for k, v in sorted(context.items())
             if k not in _NON_KEY_CONTEXT and f"{k}={v}" not in in_condition
         ]
         return f"{self.metric}[{','.join(qual)}]" if qual else self.metric
