@@ -212,7 +212,10 @@ def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
     cache = _derived(table)
     if ("rows", condition) not in cache:
         frame = table.frame
-        cache["rows", condition] = frame[condition_mask(frame, condition)]
+        mask = condition_mask(frame, condition)
+        # every row of the condition (a table of one condition): the frame itself, not a copy
+        whole = isinstance(mask, np.ndarray) and bool(mask.all())
+        cache["rows", condition] = frame if whole else frame[mask]
     rows = cache["rows", condition]
     assert isinstance(rows, pd.DataFrame)
     return rows
