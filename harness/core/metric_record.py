@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -54,9 +55,11 @@ class MetricRecord:
         if problem:
             raise ValueError(f"metric {self.metric} of suite {self.suite} has {problem}")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """Board column name: the metric, qualified by condition and context when present."""
+        """Board column name: the metric, qualified by condition and context when present.
+        Computed once per record (a frozen record's fields do not change; the gate asks for
+        each record's key about eight times)."""
         return self.key_with(self.context)
 
     def key_with(self, context: dict[str, Any]) -> str:
