@@ -24,7 +24,7 @@ import difflib
 import functools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -385,7 +385,7 @@ def suite_column(m: MetricRecord) -> str:
     """The record's board column qualified by its suite, as a leaderboard names a metric that
     two suites report on one board (`clean_acc[suite=adversarial]`, `clean_acc[suite=shift]`):
     a policy may name it to reach that suite's number alone."""
-    return replace(m, context={**m.context, "suite": m.suite}).key
+    return m.key_with({**m.context, "suite": m.suite})
 
 
 def _checked(policy: Policy, m: MetricRecord) -> MetricRule | None:

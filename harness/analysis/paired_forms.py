@@ -180,7 +180,7 @@ def _form(record: MetricRecord, table: SampleTable, config: SuiteConfig | None) 
     rows = condition_rows(table, record.condition)
     if rows.empty:
         return None
-    return _plain(record, rows)
+    return _plain(record, rows, sample_ids(table, record.condition))
 
 
 _ROWS: dict[int, tuple[weakref.ref[SampleTable], dict[Hashable, object]]] = {}
@@ -212,10 +212,26 @@ def condition_rows(table: SampleTable, condition: str) -> pd.DataFrame:
     cache = _derived(table)
     if ("rows", condition) not in cache:
         frame = table.frame
-        cache["rows", condition] = frame[condition_mask(frame, condition)]
+        mask = condition_mask(frame, condition)
+        # every row of the condition (a table of one condition): the frame itself, not a copy
+        whole = isinstance(mask, np.ndarray) and bool(mask.all())
+        cache["rows", condition] = frame if whole else frame[mask]
     rows = cache["rows", condition]
     assert isinstance(rows, pd.DataFrame)
     return rows
+
+
+def sample_ids(table: SampleTable, condition: str) -> pd.Index:
+    """`pd.Index(rows["sample_id"], name="sample_id")` of the table's rows of `condition`
+    (`condition_rows`), built once per table and condition while the table lives: a job's
+    accuracies and per-sample means index their values by the same ids (read-only)."""
+    cache = _derived(table)
+    if ("ids", condition) not in cache:
+        rows = condition_rows(table, condition)
+        cache["ids", condition] = pd.Index(rows["sample_id"], name="sample_id")
+    ids = cache["ids", condition]
+    assert isinstance(ids, pd.Index)
+    return ids
 
 
 def cell_means(record: MetricRecord, table: SampleTable | None) -> CellMean | None:
@@ -263,13 +279,16 @@ def cell_mean_form(mean: CellMean) -> CellMeans:
     return CellMeans(values=series, binary=False, mean=mean)
 
 
-def _plain(record: MetricRecord, rows: pd.DataFrame) -> Form | None:
-    """Accuracies (McNemar), per-sample means, and whole-table accuracy-suite statistics."""
+def _plain(record: MetricRecord, rows: pd.DataFrame, ids: pd.Index) -> Form | None:
+    """Accuracies (McNemar), per-sample means, and whole-table accuracy-suite statistics
+    (`ids`: the rows' `sample_ids`)."""
 
     def keyed(column: str, dtype: type) -> pd.Series:
         """The column indexed by sample id (what `rows.set_index("sample_id")[column]` is)."""
-        ids = pd.Index(rows["sample_id"], name="sample_id")
-        return pd.Series(rows[column].to_numpy(), index=ids, name=column).astype(dtype)
+        values = rows[column].to_numpy()
+        series = pd.Series(values, index=ids, name=column)
+        # a column of the dtype already is not cast (a copy: the Series copied it)
+        return series if values.dtype == np.dtype(dtype) else series.astype(dtype)
 
     if record.metric == "top5_acc":
         if "top5_correct" not in rows.columns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -54,14 +55,21 @@ class MetricRecord:
         if problem:
             raise ValueError(f"metric {self.metric} of suite {self.suite} has {problem}")
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """Board column name: the metric, qualified by condition and context when present."""
+        """Board column name: the metric, qualified by condition and context when present.
+        Computed once per record (a frozen record's fields do not change; the gate asks for
+        each record's key about eight times)."""
+        return self.key_with(self.context)
+
+    def key_with(self, context: dict[str, Any]) -> str:
+        """The key this record would have with `context` in place of its own (what
+        `replace(record, context=context).key` is, without building and validating a record)."""
         qual = [] if self.condition == "clean" else [self.condition]
         in_condition = set(self.condition.split("/"))
         qual += [
             f"{k}={v}"
-            for k, v in sorted(self.context.items())
+            for k, v in sorted(context.items())
             if k not in _NON_KEY_CONTEXT and f"{k}={v}" not in in_condition
         ]
         return f"{self.metric}[{','.join(qual)}]" if qual else self.metric

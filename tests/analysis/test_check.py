@@ -932,3 +932,35 @@ def _reseal(job: Path, name: str) -> None:
     record = json.loads((job / "job.json").read_text())
     record["files"][name] = file_sha256(job / name)
     (job / "job.json").write_text(json.dumps(seal(record)))
+
+
+@pytest.mark.parametrize(
+    ("condition", "context"),
+    [
+        ("clean", {}),
+        ("clean", {"eps": 0.03, "attack": "pgd", "bins": 15, "note": "x"}),
+        ("corruption=fog/severity=3", {"severity": 3, "suite": "other"}),
+        ("ood=svhn", {"detector": "msp"}),
+    ],
+)
+def test_a_suite_column_is_the_key_of_the_record_with_its_suite_in_its_context(
+    condition: str, context: dict[str, Any]
+) -> None:
+    """`suite_column` builds no record (no validation per call): the same key as the record
+    with the suite put in its context."""
+    from dataclasses import replace
+
+    from harness.analysis.check import suite_column
+
+    m = MetricRecord(
+        suite="shift",
+        metric="clean_acc",
+        value=0.5,
+        unit="fraction",
+        higher_is_better=True,
+        n=10,
+        condition=condition,
+        context=context,
+    )
+    assert suite_column(m) == replace(m, context={**m.context, "suite": m.suite}).key
+    assert m.key_with(m.context) == m.key
