@@ -574,6 +574,21 @@ def test_a_fractional_label_is_named_as_written(tmp_path: Path) -> None:
     assert message.endswith("f.csv reads 1.5"), message
 
 
+@pytest.mark.parametrize("cell", ["4294967296", "1e300", "1000000"])
+def test_a_label_beyond_any_class_count_is_refused_naming_its_row(
+    tmp_path: Path, cell: str
+) -> None:
+    """A label column holding an id such as 4294967296 (a wrong column named as the label) sized
+    the label space from it: 4,294,967,297 class names built in memory, a MemoryError traceback
+    (or the process killed). `1e300` was cast to int64 as -9223372036854775808 and named so in
+    the refusal. Both are refused with the value, its row and the limit on classes."""
+    write(tmp_path, "b.csv", f"a,label\n1,0\n2,1\n3,{cell}\n")
+    message = refused(
+        tmp_path, r"^task 't': label column 'label' holds class id .* at row 3 of ", source="b.csv"
+    )
+    assert "9223372036854775808" not in message and "1,000,000" in message, message
+
+
 def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
     """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
     german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
