@@ -194,11 +194,56 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
     return table
 
 
+_ARROW_ROW = re.compile(r"\s*in row \d+$")
+_TYPE_CHANGE = re.compile(r"Column\(/([^/()]+)\) changed from")
+
+
+def _json_lines_error(file: Path, err: Exception) -> str:
+    """Arrow's JSON error with its row (counted from 0 within a 1 MiB block, blank lines left
+    out: line 1,200,001 of a file read 'row 17747') replaced by the file's line, found by
+    parsing the lines again (only on this error path): the first line that is not JSON, or for a
+    value whose type changes, the first line where that key's type differs from its first."""
+    text = flat(str(err)) or type(err).__name__
+    found = _ARROW_ROW.search(text)
+    if found is None:
+        return text
+    text = text[: found.start()].rstrip(" .")
+    changed = _TYPE_CHANGE.search(text)
+    key = changed.group(1) if changed else None
+    kinds = {bool: "bool", int: "number", float: "number", str: "string", dict: "object"}
+    first: str | None = None
+    try:
+        with file.open("r", encoding="utf-8-sig", errors="replace") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    return f"{text}; first at line {number:,} of {file.name}"
+                if key is None or not isinstance(row, dict) or row.get(key) is None:
+                    continue
+                kind = kinds.get(type(row[key]), "list")
+                if first is None:
+                    first = kind
+                elif kind != first:
+                    return f"{text}; first at line {number:,} of {file.name}"
+    except OSError:
+        pass
+    return text
+
+
 def _read_json(file: Path, where: str) -> pa.Table:
     with file.open("rb") as f:
         start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start != b"[":
-        table = _guarded(lambda: pa_json.read_json(file), where, "JSON")
+        try:
+            table = pa_json.read_json(file)
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise DatasetError(
+                f"{where} is not a readable JSON table ({_json_lines_error(file, err)}); fix the "
+                "file or replace it with the data saved as JSON"
+            ) from None
     else:
         try:
             rows = json.loads(file.read_text(encoding="utf-8-sig"))

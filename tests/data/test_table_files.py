@@ -809,3 +809,20 @@ def test_rows_dropped_for_a_missing_feature_are_said_in_every_jobs_notes(tmp_pat
     # the note said "every number is on the 3 rows left" of a job on 2
     (note,) = task.subset(2, seed=0).load_notes
     assert "every number is on" not in note and "rows kept" in note, note
+
+
+def test_a_broken_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    """Arrow's JSON reader counts rows from 0 within its block: a broken third line was 'row 2',
+    and line 1,200,001 of a big file 'row 17747'. The refusal names the line as an editor counts
+    it (blank lines included), for a bad line and for a value whose type changes."""
+    good = '{"a":1,"label":0}\n\n{"a":2,"label":1}\n'
+    write(tmp_path, "s.jsonl", good + '{"a":3,"label":1\n{"a":4,"label":0}\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="s.jsonl")
+    assert "line 4 of" in message and "row 2" not in message, message
+    write(tmp_path, "k.jsonl", good + '{"a":"3","label":1}\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="k.jsonl")
+    assert "line 4 of" in message and "row 1" not in message, message
+    rows = "".join(f'{{"a":{i},"label":{i % 2}}}\n' for i in range(300_000))
+    write(tmp_path, "b.jsonl", rows + '{"a":3,"label":1\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="b.jsonl")
+    assert "line 300,001 of" in message, message
