@@ -477,6 +477,26 @@ def _reopened(data: Any) -> Any:
     return data
 
 
+# Files that are not text at all, whatever their name: a `data.csv` saved gzip-compressed read
+# as one garbled header ("its columns: \x1f...").
+_BINARY_MARKERS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"PAR1", "Parquet"),  # a text header may start so too: Parquet also ends with it
+)
+
+
+def _ends_with(file: Path, marker: bytes) -> bool:
+    try:
+        with file.open("rb") as f:
+            f.seek(max(0, file.stat().st_size - len(marker)))
+            return f.read() == marker
+    except OSError:
+        return False
+
+
 def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     """The delimiter and quoting of `file` from its first 64 KiB (see the module docstring)."""
     try:
@@ -488,6 +508,14 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
         raise DatasetError(
             f"{where} is UTF-16 or UTF-32 text (it starts with that byte-order mark); save it as "
             "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
+        )
+    packed = next((kind for marker, kind in _BINARY_MARKERS if head.startswith(marker)), None)
+    if packed == "Parquet" and not _ends_with(file, b"PAR1"):
+        packed = None
+    if packed is not None:
+        raise DatasetError(
+            f"{where} is {packed} data, not delimited text (it starts with {packed}'s marker); "
+            "decompress or convert it to CSV and point source at that file"
         )
     text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
     lines = text.splitlines()

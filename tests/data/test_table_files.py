@@ -826,3 +826,27 @@ def test_a_broken_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> 
     write(tmp_path, "b.jsonl", rows + '{"a":3,"label":1\n')
     message = refused(tmp_path, r"not a readable JSON table", source="b.jsonl")
     assert "line 300,001 of" in message, message
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"\x1f\x8b\x08\x00" + bytes(range(40)), "gzip"),
+        (b"PK\x03\x04" + bytes(range(40)), "zip"),
+        (b"PAR1" + bytes(range(40)) + b"PAR1", "Parquet"),
+    ],
+)
+def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
+    """A gzip-compressed CSV saved as `data.csv` was read as text: refused as having no column
+    'label', listing the compressed bytes as its columns ('its columns: \\x1f...'). Its marker
+    says what it is."""
+    write(tmp_path, "d.csv", data)
+    message = refused(tmp_path, rf"d\.csv is {kind} data, not delimited text", source="d.csv")
+    assert "\x1f" not in message and "\x00" not in message, message
+
+
+def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
+    write(tmp_path, "p.csv", "PAR1,label\n1,0\n2,1\n")
+    assert load(tmp_path, source="p.csv").feature_names == ("PAR1",)
