@@ -656,15 +656,40 @@ def _wanted_severities(spec: TaskSpec, where: str, available: set[int] | None = 
 # ----------------------------------------------------------------------------- images
 
 
-def _subdirs(folder: Path) -> list[Path]:
+def _subdirs(folder: Path, where: str = "") -> list[Path]:
     with os.scandir(folder) as entries:
-        return _folders_of(list(entries))
+        return _folders_of(list(entries), where)
 
 
-def _folders_of(entries: list[os.DirEntry[str]]) -> list[Path]:
+def _folders_of(entries: list[os.DirEntry[str]], where: str = "") -> list[Path]:
     """The folders among one listing's entries, sorted; those starting with `.` or `_` are
     ignored."""
-    return sorted(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith((".", "_")))
+    return sorted(
+        Path(e.path) for e in entries if _is_dir(e, where) and not e.name.startswith((".", "_"))
+    )
+
+
+def _is_dir(entry: os.DirEntry[str], where: str = "") -> bool:
+    """`entry.is_dir()`, with a link that cannot be followed (two links naming each other raise
+    ELOOP) refused naming it rather than raised as an OSError traceback."""
+    try:
+        return entry.is_dir()
+    except OSError as err:
+        raise _unfollowable(entry, err, where) from None
+
+
+def _is_file(entry: os.DirEntry[str], where: str = "") -> bool:
+    try:
+        return entry.is_file()
+    except OSError as err:
+        raise _unfollowable(entry, err, where) from None
+
+
+def _unfollowable(entry: os.DirEntry[str], err: OSError, where: str) -> DatasetError:
+    return DatasetError(
+        f"{where + ': ' if where else ''}{entry.path} cannot be followed ({err.strerror or err}): a link loop or a link to a "
+        "place that cannot be read; remove or fix the link"
+    )
 
 
 def is_image(name: str) -> bool:
@@ -681,16 +706,16 @@ def _has_images(folder: Path, depth: int = 4) -> bool:
     return False
 
 
-def _holds_severities(folder: Path) -> bool:
+def _holds_severities(folder: Path, where: str = "") -> bool:
     """Whether `folder` looks like an ImageNet-C corruption: a subfolder named 1-5 that holds
     folders (class folders). A class folder named `3` holds images, so a `<class>/<image>` folder
     with digit class names is not mistaken for one."""
-    return any(d.name in SEVERITY_FOLDERS and _subdirs(d) for d in _subdirs(folder))
+    return any(d.name in SEVERITY_FOLDERS and _subdirs(d, where) for d in _subdirs(folder, where))
 
 
 def _image_source(root: Path, spec: TaskSpec, split: str, where: str) -> Source:
-    subs = _subdirs(root)
-    corruptions = [d for d in subs if _holds_severities(d)]
+    subs = _subdirs(root, where)
+    corruptions = [d for d in subs if _holds_severities(d, where)]
     if corruptions:
         others = [d.name for d in subs if d not in corruptions]
         if others:
@@ -810,8 +835,8 @@ def class_images(
     `IMAGE_SUFFIXES`), hidden files (`.DS_Store`, macOS `._` copies) aside."""
     with os.scandir(root) as entries:
         here = list(entries)
-    subs = _folders_of(here)
-    loose = sorted(e.name for e in here if e.is_file() and is_image(e.name))
+    subs = _folders_of(here, where)
+    loose = sorted(e.name for e in here if _is_file(e, where) and is_image(e.name))
     if not subs or loose:
         found = f"{len(loose)} images such as {loose[0]}" if loose else "no class folders"
         raise DatasetError(
@@ -829,11 +854,11 @@ def class_images(
             )
         with os.scandir(folder) as entries:
             items = sorted(entries, key=lambda e: e.name)
-        nested = [e.name for e in items if e.is_dir() and not e.name.startswith((".", "_"))]
+        nested = [e.name for e in items if _is_dir(e, where) and not e.name.startswith((".", "_"))]
         if nested:
             raise nested_folder_error(where, folder.name, nested[0])
         dangling = [
-            e.name for e in items if is_image(e.name) and e.is_symlink() and not e.is_file()
+            e.name for e in items if is_image(e.name) and e.is_symlink() and not _is_file(e, where)
         ]
         if dangling:
             raise DatasetError(
@@ -841,12 +866,12 @@ def class_images(
                 f"({len(dangling)} such link(s) in class folder {folder.name!r}); restore its "
                 "target or remove the link"
             )
-        listed[folder] = tuple(e.name for e in items if e.is_file() and is_image(e.name))
+        listed[folder] = tuple(e.name for e in items if _is_file(e, where) and is_image(e.name))
         if left_out is not None:
             left_out.extend(
                 f"{folder.name}/{e.name}"
                 for e in items
-                if e.is_file() and not e.name.startswith(".") and not is_image(e.name)
+                if _is_file(e, where) and not e.name.startswith(".") and not is_image(e.name)
             )
     return listed
 

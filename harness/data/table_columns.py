@@ -33,7 +33,7 @@ from datasets.table import InMemoryTable
 
 from harness.core.errors import DatasetError
 from harness.core.value_text import quoted
-from harness.data.task_spec import INT64
+from harness.data.task_spec import INT64, MAX_CLASSES
 
 log = logging.getLogger(__name__)
 UNPARSABLE_LIMIT = 0.01  # above this share of present cells, a "numeric" column is refused
@@ -374,7 +374,9 @@ def class_ids(
         return _index_of(cells, name, class_names, where, "class_names")
     if pa.types.is_boolean(kind) or pa.types.is_integer(kind):
         _no_missing_label(column, name, where)
-        return column.cast(pa.int64()).to_numpy()
+        values = column.to_numpy()
+        _no_huge_label(values, name, where)
+        return values.astype(np.int64)
     if pa.types.is_floating(kind):
         _no_missing_label(column, name, where)
         values = column.to_numpy()
@@ -385,11 +387,26 @@ def class_ids(
                 f"task {where.task!r}: label column {name!r} must hold integer class ids; "
                 f"{where.locate(row)} reads {values[row].item()!r}"
             )
+        _no_huge_label(values, name, where)
         return values.astype(np.int64)
     raise DatasetError(
         f"task {where.task!r}: label column {name!r} must hold integer class ids (or text named "
         f"in class_names), got {kind}"
     )
+
+
+def _no_huge_label(values: np.ndarray, name: str, where: Where) -> None:
+    """Refuse a class id no task can have: the label space is sized from the largest id, so
+    4294967296 (a wrong column named as the label) would build billions of class names, and
+    1e300 does not fit int64 (it cast to -9223372036854775808)."""
+    huge = np.flatnonzero(values >= MAX_CLASSES)
+    if len(huge):
+        row = int(huge[0])
+        raise DatasetError(
+            f"task {where.task!r}: label column {name!r} holds class id "
+            f"{values[row].item()!r} at {where.locate(row)}, beyond the {MAX_CLASSES:,} classes "
+            "a task may have; name the column of class ids 0..k-1 in label_column"
+        )
 
 
 def _no_missing_label(column: pa.ChunkedArray, name: str, where: Where) -> None:

@@ -194,11 +194,56 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
     return table
 
 
+_ARROW_ROW = re.compile(r"\s*in row \d+$")
+_TYPE_CHANGE = re.compile(r"Column\(/([^/()]+)\) changed from")
+
+
+def _json_lines_error(file: Path, err: Exception) -> str:
+    """Arrow's JSON error with its row (counted from 0 within a 1 MiB block, blank lines left
+    out: line 1,200,001 of a file read 'row 17747') replaced by the file's line, found by
+    parsing the lines again (only on this error path): the first line that is not JSON, or for a
+    value whose type changes, the first line where that key's type differs from its first."""
+    text = flat(str(err)) or type(err).__name__
+    found = _ARROW_ROW.search(text)
+    if found is None:
+        return text
+    text = text[: found.start()].rstrip(" .")
+    changed = _TYPE_CHANGE.search(text)
+    key = changed.group(1) if changed else None
+    kinds = {bool: "bool", int: "number", float: "number", str: "string", dict: "object"}
+    first: str | None = None
+    try:
+        with file.open("r", encoding="utf-8-sig", errors="replace") as lines:
+            for number, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    return f"{text}; first at line {number:,} of {file.name}"
+                if key is None or not isinstance(row, dict) or row.get(key) is None:
+                    continue
+                kind = kinds.get(type(row[key]), "list")
+                if first is None:
+                    first = kind
+                elif kind != first:
+                    return f"{text}; first at line {number:,} of {file.name}"
+    except OSError:
+        pass
+    return text
+
+
 def _read_json(file: Path, where: str) -> pa.Table:
     with file.open("rb") as f:
         start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if start != b"[":
-        table = _guarded(lambda: pa_json.read_json(file), where, "JSON")
+        try:
+            table = pa_json.read_json(file)
+        except (pa.ArrowException, OSError, ValueError) as err:
+            raise DatasetError(
+                f"{where} is not a readable JSON table ({_json_lines_error(file, err)}); fix the "
+                "file or replace it with the data saved as JSON"
+            ) from None
     else:
         try:
             rows = json.loads(file.read_text(encoding="utf-8-sig"))
@@ -432,6 +477,26 @@ def _reopened(data: Any) -> Any:
     return data
 
 
+# Files that are not text at all, whatever their name: a `data.csv` saved gzip-compressed read
+# as one garbled header ("its columns: \x1f...").
+_BINARY_MARKERS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"PAR1", "Parquet"),  # a text header may start so too: Parquet also ends with it
+)
+
+
+def _ends_with(file: Path, marker: bytes) -> bool:
+    try:
+        with file.open("rb") as f:
+            f.seek(max(0, file.stat().st_size - len(marker)))
+            return f.read() == marker
+    except OSError:
+        return False
+
+
 def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     """The delimiter and quoting of `file` from its first 64 KiB (see the module docstring)."""
     try:
@@ -443,6 +508,14 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
         raise DatasetError(
             f"{where} is UTF-16 or UTF-32 text (it starts with that byte-order mark); save it as "
             "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
+        )
+    packed = next((kind for marker, kind in _BINARY_MARKERS if head.startswith(marker)), None)
+    if packed == "Parquet" and not _ends_with(file, b"PAR1"):
+        packed = None
+    if packed is not None:
+        raise DatasetError(
+            f"{where} is {packed} data, not delimited text (it starts with {packed}'s marker); "
+            "decompress or convert it to CSV and point source at that file"
         )
     text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
     lines = text.splitlines()

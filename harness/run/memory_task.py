@@ -30,6 +30,7 @@ from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
 from harness.core.validation import RESERVED_COLUMNS, group_column_problem
 from harness.data.table_columns import arrow_dataset
+from harness.data.task_spec import MAX_CLASSES
 
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
@@ -162,8 +163,15 @@ def _label_space(
         raise InMemoryDataError(
             f"class_names: {len(names)} names for num_classes={num_classes}; give one per class"
         )
-    k = num_classes or (len(names) if names is not None else int(labels.max()) + 1)
     low, high = int(labels.min()), int(labels.max())
+    if num_classes is None and names is None and high >= MAX_CLASSES:
+        # k comes from the largest label: 4294967296 built 4e9 class names (a MemoryError)
+        row = int(np.flatnonzero(labels == high)[0])
+        raise InMemoryDataError(
+            f"data: label {high} (sample {row}) is beyond the {MAX_CLASSES:,} classes a task may "
+            "have; labels are class indices 0..K-1"
+        )
+    k = num_classes or (len(names) if names is not None else high + 1)
     if low < 0 or high >= k:
         bad = low if low < 0 else high
         row = int(np.flatnonzero(labels == bad)[0])

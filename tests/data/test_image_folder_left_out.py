@@ -57,6 +57,26 @@ def test_a_link_to_a_missing_image_is_refused(
     assert "dog/9.png" in line and "missing" in line
 
 
+@pytest.mark.parametrize("where", ["class", "top"])
+def test_a_link_loop_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """Two links naming each other (`9.png` -> `loop` -> `9.png`) made `DirEntry.is_dir()`
+    raise ELOOP: an OSError traceback from `harness validate` and the load. Refused as a link
+    whose target cannot be reached, naming it."""
+    image_folder(tmp_path / "set", {"cat": 2, "dog": 2}, size=(2, 2))
+    folder = tmp_path / "set" / ("dog" if where == "class" else "")
+    os.symlink(folder / "loop", folder / "9.png")
+    os.symlink(folder / "9.png", folder / "loop")
+    line = validate_error_line(
+        tmp_path, f"{{name: t, source: {tmp_path / 'set'}, modality: image}}", capsys
+    )
+    assert "9.png" in line or "loop" in line, line
+    spec = TaskSpec.model_validate({"name": "t", "source": "set", "modality": "image"})
+    with pytest.raises(harness.core.errors.DatasetError, match=r"^task .t.: .*cannot be followed"):
+        load_task(spec, base_dir=tmp_path)
+
+
 def test_a_class_count_mismatch_names_the_task_classes_and_the_empty_ones(tmp_path: Path) -> None:
     """An empty class folder (or one only the training split holds) adds a class: "outputs 3
     classes but task 't' has 4" left the user counting three folders."""

@@ -574,6 +574,21 @@ def test_a_fractional_label_is_named_as_written(tmp_path: Path) -> None:
     assert message.endswith("f.csv reads 1.5"), message
 
 
+@pytest.mark.parametrize("cell", ["4294967296", "1e300", "1000000"])
+def test_a_label_beyond_any_class_count_is_refused_naming_its_row(
+    tmp_path: Path, cell: str
+) -> None:
+    """A label column holding an id such as 4294967296 (a wrong column named as the label) sized
+    the label space from it: 4,294,967,297 class names built in memory, a MemoryError traceback
+    (or the process killed). `1e300` was cast to int64 as -9223372036854775808 and named so in
+    the refusal. Both are refused with the value, its row and the limit on classes."""
+    write(tmp_path, "b.csv", f"a,label\n1,0\n2,1\n3,{cell}\n")
+    message = refused(
+        tmp_path, r"^task 't': label column 'label' holds class id .* at row 3 of ", source="b.csv"
+    )
+    assert "9223372036854775808" not in message and "1,000,000" in message, message
+
+
 def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
     """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
     german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
@@ -794,3 +809,44 @@ def test_rows_dropped_for_a_missing_feature_are_said_in_every_jobs_notes(tmp_pat
     # the note said "every number is on the 3 rows left" of a job on 2
     (note,) = task.subset(2, seed=0).load_notes
     assert "every number is on" not in note and "rows kept" in note, note
+
+
+def test_a_broken_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> None:
+    """Arrow's JSON reader counts rows from 0 within its block: a broken third line was 'row 2',
+    and line 1,200,001 of a big file 'row 17747'. The refusal names the line as an editor counts
+    it (blank lines included), for a bad line and for a value whose type changes."""
+    good = '{"a":1,"label":0}\n\n{"a":2,"label":1}\n'
+    write(tmp_path, "s.jsonl", good + '{"a":3,"label":1\n{"a":4,"label":0}\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="s.jsonl")
+    assert "line 4 of" in message and "row 2" not in message, message
+    write(tmp_path, "k.jsonl", good + '{"a":"3","label":1}\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="k.jsonl")
+    assert "line 4 of" in message and "row 1" not in message, message
+    rows = "".join(f'{{"a":{i},"label":{i % 2}}}\n' for i in range(300_000))
+    write(tmp_path, "b.jsonl", rows + '{"a":3,"label":1\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="b.jsonl")
+    assert "line 300,001 of" in message, message
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"\x1f\x8b\x08\x00" + bytes(range(40)), "gzip"),
+        (b"PK\x03\x04" + bytes(range(40)), "zip"),
+        (b"PAR1" + bytes(range(40)) + b"PAR1", "Parquet"),
+    ],
+)
+def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
+    """A gzip-compressed CSV saved as `data.csv` was read as text: refused as having no column
+    'label', listing the compressed bytes as its columns ('its columns: \\x1f...'). Its marker
+    says what it is."""
+    write(tmp_path, "d.csv", data)
+    message = refused(tmp_path, rf"d\.csv is {kind} data, not delimited text", source="d.csv")
+    assert "\x1f" not in message and "\x00" not in message, message
+
+
+def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
+    write(tmp_path, "p.csv", "PAR1,label\n1,0\n2,1\n")
+    assert load(tmp_path, source="p.csv").feature_names == ("PAR1",)

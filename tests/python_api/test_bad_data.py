@@ -770,6 +770,12 @@ def test_numpy_inputs_torch_cannot_share_are_read_as_a_copy(view) -> None:  # no
             r"^data: label 18446744073709551615 \(sample 3\) is not a class index",
             id="a uint64 past int64",
         ),
+        pytest.param(
+            torch.where(Y == 3, 4294967296, Y),
+            r"^data: label 4294967296 \(sample 3\) is beyond the 1,000,000 classes a task may "
+            r"have; labels are class indices 0\.\.K-1",
+            id="an int64 past any class count (built 4e9 class names: MemoryError)",
+        ),
     ],
 )
 def test_labels_no_class_index_can_hold_are_refused_as_given(labels, message) -> None:  # noqa: ANN001
