@@ -106,6 +106,12 @@ def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
     assert not report.passed
 
 
+def _add_model(spec: Path, entry: str) -> None:
+    """Add a model of digits' input shape (`entry`: its name and factory) to the spec."""
+    line = f"  - {{{entry}, input_shape: [1, 8, 8]}}\n"
+    spec.write_text(spec.read_text().replace("suites:", line + "suites:"))
+
+
 def test_a_model_that_raises_is_named_in_one_line(
     tmp_path: Path, onnx_path: Path, export_path: Path, capsys
 ) -> None:  # noqa: ANN001
@@ -113,12 +119,7 @@ def test_a_model_that_raises_is_named_in_one_line(
     torch,wide on task digits failed: RuntimeError: mat1 and mat2 shapes ...' left the user to
     find which of the two it was."""
     spec = _spec(tmp_path, onnx_path, export_path)
-    text = spec.read_text().replace(
-        "suites:",
-        '  - {name: wide, factory: "tests.fixture_models:linear_tabular", input_shape: [1, 8, 8]}\n'
-        "suites:",
-    )
-    spec.write_text(text)
+    _add_model(spec, 'name: wide, factory: "tests.fixture_models:linear_tabular"')
     assert main(["parity", str(spec), "--models", "torch,wide", "--task", "digits"]) != 0
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: model 'wide' raised RuntimeError during its forward pass on ")
@@ -131,12 +132,7 @@ def test_a_model_that_cannot_be_built_is_named_in_one_line(
     """A factory reference naming nothing failed with 'module ... has no attribute ...': the
     error never said which of the two models it was (a run's job label does)."""
     spec = _spec(tmp_path, onnx_path, export_path)
-    text = spec.read_text().replace(
-        "suites:",
-        '  - {name: gone, factory: "tests.fixture_models:nowhere", input_shape: [1, 8, 8]}\n'
-        "suites:",
-    )
-    spec.write_text(text)
+    _add_model(spec, 'name: gone, factory: "tests.fixture_models:nowhere"')
     assert main(["parity", str(spec), "--models", "torch,gone", "--task", "digits"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: model 'gone': module 'tests.fixture_models' has no attribute")
