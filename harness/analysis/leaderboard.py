@@ -20,7 +20,7 @@ from typing import Any
 from harness.analysis import paired_tests
 from harness.core.board_notes import is_board_note, is_truncation_note
 from harness.core.errors import ResultsError
-from harness.core.group_context import worst_group_records
+from harness.core.group_context import is_worst_group, worst_group_records
 from harness.core.group_order import group_names
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
@@ -148,11 +148,6 @@ class WorstGroup:
 
     group: str
     n: int
-
-
-def is_worst_group(rec: MetricRecord) -> bool:
-    """A number that is one group's (`worst_group_acc`, `worst_group_acc_drop`)."""
-    return rec.metric.startswith("worst_")
 
 
 def worst_groups(job: StoredJob, rec: MetricRecord) -> list[WorstGroup]:

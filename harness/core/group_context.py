@@ -28,12 +28,17 @@ class GroupContext:
         return cls(None if by is None else str(by), None if group is None else str(group))
 
 
+def is_worst_group(rec: MetricRecord) -> bool:
+    """A number that is one group's (`worst_group_acc`, `worst_group_acc_drop`)."""
+    return rec.metric.startswith("worst_")
+
+
 def worst_group_records(rec: MetricRecord, metrics: Sequence[MetricRecord]) -> list[MetricRecord]:
     """The per-group records a worst-group number (`worst_group_acc`, `worst_group_acc_drop`)
     is of: those of the same grouping and condition whose value is the number (several when
     groups tie). The number's record counts every group's samples in its n, these their own.
     Empty for any other record, or when `metrics` hold no such per-group record."""
-    if not rec.metric.startswith("worst_") or rec.value is None:
+    if not is_worst_group(rec) or rec.value is None:
         return []
     per_group, rest = rec.metric.removeprefix("worst_"), dict(rec.context)
     return [

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.analysis.caveats import is_upper_bound
-from harness.analysis.leaderboard import is_worst_group, worst_groups
+from harness.analysis.leaderboard import worst_groups
 from harness.core.errors import ResultsError
+from harness.core.group_context import is_worst_group
 from harness.core.manifest import JobStatus, RunManifest
 from harness.core.metric_record import MetricRecord
 from harness.core.suite_board import SuiteBoard

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.analysis.caveats import Caveat, caveats
-from harness.analysis.leaderboard import is_worst_group
+from harness.core.group_context import is_worst_group
 from harness.core.metric_record import MetricRecord
 from harness.present.number_format import interval_text, value_beside
 

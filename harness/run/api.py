@@ -31,7 +31,7 @@ from harness.core.adapter import MinimalAdapter, ModelAdapter, check_fits_task, 
 from harness.core.arguments import path_argument
 from harness.core.edge_digits import fraction_off_the_edges
 from harness.core.errors import ClassCountError, HarnessError, SpecError
-from harness.core.group_context import worst_group_records
+from harness.core.group_context import is_worst_group, worst_group_records
 from harness.core.metric_record import MetricRecord
 from harness.core.model_calls import CheckedAdapter, with_input_notes
 from harness.core.sample_table import SampleTable
@@ -74,7 +74,7 @@ def _shown_n(record: MetricRecord, metrics: Sequence[MetricRecord]) -> str:
     group's value and interval while its record's n counts every group's samples: it gets the
     worst group's n (the smallest of tied worst groups) beside every group's, as the leaderboard
     and the model card give them (`harness.analysis.leaderboard.worst_groups`)."""
-    if not record.metric.startswith("worst_") or record.value is None:
+    if not is_worst_group(record) or record.value is None:
         return f"n={record.n}"
     sizes = [m.n for m in worst_group_records(record, metrics)]
     if not sizes:
