@@ -301,8 +301,9 @@ def shown_uri(uri: str) -> str:
     as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
     a token given as the user, as git, many proxies and package indexes take it, is no less a
     secret than a password), so the command's output and a CI log never carry them. So is the
-    value of a query parameter that names a password, token, secret or key
-    (`postgresql://ana@db/runs?password=...`: the database driver takes it, as libpq does)."""
+    value of a query parameter that names a password, token, secret, key, signature, credential
+    or authorisation (`?X-Amz-Signature=`, `?sig=`, `?auth=`; `postgresql://ana@db/runs?password=`:
+    the database driver takes it, as libpq does)."""
     masked = _masked(uri)
     return _secret_parameter(uri).sub(r"\g<name>***", uri if masked is None else masked[1])
 
@@ -318,10 +319,14 @@ def _secret(uri: str) -> str | None:
     return None if masked is None else masked[0]
 
 
-_SECRET_NAME = r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*(?:pass|pwd|token|secret|key)[^=&;#?]*=)"
+_SECRET_NAME = (
+    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*"
+    r"(?:pass|pwd|token|secret|key|sig|auth|credential)[^=&;#?]*=)"
+)
 _SECRET_PARAMETER = re.compile(_SECRET_NAME + r"[^&#]+")
-"""A query parameter of an HTTP(S) URL naming a password, token, secret or key, with its value
-(to the next parameter or the fragment)."""
+"""A query parameter of an HTTP(S) URL naming a password, token, secret, key, signature,
+credential or authorisation (`X-Amz-Signature`, a SAS `sig`, `auth`), with its value (to the
+next parameter or the fragment)."""
 _SECRET_DATABASE_PARAMETER = re.compile(_SECRET_NAME + r"[^&]+")
 """The same in a database URL, whose value SQLAlchemy reads to the next `&` (its query runs to
 the end: `?password=p#ss;x` connects with `p#ss;x`)."""

@@ -322,6 +322,17 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("mysql+pymysql://ana@db/runs?passwd=a;b", "mysql+pymysql://ana@db/runs?passwd=***"),
         # an HTTP(S) URL's fragment is no part of its query
         ("https://mlflow.example/?token=abc#frag", "https://mlflow.example/?token=***#frag"),
+        # a signed URL's signature and credential (S3 presigned, Azure SAS) and an `auth=`
+        # parameter are secrets too: whoever holds them reads or writes as their signer
+        (
+            "https://b.s3.amazonaws.com/mlflow/?X-Amz-Credential=AKIA1&X-Amz-Signature=9f&x=1",
+            "https://b.s3.amazonaws.com/mlflow/?X-Amz-Credential=***&X-Amz-Signature=***&x=1",
+        ),
+        (
+            "https://a.blob.core.windows.net/mlflow?sv=2022&sig=Ab%2Fc",
+            "https://a.blob.core.windows.net/mlflow?sv=2022&sig=***",
+        ),
+        ("https://mlflow.example/?auth=abc", "https://mlflow.example/?auth=***"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
