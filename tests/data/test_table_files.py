@@ -589,6 +589,21 @@ def test_a_label_beyond_any_class_count_is_refused_naming_its_row(
     assert "9223372036854775808" not in message and "1,000,000" in message, message
 
 
+@pytest.mark.parametrize("cell", ["-1e300", "-9223372036854775809"])
+def test_a_negative_label_past_int64_is_refused_as_written(
+    tmp_path: Path, cell: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    """`-1e300` was cast to int64 as -9223372036854775808 (with numpy's 'invalid value
+    encountered in cast' warning) and refused as that value, without its row: the fix for
+    `1e300` left the negative side out. Refused with the value as read and its row."""
+    write(tmp_path, "b.csv", f"a,label\n1,0\n2,1\n3,{cell}\n")
+    message = refused(
+        tmp_path, r"^task 't': label column 'label' holds class id -.* at row 3 of ", source="b.csv"
+    )
+    assert "9223372036854775808" not in message and "class ids run from 0" in message, message
+    assert not [w for w in recwarn if "cast" in str(w.message)]
+
+
 def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
     """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
     german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
