@@ -195,42 +195,63 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
 
 
 _ARROW_ROW = re.compile(r"\s*in row \d+$")
-_TYPE_CHANGE = re.compile(r"Column\(/([^/()]+)\) changed from")
+_COLUMN = re.compile(r"Column\(([^()]*)\) (changed from|was specified twice)")
+_KINDS = {bool: "bool", int: "number", float: "number", str: "string"}
 
 
 def _json_lines_error(file: Path, err: Exception) -> str:
     """Arrow's JSON error with its row (counted from 0 within a 1 MiB block, blank lines left
     out: line 1,200,001 of a file read 'row 17747') replaced by the file's line, found by
-    parsing the lines again (only on this error path): the first line that is not JSON, or for a
-    value whose type changes, the first line where that key's type differs from its first."""
+    parsing the lines again (only on this error path): the first line that is not JSON; for a
+    value whose type changes (`Column(/a)`, or `Column()`: a line that is not an object), the
+    first line where its type differs from its first; for a key given twice, the first line
+    giving it twice. A nested column's error (`Column(/a/b)`) names no line: the first line
+    `json.loads` refuses would be another, later one."""
     text = flat(str(err)) or type(err).__name__
     found = _ARROW_ROW.search(text)
     if found is None:
         return text
     text = text[: found.start()].rstrip(" .")
-    changed = _TYPE_CHANGE.search(text)
-    key = changed.group(1) if changed else None
-    kinds = {bool: "bool", int: "number", float: "number", str: "string", dict: "object"}
+    column = _COLUMN.search(text)
+    path = None if column is None else column.group(1)
+    if path is not None and path.count("/") > 1:  # nested: not followed
+        return text
+    key = path[1:] if path else None  # `Column()`: the row itself; `Column(/)`: the key ""
+    twice = column is not None and column.group(2) != "changed from"
     first: str | None = None
     try:
         with file.open("r", encoding="utf-8-sig", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
+                at = f"{text}; first at line {number:,} of {file.name}"
                 try:
-                    row = json.loads(line)
+                    row = json.loads(line, object_pairs_hook=_Object)
                 except ValueError:
-                    return f"{text}; first at line {number:,} of {file.name}"
-                if key is None or not isinstance(row, dict) or row.get(key) is None:
+                    return at
+                if column is None:
                     continue
-                kind = kinds.get(type(row[key]), "list")
+                keys = [k for k, _ in row] if isinstance(row, _Object) else []
+                if twice:
+                    if keys.count(key) > 1:
+                        return at
+                    continue
+                value = row if key is None else dict(row).get(key) if keys else None
+                if value is None:
+                    continue
+                kind = "object" if isinstance(value, _Object) else _KINDS.get(type(value), "list")
                 if first is None:
                     first = kind
                 elif kind != first:
-                    return f"{text}; first at line {number:,} of {file.name}"
+                    return at
     except OSError:
         pass
     return text
+
+
+class _Object(list[tuple[str, object]]):
+    """A JSON object as `json.loads` read it, its (key, value) pairs in order (a key given twice
+    is kept twice)."""
 
 
 def _read_json(file: Path, where: str) -> pa.Table:

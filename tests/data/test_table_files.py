@@ -844,6 +844,27 @@ def test_a_broken_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        pytest.param('{"a":1,"label":0}\n[1, 2]\n', 2, id="a line not an object"),
+        pytest.param('{"a":1,"label":0}\n{"a":3,"a":4,"label":1}\n', 2, id="a key twice"),
+        pytest.param('{"a":{"b":1},"label":0}\n{"a":{"b":"x"},"label":1}\n', None, id="nested"),
+    ],
+)
+def test_a_json_line_arrow_refuses_is_not_named_by_a_later_broken_one(
+    tmp_path: Path, rows: str, line: int | None
+) -> None:
+    """Arrow refuses a line that is JSON but not a row it can read (an array, a key given twice,
+    a nested value whose type changes); the search for the line looked for the first line
+    `json.loads` refuses, so a later truncated line was named ('first at line 4' for Arrow's
+    error on line 2). The line Arrow refused is named, or none when it cannot be told."""
+    write(tmp_path, "s.jsonl", rows + '{"a":1,"label":0}\n{"a":3,"label":1\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="s.jsonl")
+    assert "line 4 of" not in message, message
+    assert (f"first at line {line} of" in message) if line else "at line" not in message, message
+
+
+@pytest.mark.parametrize(
     ("data", "kind"),
     [
         (b"\x1f\x8b\x08\x00" + bytes(range(40)), "gzip"),
