@@ -509,13 +509,20 @@ _BINARY_MARKERS = (
 )
 
 
-def _ends_with(file: Path, marker: bytes) -> bool:
+def _parquet_footer(file: Path) -> bool:
+    """Whether `file` ends as Parquet does: its 4-byte footer length, then `PAR1`, the footer
+    inside the file. A text file that merely ends with `PAR1` (a last cell, no final newline)
+    has text there, a length of hundreds of MB (`,1,P` reads 0x502C312C)."""
     try:
+        size = file.stat().st_size
         with file.open("rb") as f:
-            f.seek(max(0, file.stat().st_size - len(marker)))
-            return f.read() == marker
+            f.seek(max(0, size - 8))
+            tail = f.read()
     except OSError:
         return False
+    return (
+        len(tail) == 8 and tail[4:] == b"PAR1" and int.from_bytes(tail[:4], "little") <= size - 12
+    )
 
 
 def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
@@ -531,7 +538,7 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
             "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
         )
     packed = next((kind for marker, kind in _BINARY_MARKERS if head.startswith(marker)), None)
-    if packed == "Parquet" and not _ends_with(file, b"PAR1"):
+    if packed == "Parquet" and not _parquet_footer(file):
         packed = None
     if packed is not None:
         raise DatasetError(

@@ -6,6 +6,7 @@ never with a library's traceback and never as a silently wrong matrix.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from pathlib import Path
@@ -864,12 +865,18 @@ def test_a_json_line_arrow_refuses_is_not_named_by_a_later_broken_one(
     assert (f"first at line {line} of" in message) if line else "at line" not in message, message
 
 
+def _parquet_bytes() -> bytes:
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1.0, 2.0], "label": [0, 1]}).to_parquet(buffer)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
         (b"\x1f\x8b\x08\x00" + bytes(range(40)), "gzip"),
         (b"PK\x03\x04" + bytes(range(40)), "zip"),
-        (b"PAR1" + bytes(range(40)) + b"PAR1", "Parquet"),
+        (_parquet_bytes(), "Parquet"),
     ],
 )
 def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
@@ -886,3 +893,13 @@ def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
 def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
     write(tmp_path, "p.csv", "PAR1,label\n1,0\n2,1\n")
     assert load(tmp_path, source="p.csv").feature_names == ("PAR1",)
+
+
+def test_a_text_file_that_starts_and_ends_with_par1_is_still_text(tmp_path: Path) -> None:
+    """A header starting `PAR1,` and a last cell `PAR1` without a final newline (a code column)
+    starts and ends as Parquet does: it was refused as 'Parquet data, not delimited text'.
+    Parquet's footer length, the 4 bytes before its last `PAR1`, fits inside the file; text's
+    4 bytes read as a length of hundreds of MB."""
+    write(tmp_path, "p.csv", "PAR1,label,code\n1,0,x\n2,1,PAR1")
+    task = load(tmp_path, source="p.csv", group_columns=["code"])
+    assert task.feature_names == ("PAR1",)
