@@ -541,9 +541,14 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     if packed == "Parquet" and not _parquet_footer(file):
         packed = None
     if packed is not None:
+        fix = (  # read as it is under its own suffix; a CSV of it would lose its column types
+            f"rename it to {file.with_suffix('.parquet').name} (a Parquet file is read as it is)"
+            if packed == "Parquet"
+            else "decompress or convert it to CSV"
+        )
         raise DatasetError(
             f"{where} is {packed} data, not delimited text (it starts with {packed}'s marker); "
-            "decompress or convert it to CSV and point source at that file"
+            f"{fix} and point source at that file"
         )
     text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
     lines = text.splitlines()

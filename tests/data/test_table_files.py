@@ -878,6 +878,7 @@ def _parquet_bytes() -> bytes:
         (b"PK\x03\x04" + bytes(range(40)), "zip"),
         (_parquet_bytes(), "Parquet"),
     ],
+    ids=["gzip", "zip", "Parquet"],
 )
 def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
     tmp_path: Path, data: bytes, kind: str
@@ -888,6 +889,9 @@ def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
     write(tmp_path, "d.csv", data)
     message = refused(tmp_path, rf"d\.csv is {kind} data, not delimited text", source="d.csv")
     assert "\x1f" not in message and "\x00" not in message, message
+    # Parquet is read as it is: renaming the file is enough (converting it to CSV loses types)
+    hint = "rename it to d.parquet" if kind == "Parquet" else "decompress or convert it to CSV"
+    assert hint in message, message
 
 
 def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
