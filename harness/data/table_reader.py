@@ -233,7 +233,7 @@ def _json_lines_error(file: Path, err: Exception) -> str:
                     continue
                 keys = [k for k, _ in row] if isinstance(row, _Object) else []
                 if twice:
-                    if keys.count(key) > 1:
+                    if key is not None and keys.count(key) > 1:
                         return at
                     continue
                 value = row if key is None else dict(row).get(key) if keys else None
