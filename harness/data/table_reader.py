@@ -509,6 +509,23 @@ _BINARY_MARKERS = (
 )
 
 
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""How an Excel 97-2003 workbook (.xls, an OLE2 compound file) starts."""
+
+
+def _workbook_parts(head: bytes) -> bool:
+    """Whether the zip entries whose local headers lie in `head` include an .xlsx workbook's
+    parts (`xl/...`): the names are read from the headers, not searched for in the compressed
+    bytes, where `xl/` turns up by chance."""
+    at = head.find(b"PK\x03\x04")
+    while at >= 0 and at + 30 <= len(head):
+        size = int.from_bytes(head[at + 26 : at + 28], "little")
+        if head[at + 30 : at + 30 + size].startswith(b"xl/"):
+            return True
+        at = head.find(b"PK\x03\x04", at + 4)
+    return False
+
+
 def _parquet_footer(file: Path) -> bool:
     """Whether `file` ends as Parquet does: its 4-byte footer length, then `PAR1`, the footer
     inside the file. A text file that merely ends with `PAR1` (a last cell, no final newline)
@@ -540,6 +557,12 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     packed = next((kind for marker, kind in _BINARY_MARKERS if head.startswith(marker)), None)
     if packed == "Parquet" and not _parquet_footer(file):
         packed = None
+    if head.startswith(_OLE2) or (packed == "zip" and _workbook_parts(head)):
+        # a workbook renamed .csv: unzipping an .xlsx gives XML files, not a table
+        raise DatasetError(
+            f"{where} is an Excel workbook, not delimited text; save the sheet as CSV (CSV UTF-8 "
+            "in Excel's Save As) and point source at that file"
+        )
     if packed is not None:
         fix = (  # read as it is under its own suffix; a CSV of it would lose its column types
             f"rename it to {file.with_suffix('.parquet').name} (a Parquet file is read as it is)"

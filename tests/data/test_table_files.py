@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -892,6 +893,31 @@ def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
     # Parquet is read as it is: renaming the file is enough (converting it to CSV loses types)
     hint = "rename it to d.parquet" if kind == "Parquet" else "decompress or convert it to CSV"
     assert hint in message, message
+
+
+def _xlsx_bytes() -> bytes:
+    """The start of a workbook as Excel writes one: a zip whose entries are under `xl/`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("_rels/.rels", "<Relationships/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [_xlsx_bytes(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)],
+    ids=["xlsx", "xls"],
+)
+def test_a_workbook_named_csv_is_told_to_be_saved_as_csv(tmp_path: Path, data: bytes) -> None:
+    """A workbook renamed `.csv` (a common slip) was 'zip data ... decompress or convert it',
+    and decompressing an .xlsx gives XML files; an .xls (not zip) read as a garbled header.
+    Both are named as a workbook, with the way out: save the sheet as CSV."""
+    write(tmp_path, "d.csv", data)
+    message = refused(tmp_path, r"d\.csv is an Excel workbook, not delimited text", source="d.csv")
+    assert "save the sheet as CSV" in message and "decompress" not in message, message
 
 
 def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
