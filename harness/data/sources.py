@@ -665,7 +665,7 @@ def _folders_of(entries: list[os.DirEntry[str]], where: str = "") -> list[Path]:
     """The folders among one listing's entries, sorted; those starting with `.` or `_` are
     ignored."""
     return sorted(
-        Path(e.path) for e in entries if _is_dir(e, where) and not e.name.startswith((".", "_"))
+        Path(e.path) for e in entries if not e.name.startswith((".", "_")) and _is_dir(e, where)
     )
 
 
@@ -836,7 +836,7 @@ def class_images(
     with os.scandir(root) as entries:
         here = list(entries)
     subs = _folders_of(here, where)
-    loose = sorted(e.name for e in here if _is_file(e, where) and is_image(e.name))
+    loose = sorted(e.name for e in here if is_image(e.name) and _is_file(e, where))
     if not subs or loose:
         found = f"{len(loose)} images such as {loose[0]}" if loose else "no class folders"
         raise DatasetError(
@@ -854,7 +854,7 @@ def class_images(
             )
         with os.scandir(folder) as entries:
             items = sorted(entries, key=lambda e: e.name)
-        nested = [e.name for e in items if _is_dir(e, where) and not e.name.startswith((".", "_"))]
+        nested = [e.name for e in items if not e.name.startswith((".", "_")) and _is_dir(e, where)]
         if nested:
             raise nested_folder_error(where, folder.name, nested[0])
         dangling = [
@@ -866,12 +866,12 @@ def class_images(
                 f"({len(dangling)} such link(s) in class folder {folder.name!r}); restore its "
                 "target or remove the link"
             )
-        listed[folder] = tuple(e.name for e in items if _is_file(e, where) and is_image(e.name))
+        listed[folder] = tuple(e.name for e in items if is_image(e.name) and _is_file(e, where))
         if left_out is not None:
             left_out.extend(
                 f"{folder.name}/{e.name}"
                 for e in items
-                if _is_file(e, where) and not e.name.startswith(".") and not is_image(e.name)
+                if not e.name.startswith(".") and not is_image(e.name) and _is_file(e, where)
             )
     return listed
 

@@ -398,14 +398,19 @@ def class_ids(
 def _no_huge_label(values: np.ndarray, name: str, where: Where) -> None:
     """Refuse a class id no task can have: the label space is sized from the largest id, so
     4294967296 (a wrong column named as the label) would build billions of class names, and
-    1e300 does not fit int64 (it cast to -9223372036854775808)."""
-    huge = np.flatnonzero(values >= MAX_CLASSES)
+    1e300 and -1e300 do not fit int64 (they cast to -9223372036854775808, named so)."""
+    huge = np.flatnonzero((values >= MAX_CLASSES) | (values <= -MAX_CLASSES))
     if len(huge):
         row = int(huge[0])
+        value = values[row].item()
+        beyond = (
+            f"beyond the {MAX_CLASSES:,} classes a task may have"
+            if value > 0
+            else "while class ids run from 0"
+        )
         raise DatasetError(
-            f"task {where.task!r}: label column {name!r} holds class id "
-            f"{values[row].item()!r} at {where.locate(row)}, beyond the {MAX_CLASSES:,} classes "
-            "a task may have; name the column of class ids 0..k-1 in label_column"
+            f"task {where.task!r}: label column {name!r} holds class id {value!r} at "
+            f"{where.locate(row)}, {beyond}; name the column of class ids 0..k-1 in label_column"
         )
 
 

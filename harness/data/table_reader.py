@@ -195,42 +195,63 @@ def _guarded(read: Any, where: str, kind: str) -> pa.Table:
 
 
 _ARROW_ROW = re.compile(r"\s*in row \d+$")
-_TYPE_CHANGE = re.compile(r"Column\(/([^/()]+)\) changed from")
+_COLUMN = re.compile(r"Column\(([^()]*)\) (changed from|was specified twice)")
+_KINDS = {bool: "bool", int: "number", float: "number", str: "string"}
 
 
 def _json_lines_error(file: Path, err: Exception) -> str:
     """Arrow's JSON error with its row (counted from 0 within a 1 MiB block, blank lines left
     out: line 1,200,001 of a file read 'row 17747') replaced by the file's line, found by
-    parsing the lines again (only on this error path): the first line that is not JSON, or for a
-    value whose type changes, the first line where that key's type differs from its first."""
+    parsing the lines again (only on this error path): the first line that is not JSON; for a
+    value whose type changes (`Column(/a)`, or `Column()`: a line that is not an object), the
+    first line where its type differs from its first; for a key given twice, the first line
+    giving it twice. A nested column's error (`Column(/a/b)`) names no line: the first line
+    `json.loads` refuses would be another, later one."""
     text = flat(str(err)) or type(err).__name__
     found = _ARROW_ROW.search(text)
     if found is None:
         return text
     text = text[: found.start()].rstrip(" .")
-    changed = _TYPE_CHANGE.search(text)
-    key = changed.group(1) if changed else None
-    kinds = {bool: "bool", int: "number", float: "number", str: "string", dict: "object"}
+    column = _COLUMN.search(text)
+    path = None if column is None else column.group(1)
+    if path is not None and path.count("/") > 1:  # nested: not followed
+        return text
+    key = path[1:] if path else None  # `Column()`: the row itself; `Column(/)`: the key ""
+    twice = column is not None and column.group(2) != "changed from"
     first: str | None = None
     try:
         with file.open("r", encoding="utf-8-sig", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
+                at = f"{text}; first at line {number:,} of {file.name}"
                 try:
-                    row = json.loads(line)
+                    row = json.loads(line, object_pairs_hook=_Object)
                 except ValueError:
-                    return f"{text}; first at line {number:,} of {file.name}"
-                if key is None or not isinstance(row, dict) or row.get(key) is None:
+                    return at
+                if column is None:
                     continue
-                kind = kinds.get(type(row[key]), "list")
+                keys = [k for k, _ in row] if isinstance(row, _Object) else []
+                if twice:
+                    if key is not None and keys.count(key) > 1:
+                        return at
+                    continue
+                value = row if key is None else dict(row).get(key) if keys else None
+                if value is None:
+                    continue
+                kind = "object" if isinstance(value, _Object) else _KINDS.get(type(value), "list")
                 if first is None:
                     first = kind
                 elif kind != first:
-                    return f"{text}; first at line {number:,} of {file.name}"
+                    return at
     except OSError:
         pass
     return text
+
+
+class _Object(list[tuple[str, object]]):
+    """A JSON object as `json.loads` read it, its (key, value) pairs in order (a key given twice
+    is kept twice)."""
 
 
 def _read_json(file: Path, where: str) -> pa.Table:
@@ -488,13 +509,37 @@ _BINARY_MARKERS = (
 )
 
 
-def _ends_with(file: Path, marker: bytes) -> bool:
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""How an Excel 97-2003 workbook (.xls, an OLE2 compound file) starts."""
+
+
+def _workbook_parts(head: bytes) -> bool:
+    """Whether the zip entries whose local headers lie in `head` include an .xlsx workbook's
+    parts (`xl/...`): the names are read from the headers, not searched for in the compressed
+    bytes, where `xl/` turns up by chance."""
+    at = head.find(b"PK\x03\x04")
+    while at >= 0 and at + 30 <= len(head):
+        size = int.from_bytes(head[at + 26 : at + 28], "little")
+        if head[at + 30 : at + 30 + size].startswith(b"xl/"):
+            return True
+        at = head.find(b"PK\x03\x04", at + 4)
+    return False
+
+
+def _parquet_footer(file: Path) -> bool:
+    """Whether `file` ends as Parquet does: its 4-byte footer length, then `PAR1`, the footer
+    inside the file. A text file that merely ends with `PAR1` (a last cell, no final newline)
+    has text there, a length of hundreds of MB (`,1,P` reads 0x502C312C)."""
     try:
+        size = file.stat().st_size
         with file.open("rb") as f:
-            f.seek(max(0, file.stat().st_size - len(marker)))
-            return f.read() == marker
+            f.seek(max(0, size - 8))
+            tail = f.read()
     except OSError:
         return False
+    return (
+        len(tail) == 8 and tail[4:] == b"PAR1" and int.from_bytes(tail[:4], "little") <= size - 12
+    )
 
 
 def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
@@ -510,12 +555,23 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
             "UTF-8, or set encoding: utf-16 (or the file's encoding) on the task"
         )
     packed = next((kind for marker, kind in _BINARY_MARKERS if head.startswith(marker)), None)
-    if packed == "Parquet" and not _ends_with(file, b"PAR1"):
+    if packed == "Parquet" and not _parquet_footer(file):
         packed = None
+    if head.startswith(_OLE2) or (packed == "zip" and _workbook_parts(head)):
+        # a workbook renamed .csv: unzipping an .xlsx gives XML files, not a table
+        raise DatasetError(
+            f"{where} is an Excel workbook, not delimited text; save the sheet as CSV (CSV UTF-8 "
+            "in Excel's Save As) and point source at that file"
+        )
     if packed is not None:
+        fix = (  # read as it is under its own suffix; a CSV of it would lose its column types
+            f"rename it to {file.with_suffix('.parquet').name} (a Parquet file is read as it is)"
+            if packed == "Parquet"
+            else "decompress or convert it to CSV"
+        )
         raise DatasetError(
             f"{where} is {packed} data, not delimited text (it starts with {packed}'s marker); "
-            "decompress or convert it to CSV and point source at that file"
+            f"{fix} and point source at that file"
         )
     text = head.decode(options.encoding, errors="replace").lstrip("\ufeff")
     lines = text.splitlines()

@@ -149,6 +149,10 @@ def _label_space(
         raise InMemoryDataError(
             f"num_classes: a classifier has at least 2 classes (got {num_classes})"
         )
+    if num_classes is not None and num_classes > MAX_CLASSES:  # k class names are built
+        raise InMemoryDataError(
+            f"num_classes: {num_classes} is beyond the {MAX_CLASSES:,} classes a task may have"
+        )
     names = None if class_names is None else tuple(str(c) for c in class_names)
     if names is not None and len(set(names)) != len(names):
         raise InMemoryDataError("class_names: holds a name twice")

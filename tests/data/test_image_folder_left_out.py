@@ -77,6 +77,19 @@ def test_a_link_loop_is_refused_in_one_line(
         load_task(spec, base_dir=tmp_path)
 
 
+@pytest.mark.parametrize("where", ["class", "top"])
+def test_a_link_loop_under_an_ignored_name_is_ignored(tmp_path: Path, where: str) -> None:
+    """Hidden entries (`.x`) are ignored, but the check for link loops followed every entry
+    before looking at its name: a hidden loop (`.9.png` -> `.loop` -> `.9.png`) refused the
+    whole folder."""
+    image_folder(tmp_path / "set", {"cat": 2, "dog": 2}, size=(2, 2))
+    folder = tmp_path / "set" / ("dog" if where == "class" else "")
+    os.symlink(folder / ".loop", folder / ".9.png")
+    os.symlink(folder / ".9.png", folder / ".loop")
+    spec = TaskSpec.model_validate({"name": "t", "source": "set", "modality": "image"})
+    assert load_task(spec, base_dir=tmp_path).class_names == ("cat", "dog")
+
+
 def test_a_class_count_mismatch_names_the_task_classes_and_the_empty_ones(tmp_path: Path) -> None:
     """An empty class folder (or one only the training split holds) adds a class: "outputs 3
     classes but task 't' has 4" left the user counting three folders."""

@@ -6,8 +6,10 @@ never with a library's traceback and never as a silently wrong matrix.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -589,6 +591,21 @@ def test_a_label_beyond_any_class_count_is_refused_naming_its_row(
     assert "9223372036854775808" not in message and "1,000,000" in message, message
 
 
+@pytest.mark.parametrize("cell", ["-1e300", "-9223372036854775809"])
+def test_a_negative_label_past_int64_is_refused_as_written(
+    tmp_path: Path, cell: str, recwarn: pytest.WarningsRecorder
+) -> None:
+    """`-1e300` was cast to int64 as -9223372036854775808 (with numpy's 'invalid value
+    encountered in cast' warning) and refused as that value, without its row: the fix for
+    `1e300` left the negative side out. Refused with the value as read and its row."""
+    write(tmp_path, "b.csv", f"a,label\n1,0\n2,1\n3,{cell}\n")
+    message = refused(
+        tmp_path, r"^task 't': label column 'label' holds class id -.* at row 3 of ", source="b.csv"
+    )
+    assert "9223372036854775808" not in message and "class ids run from 0" in message, message
+    assert not [w for w in recwarn if "cast" in str(w.message)]
+
+
 def test_a_label_column_without_class_0_is_refused_unless_declared(tmp_path: Path) -> None:
     """Classes are counted from 0, so a 1-based label column (UCI's wine: 1, 2, 3; Statlog's
     german.data: 1, 2) made an extra, empty class 0: a 3-output model was refused as having
@@ -829,12 +846,40 @@ def test_a_broken_json_line_is_named_by_its_line_in_the_file(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(
+    ("rows", "line"),
+    [
+        pytest.param('{"a":1,"label":0}\n[1, 2]\n', 2, id="a line not an object"),
+        pytest.param('{"a":1,"label":0}\n{"a":3,"a":4,"label":1}\n', 2, id="a key twice"),
+        pytest.param('{"a":{"b":1},"label":0}\n{"a":{"b":"x"},"label":1}\n', None, id="nested"),
+    ],
+)
+def test_a_json_line_arrow_refuses_is_not_named_by_a_later_broken_one(
+    tmp_path: Path, rows: str, line: int | None
+) -> None:
+    """Arrow refuses a line that is JSON but not a row it can read (an array, a key given twice,
+    a nested value whose type changes); the search for the line looked for the first line
+    `json.loads` refuses, so a later truncated line was named ('first at line 4' for Arrow's
+    error on line 2). The line Arrow refused is named, or none when it cannot be told."""
+    write(tmp_path, "s.jsonl", rows + '{"a":1,"label":0}\n{"a":3,"label":1\n')
+    message = refused(tmp_path, r"not a readable JSON table", source="s.jsonl")
+    assert "line 4 of" not in message, message
+    assert (f"first at line {line} of" in message) if line else "at line" not in message, message
+
+
+def _parquet_bytes() -> bytes:
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1.0, 2.0], "label": [0, 1]}).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
     ("data", "kind"),
     [
         (b"\x1f\x8b\x08\x00" + bytes(range(40)), "gzip"),
         (b"PK\x03\x04" + bytes(range(40)), "zip"),
-        (b"PAR1" + bytes(range(40)) + b"PAR1", "Parquet"),
+        (_parquet_bytes(), "Parquet"),
     ],
+    ids=["gzip", "zip", "Parquet"],
 )
 def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
     tmp_path: Path, data: bytes, kind: str
@@ -845,8 +890,46 @@ def test_a_compressed_or_binary_file_named_csv_says_what_it_is(
     write(tmp_path, "d.csv", data)
     message = refused(tmp_path, rf"d\.csv is {kind} data, not delimited text", source="d.csv")
     assert "\x1f" not in message and "\x00" not in message, message
+    # Parquet is read as it is: renaming the file is enough (converting it to CSV loses types)
+    hint = "rename it to d.parquet" if kind == "Parquet" else "decompress or convert it to CSV"
+    assert hint in message, message
+
+
+def _xlsx_bytes() -> bytes:
+    """The start of a workbook as Excel writes one: a zip whose entries are under `xl/`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("[Content_Types].xml", "<Types/>")
+        book.writestr("_rels/.rels", "<Relationships/>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [_xlsx_bytes(), b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)],
+    ids=["xlsx", "xls"],
+)
+def test_a_workbook_named_csv_is_told_to_be_saved_as_csv(tmp_path: Path, data: bytes) -> None:
+    """A workbook renamed `.csv` (a common slip) was 'zip data ... decompress or convert it',
+    and decompressing an .xlsx gives XML files; an .xls (not zip) read as a garbled header.
+    Both are named as a workbook, with the way out: save the sheet as CSV."""
+    write(tmp_path, "d.csv", data)
+    message = refused(tmp_path, r"d\.csv is an Excel workbook, not delimited text", source="d.csv")
+    assert "save the sheet as CSV" in message and "decompress" not in message, message
 
 
 def test_a_header_starting_like_a_marker_is_still_text(tmp_path: Path) -> None:
     write(tmp_path, "p.csv", "PAR1,label\n1,0\n2,1\n")
     assert load(tmp_path, source="p.csv").feature_names == ("PAR1",)
+
+
+def test_a_text_file_that_starts_and_ends_with_par1_is_still_text(tmp_path: Path) -> None:
+    """A header starting `PAR1,` and a last cell `PAR1` without a final newline (a code column)
+    starts and ends as Parquet does: it was refused as 'Parquet data, not delimited text'.
+    Parquet's footer length, the 4 bytes before its last `PAR1`, fits inside the file; text's
+    4 bytes read as a length of hundreds of MB."""
+    write(tmp_path, "p.csv", "PAR1,label,code\n1,0,x\n2,1,PAR1")
+    task = load(tmp_path, source="p.csv", group_columns=["code"])
+    assert task.feature_names == ("PAR1",)

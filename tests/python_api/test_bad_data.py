@@ -442,6 +442,10 @@ CASES = {
         dict(data=(X, Y), num_classes="10"),
         r"^num_classes: expected a whole number of classes \(got '10'\)$",
     ),
+    "more classes than a task may have": (  # built 1e9 class names: a MemoryError (review82)
+        dict(data=(X, Y), num_classes=10**9),
+        r"^num_classes: 1000000000 is beyond the 1,000,000 classes a task may have$",
+    ),
     "inputs on the meta device": (
         dict(data=(X.to("meta"), Y)),
         r"^data: x is a tensor on the meta device \(a shape without values\); pass",
