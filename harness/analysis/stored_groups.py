@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -193,7 +194,10 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     Samples without a clean row are dropped (paired comparison); the result is the input for a
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
     """
-    rows = table[condition_mask(table, condition)]
+    mask = condition_mask(table, condition)
+    # every row of the condition (a table of clean rows alone): the table itself, not a copy
+    every = isinstance(mask, np.ndarray) and mask.dtype == bool and bool(mask.all())
+    rows = table if every and len(mask) == len(table) else table[mask]
     if condition == clean or clean not in set(table["condition"].unique()):
         return rows
     kept = ["sample_id", "correct"] + ([TIED] if TIED in table.columns else [])
