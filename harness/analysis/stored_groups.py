@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -143,11 +144,17 @@ class TablePlan:
     conditions: dict[str, int]
 
 
-def table_plan(job: StoredJob) -> TablePlan:
+def table_plan(job: StoredJob, *, keep: bool = False) -> TablePlan:
     """The plan's columns of the job's table, read from Arrow: the condition column is counted
     there (pandas' `unique()` and `value_counts()` of it, without building a frame), the group
-    columns are parsed into pandas (their dtypes decide what is continuous)."""
-    arrow = job.arrow_columns(_plan_columns)
+    columns are parsed into pandas (their dtypes decide what is continuous). `keep`: the whole
+    table is read and kept with the job for its `table()` (one read of the file; the caller
+    forgets it when done, `StoredJob.forget_table`)."""
+    if keep:
+        whole = job.read_arrow()
+        arrow = whole.select(_plan_columns(list(whole.column_names)))
+    else:
+        arrow = job.arrow_columns(_plan_columns)
     group_names = [n for n in arrow.column_names if n.startswith(GROUP_PREFIX)]
     groups = arrow.select(group_names).to_pandas(use_threads=False) if group_names else None
     column = arrow.column("condition")
@@ -193,7 +200,10 @@ def with_clean_reference(table: pd.DataFrame, condition: str, clean: str = "clea
     Samples without a clean row are dropped (paired comparison); the result is the input for a
     robustness breakdown (per-group accuracy drop, worst-group robustness gap).
     """
-    rows = table[condition_mask(table, condition)]
+    mask = condition_mask(table, condition)
+    # every row of the condition (a table of clean rows alone): the table itself, not a copy
+    every = isinstance(mask, np.ndarray) and mask.dtype == bool and bool(mask.all())
+    rows = table if every and len(mask) == len(table) else table[mask]
     if condition == clean or clean not in set(table["condition"].unique()):
         return rows
     kept = ["sample_id", "correct"] + ([TIED] if TIED in table.columns else [])
@@ -436,9 +446,11 @@ def stored_group_rows(
     stored: dict[str, set[bool]] = {}  # each group column of the selected tables: continuous?
     lacking: list[Lacking] = []  # tables without a --by column
     of_task: dict[str, set[str]] = {}  # each task's group columns, over the selected tables
-    for manifest, job in select_jobs(results, query) if jobs is None else jobs:
-        # what the plan needs (conditions, group columns); the tables are read one by one below
-        plan = table_plan(job)
+    selected = select_jobs(results, query) if jobs is None else jobs
+    for manifest, job in selected:
+        # what the plan needs (conditions, group columns), from the whole table read once and
+        # kept in Arrow for the breakdown below, which parses the tables into pandas one by one
+        plan = table_plan(job, keep=True)
         for column in group_columns_of(plan.groups):
             continuous = is_float_dtype(plan.groups[f"{GROUP_PREFIX}{column}"])
             stored.setdefault(column, set()).add(bool(continuous))
@@ -465,6 +477,7 @@ def stored_group_rows(
     if query.by:
         _check_by_columns(query.by, stored, query.words)
     kept, repeated = once_per_condition(planned)
+    _forget_others(selected, kept)
     for line in _lacking(lacking, kept, of_task, query):
         if on_missing is not None:
             on_missing(line)
@@ -492,6 +505,14 @@ def stored_group_rows(
             f"{query.words('by')}"
         )
     return rows
+
+
+def _forget_others(selected: list[Loaded], kept: list[Planned]) -> None:
+    """Drop the tables read for the plan (`table_plan(keep=True)`) that are not broken down."""
+    breaking = {id(loaded[1]) for loaded, *_ in kept}
+    for _m, job in selected:
+        if id(job) not in breaking:
+            job.forget_table()
 
 
 Lacking = tuple[Loaded, list[str], list[str]]  # a table, the --by columns it lacks, its own

@@ -29,7 +29,7 @@ to be right.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse, special
+from scipy import special
 
 from harness.stats.intervals import ALPHA, z_value
 
@@ -173,6 +173,8 @@ def _keyed_sums(
     per_column[at] = per_sample
     indptr = np.zeros(counts_t.shape[0] + 1, dtype=np.int64)
     np.cumsum(per_column, out=indptr[1:])
+    from scipy import sparse  # here: a breakdown without resamples never builds one
+
     matrix = sparse.csc_matrix(
         (np.stack(data, axis=1).ravel(), np.stack(indices, axis=1).ravel(), indptr),
         shape=(start, counts_t.shape[0]),
@@ -191,6 +193,8 @@ def _key_sums_summed(
     m, k = len(values), len(present)
     block = (np.arange(m, dtype=np.int64) * k)[:, None]
     data = np.concatenate([np.asarray(v, dtype=np.float64)[order] for v in values])
+    from scipy import sparse  # here, as in `_keyed_sums`
+
     matrix = sparse.csr_matrix(
         (data, ((compact[order][None, :] + block).ravel(), np.tile(rows[order], m))),
         shape=(m * k, counts_t.shape[0]),
@@ -340,15 +344,19 @@ def ece_intervals(
     rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
     share, gap_b, se = _gaps_of(count, sums(hit), sums(confidence), sums(gap * gap), rows, z)
     low = _debiased(share, gap_b, se)
+    # each group's sums over its bins, one row each: the same sums as over the group's own
+    # (1, bins) slice (one contiguous row either way), the rest per group as `ece_interval`
+    plains = (share * np.abs(gap_b)).sum(axis=1)
+    squares = (share * gap_b * gap_b).sum(axis=1)
+    variances = (share * share * se * se).sum(axis=1)
     out: list[tuple[float, float] | None] = []
     for i in range(groups):
         if n[i, 0] == 0:
             out.append(None)
             continue
-        sh, gp, s = share[i : i + 1], gap_b[i : i + 1], se[i : i + 1]
-        plain = float((sh * np.abs(gp)).sum())
-        spread = max(0.0, float((sh * gp * gp).sum()) - plain * plain) / int(n[i, 0])
-        sd = float(np.sqrt((sh * sh * s * s).sum() + spread))
+        plain = float(plains[i])
+        spread = max(0.0, float(squares[i]) - plain * plain) / int(n[i, 0])
+        sd = float(np.sqrt(variances[i] + spread))
         out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
     return out
 

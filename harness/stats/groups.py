@@ -230,8 +230,12 @@ def group_values(frame: pd.DataFrame, name: str) -> pd.Series:
 def group_text(frame: pd.DataFrame, name: str) -> np.ndarray:
     """`group_values` as a numpy array of text: integers (the true class, an integer group
     column) formatted by numpy, the digits `str` writes, without a pandas text column."""
-    values = _group_column(frame, name)
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+    return _text_of(_group_column(frame, name))
+
+
+def _text_of(values: pd.Series) -> np.ndarray:
+    """`group_text` of a checked group column (`_group_column`)."""
+    if _integer(values):
         return values.to_numpy().astype(str)
     return values.astype(str).to_numpy()
 
@@ -250,6 +254,8 @@ def _group_column(frame: pd.DataFrame, name: str) -> pd.Series:
             f"group column {name!r} is not in the table (no column {col!r}); "
             f"available group columns: {available} (or 'label' to group by class)"
         )
+    if _integer(values):  # numpy integers: none missing, none blank, not continuous
+        return values
     missing = values.isna()
     if not pd.api.types.is_numeric_dtype(values):  # blank text is missing, as in a fairness run
         missing |= values.astype(str).str.strip() == ""
@@ -366,6 +372,29 @@ def _group_codes(
     return combos, codes
 
 
+def _codes_of(
+    frame: pd.DataFrame, grouping: Grouping, shared: SharedDraws | None
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """`_group_codes` of the frame's grouping columns (`group_text`), made once per command
+    for tables whose grouping columns are the same integers (`harness groups --by label`: every
+    model of a task has the same labels in the same order): the codes are a function of those
+    values alone. Each table's columns are still checked (`_group_column`)."""
+    columns = {col: _group_column(frame, col) for col in grouping}
+
+    def made() -> tuple[list[tuple[str, ...]], np.ndarray]:
+        return _group_codes({col: _text_of(v) for col, v in columns.items()}, grouping)
+
+    numbers = [v.to_numpy() for v in columns.values() if _integer(v)]
+    if shared is None or len(numbers) != len(columns):
+        return made()
+    key = ("group-codes", grouping, *((v.dtype.str, v.tobytes()) for v in numbers))
+    return shared.draws(key, made)
+
+
+def _integer(values: pd.Series) -> bool:
+    return isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu"
+
+
 def _refuse_ambiguous_names(grouping: Grouping, combos: list[tuple[str, ...]]) -> None:
     """Two groups of an intersection whose names would be the same (a value holding the `&`
     that joins the values: ('x&y', 'z') and ('x', 'y&z') are both `x&y&z`) would report two
@@ -405,9 +434,8 @@ def _compute(
     """Point values (each group's own samples, as fairlearn computes them, checked against the
     vectorised counts), counts and resamples."""
     name = grouping_name(grouping)
-    text = {col: group_text(frame, col) for col in grouping}
     c = Columns.of(frame, options.positive_label)
-    combos, codes = _group_codes(text, grouping)
+    combos, codes = _codes_of(frame, grouping, options.shared)
     g = len(combos)
     point = point_values(c, codes, g, binary, options.ece_bins)
     # the vectorised statistic must agree with the point values on the full sample

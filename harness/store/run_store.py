@@ -83,6 +83,8 @@ class StoredJob:
     _parsed: dict[str, SampleTable] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # the whole table as Arrow read it, kept by `read_arrow` until `table()` parses it
+    _read: dict[str, pa.Table] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def status(self) -> JobStatus:
@@ -118,6 +120,17 @@ class StoredJob:
                 wanted = pick(list(parquet.schema_arrow.names))
                 return parquet.read(columns=wanted, use_threads=False)
 
+    def read_arrow(self) -> pa.Table:
+        """The whole per-sample table as Arrow reads it (what `table()` parses), kept with the
+        job until `table()` parses it or `forget_table()`: a caller that plans from some of
+        its columns first (`harness groups`) reads the file once. Unreadable: a ResultsError
+        naming the file."""
+        if TABLE_FILE not in self._read:
+            path = self.path / TABLE_FILE
+            with _unreadable_table(path):
+                self._read[TABLE_FILE] = self._arrow_table()
+        return self._read[TABLE_FILE]
+
     def table_names(self) -> list[str]:
         """The per-sample table's column names: the parsed table's, else read from the file's
         schema alone (its checksum checked; no column is parsed). Unreadable: a ResultsError
@@ -132,6 +145,7 @@ class StoredJob:
     def forget_table(self) -> None:
         """Drop the parsed table (a caller done with it; `table()` would read it again)."""
         self._parsed.pop(TABLE_FILE, None)
+        self._read.pop(TABLE_FILE, None)
 
     def _table_bytes(self) -> bytes | None:
         """The table file's bytes, their checksum checked against job.json again (what is
@@ -146,13 +160,19 @@ class StoredJob:
     def _read_table(self) -> SampleTable:
         path = self.path / TABLE_FILE
         with _unreadable_table(path):
-            data = self._table_bytes()
-            # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
-            # pandas' file handling, the dataset layer of pyarrow's read_table (a third of a small
-            # table's read) and the reader's threads (a small table reads faster alone)
-            with _parquet_file(path, data) as parquet:
-                arrow = parquet.read(use_threads=False)
+            arrow = self._read.pop(TABLE_FILE, None)
+            if arrow is None:
+                arrow = self._arrow_table()
             return SampleTable(arrow.to_pandas(use_threads=False)).with_checked_types()
+
+    def _arrow_table(self) -> pa.Table:
+        """The whole table file read into Arrow (its checksum checked)."""
+        data = self._table_bytes()
+        # what SampleTable.read_parquet (pandas.read_parquet) reads, the same frame, without
+        # pandas' file handling, the dataset layer of pyarrow's read_table (a third of a small
+        # table's read) and the reader's threads (a small table reads faster alone)
+        with _parquet_file(self.path / TABLE_FILE, data) as parquet:
+            return parquet.read(use_threads=False)
 
     def artifacts(self) -> dict[str, Any]:
         path = self.path / "artifacts.json"

@@ -557,3 +557,43 @@ def test_a_clean_breakdown_draws_no_resamples(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(groups_module, "stratified_indices", no_draws)
     assert run(small_frame(), [("a",), ("a", "b")], resamples=500) == without
+
+
+def test_group_codes_made_once_for_the_same_integer_columns() -> None:
+    """Tables of the same integer group values (every model of a task by label) share one
+    `_group_codes` answer through the command's SharedDraws; other values (another order, a
+    text column) get their own, each equal to `_group_codes` of `group_text`."""
+    from harness.stats.groups import _codes_of, _group_codes, group_text
+    from harness.stats.shared_draws import SharedDraws
+
+    def want(frame: pd.DataFrame, grouping: tuple[str, ...]):  # noqa: ANN202
+        return _group_codes({c: group_text(frame, c) for c in grouping}, grouping)
+
+    shared = SharedDraws()
+    first, second = _random_frame(300, 0, 12), _random_frame(300, 0, 12)
+    second["prediction"] = (second["prediction"] + 1) % 12  # another model, the same labels
+    other = _random_frame(300, 1, 12)
+    for grouping in [("label",), ("b",), ("label", "b"), ("a",), ("a", "label")]:
+        made = [_codes_of(f, grouping, shared) for f in (first, second, other)]
+        for got, frame in zip(made, (first, second, other), strict=True):
+            combos, codes = want(frame, grouping)
+            assert got[0] == combos and np.array_equal(got[1], codes), grouping
+        text = "a" in grouping  # only integer columns are keyed
+        assert (made[0][1] is made[1][1]) is not text, grouping
+        assert made[0][1] is not made[2][1]
+    assert _codes_of(first, ("label",), None)[1] is not _codes_of(first, ("label",), None)[1]
+
+
+def test_near_is_isclose_without_relative_tolerance() -> None:
+    """`extreme_pairs`' tie test picks the same groups as np.isclose(rtol=0, atol=1e-12),
+    infinities and values a rounding apart included."""
+    from harness.stats.group_intervals import _near
+    from harness.stats.intervals import VALUE_TIE_ATOL
+
+    gen = np.random.default_rng(0)
+    pool = np.array([0.0, 1.0, 0.5, 1e-13, 1 - 1e-13, np.inf, -np.inf, 0.3 - 0.1, 0.2, 1e-12])
+    for _ in range(2000):
+        values = gen.choice(pool, size=int(gen.integers(1, 6)))
+        for x in (values.max(), values.min()):
+            want = np.isclose(values, x, rtol=0.0, atol=VALUE_TIE_ATOL)
+            assert np.array_equal(_near(values, x), want), (values, x)

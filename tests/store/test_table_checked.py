@@ -58,3 +58,54 @@ def test_the_table_read_is_pandas_read_parquet(tmp_path: Path) -> None:
         for _ in range(2):  # from the bytes read_job checked, then from the file
             pd.testing.assert_frame_equal(job.table().frame, want, check_exact=True)
             job.forget_table()
+
+
+def test_a_table_read_for_a_plan_is_parsed_from_that_read(tmp_path: Path) -> None:
+    """`read_arrow` reads the whole checked file once and keeps it until `table()` parses it
+    (`harness groups` plans from its columns, then breaks it down): the same frame as
+    pandas.read_parquet, the file not read again; `forget_table` drops it, so a file replaced
+    since is read again and refused."""
+    import pandas as pd
+
+    job_dir = next((SCALE_BASE / "runs").glob("*/jobs/*"))
+    copy = tmp_path / job_dir.name
+    shutil.copytree(job_dir, copy)
+    want = pd.read_parquet(copy / TABLE_FILE)
+    job = read_job(copy)
+    arrow = job.read_arrow()
+    assert job.read_arrow() is arrow and arrow.num_rows == len(want)
+    original = (copy / TABLE_FILE).read_bytes()
+    (copy / TABLE_FILE).write_bytes(b"replaced after the read")
+    pd.testing.assert_frame_equal(job.table().frame, want, check_exact=True)  # from the read
+    job.forget_table()
+    (copy / TABLE_FILE).write_bytes(original)
+    job.read_arrow()  # kept again, then forgotten: the file is read (and refused) again
+    (copy / TABLE_FILE).write_bytes(b"replaced again")
+    job.forget_table()
+    checksum = r"results file .*samples\.parquet does not match its checksum in .*job\.json"
+    with pytest.raises(ResultsError, match=checksum):
+        job.table()
+    with pytest.raises(ResultsError, match=checksum):
+        job.read_arrow()
+    (copy / TABLE_FILE).write_bytes(original)
+
+
+def test_groups_reads_each_table_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stored_group_rows` plans from each table and breaks it down from one read of it,
+    and holds no table afterwards."""
+    from harness.analysis.stored_groups import GroupQuery, select_jobs, stored_group_rows
+    from harness.store import run_store
+
+    reads: list[Path] = []
+    real = run_store.StoredJob._arrow_table
+
+    def counted(self: run_store.StoredJob):  # noqa: ANN202
+        reads.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(run_store.StoredJob, "_arrow_table", counted)
+    query = GroupQuery(by=["label"], resamples=0)
+    jobs = select_jobs(SCALE_BASE, query)
+    rows = stored_group_rows(SCALE_BASE, query, jobs=jobs)
+    assert rows and sorted(reads) == sorted(job.path for _m, job in jobs)
+    assert not any(job._read or job._parsed for _m, job in jobs)
