@@ -115,9 +115,15 @@ def graph_opset(graph_model: Any) -> int:
 def read_graph(onnx: Any, path: Path, *, name: str) -> Any:
     """The graph without its weights (external data is checked before anything reads it)."""
     try:
-        return onnx.load(str(path), load_external_data=False)
+        graph_model = onnx.load(str(path), load_external_data=False)
     except Exception as err:  # onnx raises DecodeError / ValueError for a corrupt file
         raise ModelLoadError(f"model {name!r}: {path} is not a readable ONNX model: {err}") from err
+    if not graph_model.HasField("graph"):  # an empty file decodes as an empty ModelProto
+        raise ModelLoadError(
+            f"model {name!r}: {path} holds no ONNX graph ({path.stat().st_size} bytes): not an "
+            "ONNX model, or one whose writing was cut short; export it again"
+        )
+    return graph_model
 
 
 def open_session(
