@@ -115,9 +115,15 @@ def graph_opset(graph_model: Any) -> int:
 def read_graph(onnx: Any, path: Path, *, name: str) -> Any:
     """The graph without its weights (external data is checked before anything reads it)."""
     try:
-        return onnx.load(str(path), load_external_data=False)
+        graph_model = onnx.load(str(path), load_external_data=False)
     except Exception as err:  # onnx raises DecodeError / ValueError for a corrupt file
         raise ModelLoadError(f"model {name!r}: {path} is not a readable ONNX model: {err}") from err
+    if not graph_model.HasField("graph"):  # an empty file decodes as an empty ModelProto
+        raise ModelLoadError(
+            f"model {name!r}: {path} holds no ONNX graph ({path.stat().st_size} bytes): not an "
+            "ONNX model, or one whose writing was cut short; export it again"
+        )
+    return graph_model
 
 
 def open_session(
@@ -344,6 +350,26 @@ def chosen_output(
     return chosen.name, kind
 
 
+def read_as(
+    session: Any, config: OnnxConfig, *, output: str, graph_model: Any = None
+) -> str | None:
+    """Why `outputs: auto` reads `output` as probabilities, for a refusal of its rows (None
+    where the spec declared what it holds, or it is read as logits)."""
+    if config.outputs != "auto":
+        return None
+    found = [o for o in session.get_outputs() if o.name == output]
+    why = []
+    if found and str(found[0].type).startswith("seq(map("):
+        why.append("it is a ZipMap")
+    if "prob" in output.lower():
+        why.append("its name holds 'prob'")
+    if graph_model is not None and final_op(graph_model, output) == "Softmax":
+        why.append("it ends in a Softmax")
+    if not why:
+        return None
+    return f"output {output!r} is read as probabilities under outputs: auto ({', '.join(why)})"
+
+
 def zipmap_rows(rows: Any, *, model: str, labels: list[str] | None = None) -> np.ndarray:
     """skl2onnx's ZipMap output (one {class: probability} map per sample) as an array: columns
     in class id order, or in the order of the graph's text `labels` (`check_class_labels`)
@@ -390,6 +416,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         class_labels: list[tuple[str, list[int | str]]] | None = None,
         reopen: Callable[..., Any] | None = None,
         session_threads: int | None = None,
+        outputs_read_as: str | None = None,
     ) -> None:
         batch_dim = model_shape[0] if model_shape else None
         super().__init__(
@@ -411,6 +438,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         self._model_shape = model_shape
         self._output_name = output_name
         self._outputs = outputs
+        self._outputs_read_as = outputs_read_as  # not in the identity: the numbers are the same
         self._features_output = features_output
         self._class_labels = class_labels or []
         # text class labels (score-column order) and each task class's column, by name
@@ -444,6 +472,7 @@ class OnnxRuntimeAdapter(AdapterBase):
         output_name, outputs = chosen_output(
             session, config, name=name, path=path, graph_model=graph_model
         )
+        outputs_read_as = read_as(session, config, output=output_name, graph_model=graph_model)
         features_output = _features_output(session, config, name=name, path=path)
         model_shape = list(chosen.shape)
         description = {
@@ -486,6 +515,7 @@ class OnnxRuntimeAdapter(AdapterBase):
             class_labels=classifier_labels(graph_model),
             reopen=reopen,
             session_threads=threads,
+            outputs_read_as=outputs_read_as,
         )
 
     @classmethod
@@ -618,13 +648,21 @@ class OnnxRuntimeAdapter(AdapterBase):
     def _as_logits(self, out: np.ndarray) -> torch.Tensor:
         if self._outputs == "probabilities":
             return self.on_device(
-                to_logits(out, outputs="probabilities", n=len(out), model=self.name)
+                to_logits(
+                    out,
+                    outputs="probabilities",
+                    n=len(out),
+                    model=self.name,
+                    read_as=self._outputs_read_as,
+                )
             )
         if self._outputs == "binary_logit":  # one logit per input: the pair (0, z)
             return self.on_device(
                 to_logits(out, outputs="binary_logit", n=len(out), model=self.name)
             )
-        return self.on_device(torch.from_numpy(out.astype(np.float32)))
+        # a true/false output is refused, and scores past float32's range named, as a
+        # callable's are (a cast made booleans 0/1 logits and the job scored them)
+        return self.on_device(to_logits(out, outputs="logits", n=len(out), model=self.name))
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         return self._as_logits(self._run(inputs, [self._output_name])[0])

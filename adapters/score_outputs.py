@@ -22,8 +22,12 @@ OutputKind = Literal["logits", "probabilities", "decision", "binary_logit"]
 PROB_TOLERANCE = 1e-3
 
 
-def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Tensor:
-    """(n, classes) float32 logits from a model's raw output for `n` samples."""
+def to_logits(
+    raw: Any, *, outputs: OutputKind, n: int, model: str, read_as: str | None = None
+) -> torch.Tensor:
+    """(n, classes) float32 logits from a model's raw output for `n` samples. `read_as` says why
+    the output is read as `outputs` where no spec declared it (an ONNX graph under
+    `outputs: auto`), for the refusal of rows that are not what it was read as."""
     if raw is None:  # numpy reads None as a NaN scalar: "shape ()" said nothing of the cause
         raise ModelOutputError(
             f"model {model!r} returned None, not class scores; return its scores "
@@ -72,8 +76,9 @@ def to_logits(raw: Any, *, outputs: OutputKind, n: int, model: str) -> torch.Ten
         allowed = sum_tolerance(torch.from_numpy(rows), PROB_TOLERANCE).numpy() if len(rows) else 0
         if len(rows) and (rows.min() < -PROB_TOLERANCE or (np.abs(sums - 1) > allowed).any()):
             worst = float(np.abs(sums - 1).max())
+            claim = read_as or "declares outputs: probabilities"
             raise ModelOutputError(
-                f"model {model!r} declares outputs: probabilities but its rows are not "
+                f"model {model!r} {claim} but its rows are not "
                 f"probability vectors (max |row sum - 1| = {worst:.3g}); set outputs: logits"
             )
         array = np.log(np.clip(array, PROBABILITY_FLOOR, None))

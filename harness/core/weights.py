@@ -241,29 +241,38 @@ def _name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+MAX_WRAPPERS = 3  # stacked wrapper prefixes stripped, e.g. torch.compile of DDP: 2
+
+
 def strip_wrapper_prefix(
     module: torch.nn.Module, state: dict[str, torch.Tensor]
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """The state dict without the one prefix a training wrapper put before every key, and a note.
+    """The state dict without the prefix training wrappers put before every key, and a note.
 
     `nn.DataParallel` and `DistributedDataParallel` save `module.<key>`, a Lightning module
-    `model.<key>`: when every key starts with the same `<name>.`, the module has no entry under
-    that name, and the stripped keys are all the module's own, the prefix is stripped (and said
-    so in the model's description); otherwise the keys are left for the caller to report.
+    `model.<key>`, `torch.compile` `_orig_mod.<key>`, and wrappers stack (`torch.compile` of a
+    DDP model: `_orig_mod.module.<key>`): when every key starts with the same `<name>.` (up to
+    `MAX_WRAPPERS` of them), the module has no entry under that prefix, and the stripped keys
+    are all the module's own, the prefix is stripped (and said so in the model's description);
+    otherwise the keys are left for the caller to report.
     """
-    heads = {key.split(".", 1)[0] for key in state}
-    if len(heads) != 1 or not all("." in key for key in state):
+    if not state:
         return state, []
-    prefix = f"{heads.pop()}."
     own = module.state_dict()
-    if any(key.startswith(prefix) for key in own):
-        return state, []
-    stripped = {key.removeprefix(prefix): tensor for key, tensor in state.items()}
-    if not set(stripped) <= set(own):
-        return state, []
-    return stripped, [
-        f"weights keys carried the prefix {prefix!r} (a training wrapper's); stripped"
-    ]
+    prefix = ""
+    for _ in range(MAX_WRAPPERS):
+        heads = {key[len(prefix) :].split(".", 1)[0] for key in state}
+        if len(heads) != 1 or not all("." in key[len(prefix) :] for key in state):
+            return state, []
+        prefix = f"{prefix}{heads.pop()}."
+        if any(key.startswith(prefix) for key in own):
+            return state, []
+        stripped = {key.removeprefix(prefix): tensor for key, tensor in state.items()}
+        if set(stripped) <= set(own):
+            return stripped, [
+                f"weights keys carried the prefix {prefix!r} (a training wrapper's); stripped"
+            ]
+    return state, []
 
 
 def tied_keys(module: torch.nn.Module) -> dict[str, tuple[str, ...]]:

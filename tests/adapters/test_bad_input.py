@@ -152,6 +152,20 @@ def test_onnx_opset_the_runtime_cannot_run(tmp_path: Path) -> None:
     assert adapter.logits(torch.tensor([[-1.0, 2.0]])).tolist() == [[0.0, 2.0]]
 
 
+@pytest.mark.parametrize("content", [b"", b"\x08\x08"])
+def test_an_onnx_file_without_a_graph_says_so_not_that_its_opset_cannot_run(
+    tmp_path: Path, content: bytes
+) -> None:
+    """An empty file (or one that decodes as a ModelProto without a graph) read as
+    `onnxruntime ... cannot run empty.onnx (opset 0)`: a version problem it is not."""
+    (tmp_path / "empty.onnx").write_bytes(content)
+    with pytest.raises(ModelLoadError) as caught:
+        build("onnx", {"path": "empty.onnx", "modality": "tabular"}, tmp_path)
+    message = str(caught.value)
+    assert "opset" not in message
+    assert f"empty.onnx holds no ONNX graph ({len(content)} bytes)" in message
+
+
 def _external_data_model(location: str) -> onnx.ModelProto:
     weight = numpy_helper.from_array(torch.ones(2, 2).numpy(), "w")
     weight.data_location = TensorProto.EXTERNAL

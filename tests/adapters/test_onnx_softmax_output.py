@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.core.errors import ModelOutputError
 from harness.core.suite import RunContext
 from harness.data.builtin import digits
 from harness.suites.accuracy import AccuracySuite
@@ -68,3 +69,44 @@ def test_a_softmax_clipped_away_from_zero_is_read_as_probabilities(tmp_path: Pat
         AccuracySuite({}).run(adapter, task, RunContext(seed=0, bootstrap_resamples=0)).metrics
     )
     assert all("probability_outputs" not in r.flags for r in records)
+
+
+class _BoolScores(torch.nn.Module):
+    """One-hot predictions as true/false values (logits above their row's maximum less 1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x > x.amax(dim=1, keepdim=True) - 1
+
+
+def test_rows_read_as_probabilities_under_auto_say_why_not_that_they_were_declared(
+    tmp_path: Path,
+) -> None:
+    """A softmax over the batch axis ends in a Softmax, so `auto` reads probabilities; its rows
+    are not ones. The refusal said the model `declares outputs: probabilities`, which no spec
+    said: it names what `auto` read instead."""
+    path = export_digits_head(tmp_path, torch.nn.Softmax(dim=0))
+    adapter = build("onnx", {"path": str(path), "input_shape": [1, 8, 8]}, Path("."))
+    inputs = next(digits().head(8).batches(8)).inputs
+    with pytest.raises(ModelOutputError) as caught:
+        adapter.logits(inputs)
+    message = str(caught.value)
+    assert "declares" not in message
+    assert "outputs: auto" in message and "ends in a Softmax" in message
+    assert "set outputs: logits" in message
+    declared = build(
+        "onnx",
+        {"path": str(path), "input_shape": [1, 8, 8], "outputs": "probabilities"},
+        Path("."),
+    )
+    with pytest.raises(ModelOutputError, match="declares outputs: probabilities"):
+        declared.logits(inputs)
+
+
+def test_an_output_of_true_false_values_is_refused_as_a_callables_is(tmp_path: Path) -> None:
+    """A graph output of booleans was cast to 0/1 logits and scored (flagged tied_scores);
+    a callable or torch model returning them is refused in one line."""
+    path = export_digits_head(tmp_path, _BoolScores())
+    adapter = build("onnx", {"path": str(path), "input_shape": [1, 8, 8]}, Path("."))
+    inputs = next(digits().head(8).batches(8)).inputs
+    with pytest.raises(ModelOutputError, match=r"true/false values \(bool\), not class scores"):
+        adapter.logits(inputs)

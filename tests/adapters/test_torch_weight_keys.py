@@ -62,7 +62,9 @@ def test_tied_names_with_different_values_are_refused(tmp_path: Path) -> None:
         _adapter(path)
 
 
-@pytest.mark.parametrize("prefix", ["module.", "model."])
+@pytest.mark.parametrize(
+    "prefix", ["module.", "model.", "_orig_mod.module.", "module._orig_mod.", "_orig_mod."]
+)
 def test_a_training_wrappers_prefix_is_stripped_and_noted(tmp_path: Path, prefix: str) -> None:
     net = linear_digits(seed=3)
     path = tmp_path / "wrapped.safetensors"
