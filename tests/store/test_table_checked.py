@@ -109,3 +109,30 @@ def test_groups_reads_each_table_file_once(monkeypatch: pytest.MonkeyPatch) -> N
     rows = stored_group_rows(SCALE_BASE, query, jobs=jobs)
     assert rows and sorted(reads) == sorted(job.path for _m, job in jobs)
     assert not any(job._read or job._parsed for _m, job in jobs)
+
+
+def test_groups_keeps_tables_from_the_plan_within_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables kept from the plan for the breakdown are bounded (`KEEP_BUDGET` bytes of
+    Arrow, then at most one table more): past it a table is planned from its columns and read
+    again at its breakdown, with the same rows. Without it a folder's every table was held at
+    once (200 tables of a 1M-row corruption suite: ~15 GB)."""
+    from harness.analysis import stored_groups
+    from harness.analysis.stored_groups import GroupQuery, select_jobs, stored_group_rows
+
+    query = GroupQuery(by=["label"], resamples=0)
+    want = stored_group_rows(SCALE_BASE, query, jobs=select_jobs(SCALE_BASE, query))
+    one = read_job(next((SCALE_BASE / "runs").glob("*/jobs/*"))).read_arrow().nbytes
+    held: list[int] = []
+    real = stored_groups.once_per_condition
+
+    def seen(planned):  # noqa: ANN001, ANN202
+        held.append(sum(t.nbytes for (_m, job), *_ in planned for t in job._read.values()))
+        return real(planned)
+
+    monkeypatch.setattr(stored_groups, "once_per_condition", seen)
+    monkeypatch.setattr(stored_groups, "KEEP_BUDGET", 2 * one, raising=False)
+    jobs = select_jobs(SCALE_BASE, query)
+    assert len(jobs) > 4
+    assert stored_group_rows(SCALE_BASE, query, jobs=jobs) == want
+    assert held and held[0] <= 3 * one
+    assert not any(job._read or job._parsed for _m, job in jobs)
