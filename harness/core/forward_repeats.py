@@ -61,10 +61,8 @@ def row_scales(magnitudes: torch.Tensor) -> torch.Tensor:
     batch below 1, it follows the logits' unit, so a model whose logits are all small (x1e-5:
     the same decisions) is judged as its x1 copy. A floor of 1 made the tolerance an absolute
     1e-4 for such a model, and a batch-standardising MLP flagged at x1 passed at x1e-5."""
-    if len(magnitudes) == 0:
-        return magnitudes
-    largest = float(magnitudes.max())
-    return magnitudes.clamp_min(min(1.0, largest) if largest == largest else 1.0)
+    finite = magnitudes[torch.isfinite(magnitudes)]  # a NaN row set no floor for the others
+    return magnitudes.clamp_min(min(1.0, float(finite.max())) if len(finite) else 1.0)
 
 
 def _differ(a: torch.Tensor, b: torch.Tensor) -> int:

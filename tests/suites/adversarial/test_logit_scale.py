@@ -47,3 +47,15 @@ def test_a_deterministic_batch_independent_model_stays_quiet_at_any_unit(scale: 
     assert not vc.nondeterministic(lambda t: t @ w * scale, x).raised
     assert not vc.batch_dependent(lambda t: t @ w * scale, x).raised
     assert not vc.nondeterministic(lambda t: torch.zeros(len(t), 10), x).raised
+
+
+def test_a_nan_row_does_not_restore_the_absolute_tolerance() -> None:
+    x = torch.rand(32, 64, generator=torch.Generator().manual_seed(2))
+
+    def noisy_with_a_nan_row(t: torch.Tensor) -> torch.Tensor:
+        out = _noisy(t, 1e-6)
+        out[0] = torch.nan
+        return out
+
+    got = vc.nondeterministic(noisy_with_a_nan_row, x)
+    assert got.raised and got.bad == 31
