@@ -27,7 +27,7 @@ from harness.core.board_notes import BATCH_DEPENDENT_MARK, RANDOMISED_MARK
 LOOK = 32
 """Inputs of the probe: the task's first ones, at most the run's batch size."""
 ATOL = 1e-4
-"""Logits differ beyond this, relative to each row's largest logit (at least 1), as the
+"""Logits differ beyond this, relative to each row's largest logit (`row_scales`), as the
 adversarial suite's probes (`suites/adversarial/validity_checks.py`)."""
 
 Inputs = torch.Tensor | list[str]
@@ -54,12 +54,23 @@ def _joined(a: Inputs, b: Inputs) -> Inputs:
     return [*a, *b]  # type: ignore[list-item]
 
 
+def row_scales(magnitudes: torch.Tensor) -> torch.Tensor:
+    """What a change of each row is measured against, from each row's largest |logit|: that
+    magnitude, at least the smaller of 1 and the largest over the batch. The floor keeps rows
+    whose logits are near 0 beside larger ones from calling rounding a change; taken from the
+    batch below 1, it follows the logits' unit, so a model whose logits are all small (x1e-5:
+    the same decisions) is judged as its x1 copy. A floor of 1 made the tolerance an absolute
+    1e-4 for such a model, and a batch-standardising MLP flagged at x1 passed at x1e-5."""
+    finite = magnitudes[torch.isfinite(magnitudes)]  # a NaN row set no floor for the others
+    return magnitudes.clamp_min(min(1.0, float(finite.max())) if len(finite) else 1.0)
+
+
 def _differ(a: torch.Tensor, b: torch.Tensor) -> int:
     finite = torch.isfinite(a) & torch.isfinite(b)
     zero = torch.zeros((), dtype=a.dtype)
     # finite logits only: an inf scale, or the NaN of -inf - -inf, hid every change of the row
     # (a noisy model with one class masked to -inf was called a function of its input)
-    scale = torch.where(finite, a.abs(), zero).amax(1).clamp_min(1.0)
+    scale = row_scales(torch.where(finite, a.abs(), zero).amax(1))
     gap = torch.where(finite, (a - b).abs(), zero).amax(1)
     # a logit not finite in one pass only differs too, as does an inf of the other sign; NaN,
     # or the same inf, in both is the model's own output

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from scipy import stats
 
+from harness.core.forward_repeats import row_scales
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
 from harness.core.probability_outputs import probability_rows
 from harness.suites.adversarial.forward import Forward, margin_loss
@@ -251,7 +252,7 @@ def nondeterministic(
     differ = torch.zeros(len(x), dtype=torch.bool)
     for _ in range(repeats - 1):
         again = logits(x).double().cpu()
-        scale = first.abs().amax(1).clamp_min(1.0)
+        scale = row_scales(first.abs().amax(1))
         differ |= (again - first).abs().amax(1) > NONDETERMINISM_ATOL * scale
     bad = int(differ.sum())
     return CheckResult(
@@ -283,7 +284,7 @@ def batch_dependent(logits: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
     first = x[:half]
     beside_rest = logits(torch.cat([first, x[half : 2 * half]])).double().cpu()[:half]
     beside_self = logits(torch.cat([first, first])).double().cpu()[:half]
-    scale = beside_rest.abs().amax(1).clamp_min(1.0)
+    scale = row_scales(beside_rest.abs().amax(1))
     differ = (beside_rest - beside_self).abs().amax(1) > NONDETERMINISM_ATOL * scale
     return _batch_result(int(differ.sum()), half)
 

@@ -108,6 +108,29 @@ def test_batch_statistics_are_called_batch_dependent() -> None:
     assert "depend on batch_size" in note
 
 
+@pytest.mark.parametrize("scale", [1e-3, 1e-6])
+def test_small_logits_get_the_caveat_of_their_unit_copy(scale: float) -> None:
+    """The change was compared with 1e-4 x each row's largest logit clamped to at least 1: a
+    model whose logits are all small (x1e-5: the same decisions) changed by less than that and
+    got no caveat, though its numbers move with batch_size or the draw as the x1 model's do."""
+
+    class Scaled(nn.Module):
+        def __init__(self, net: nn.Module) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x) * scale  # type: ignore[no-any-return]
+
+    (note,) = _notes(Scaled(_batch_norm()))
+    assert "change with the other inputs of its batch (16 of 16 first inputs" in note
+    x = torch.rand(32, 64)
+    small_noise = lambda t: torch.as_tensor(noisy(t.numpy())) * scale  # noqa: E731
+    assert forward_repeats.unstable_rows(small_noise, x, torch.device("cpu"))[0] == 32
+    small_steady = lambda t: torch.as_tensor(steady(t.numpy())) * scale  # noqa: E731
+    assert forward_repeats.unstable_rows(small_steady, x, torch.device("cpu")) == (0, 0, 32)
+
+
 def test_evaluate_carries_the_caveat_of_a_noisy_function() -> None:
     task = digits().head(100)
     x, y = task.all_inputs().numpy(), task.labels
