@@ -124,6 +124,9 @@ def test_an_installed_adapters_distribution_does_not_break_the_harness(tmp_path:
     assert file is not None and Path(file).resolve().is_relative_to(site.resolve())
 
 
+@pytest.mark.slow  # a second whole `harness run` in a fresh process (~8 s); by default the same
+# protection is shown by the next test (a fresh interpreter, the run's libraries within the scope),
+# tests/core/test_user_code_installed.py (in-process) and the first test's `harness run`
 def test_a_users_module_named_like_a_library_the_harness_needs_does_not_break_it(
     tmp_path: Path,
 ) -> None:

@@ -160,6 +160,7 @@ def test_visible_right_to_left_text_is_left_as_it_is() -> None:
         assert strip_control(text) == text
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_the_report_and_markdown_board_show_invisible_characters(tmp_path: Path) -> None:
     write_synthetic_run(tmp_path / "results", models={"evil\u202e": 0.9, "good\u200b": 0.8})
     code, md, err = cli("leaderboard", tmp_path / "results", "--format", "md")

@@ -6,6 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.analysis.headline import headline_board, read_outcomes
 from harness.analysis.leaderboard import build_boards
 from harness.core.board_notes import settings_note
@@ -165,6 +167,7 @@ def test_clean_accuracy_at_chance_does_not_speak_of_attacks() -> None:
     assert chance_text(robust).endswith("which no attack can lower)")
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_the_page_legend_names_every_reason_a_cell_is_not_starred(tmp_path: Path) -> None:
     """summary.md's legend said the calibration error of a model at chance is never starred;
     index.html's legend, above the same board, did not, so an unstarred lowest ECE there read
@@ -196,6 +199,7 @@ def _index_page(root: Path, site: Path) -> str:
     return (site / "index.html").read_text()
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> None:
     """A lone weak model read 'clean accuracy: best barely 0.150 [0.100, 0.200] — the only
     comparable number' against chance 0.125, with no word that chance could have given it
@@ -223,6 +227,7 @@ def test_a_best_number_whose_interval_reaches_chance_says_so(tmp_path: Path) -> 
     assert all("chance" not in verdict_sentence(v) for v in view.verdicts)
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_a_budget_the_features_make_meaningless_is_said_with_the_robust_verdict(
     tmp_path: Path,
 ) -> None:

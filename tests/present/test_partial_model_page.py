@@ -6,11 +6,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from harness.present.api_report import report
 from harness.run.suite_boards import installed_suite_boards
 from tests.present.synthetic import write_synthetic_run
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_a_model_page_names_its_missing_jobs(tmp_path: Path) -> None:
     write_synthetic_run(tmp_path / "res", models={"a": 0.9, "b": 0.6})
     (gone,) = (tmp_path / "res").glob("runs/*/jobs/b--digits--adversarial--*")

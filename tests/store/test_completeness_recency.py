@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from harness.core.manifest import RunManifest
 from harness.store.checksums import seal
 from harness.store.completeness import completeness
@@ -97,6 +99,7 @@ def test_the_summary_says_which_numbers_are_from_an_earlier_run(tmp_path: Path) 
     assert said in end and "from an earlier run" in end
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_the_reports_front_page_says_which_numbers_are_from_an_earlier_run(
     tmp_path: Path,
 ) -> None:

@@ -141,9 +141,10 @@ def test_saturated_logits_are_broken_to_the_honest_value(task, honest) -> None:
     assert head.value <= control.value + 1 / 60 or head.flags, (head.value, control.value)
 
 
-def test_random_noise_model_gets_the_eot_result_with_its_flag(task) -> None:
-    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0}  # test_escalation.py escalates
-    res, head = _run(M.randomized_digits, task, config)
+def test_random_noise_model_gets_the_eot_result_with_its_flag(randomised_100) -> None:
+    """The logit-noise model with EOT 8 and no escalation (test_escalation.py escalates): the
+    run `randomised_100` makes (it ran the same configuration on 60 digits of its own)."""
+    res, head = randomised_100
     assert "nondeterministic_forward" in head.flags
     assert head.context["eot_draws"] == 8 and "EOT result" in head.note
     assert res.artifacts["eot_draws"] == 8
@@ -287,8 +288,8 @@ def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
 
 @pytest.fixture(scope="module")
 def randomised_100():
-    """The logit-noise model on 100 digits with the checks (EOT 8, no escalation): read by the
-    two tests below, each about a different check of the same run (one run, ~2.5 s CPU)."""
+    """The logit-noise model on 100 digits with the checks (EOT 8, no escalation): read by three
+    tests, each about a different record of the same run (one run, ~2.5-4 s CPU)."""
     task = builtin_tasks.digits().head(100)
     return _run(M.randomized_digits, task, {**CONFIG, "eot_draws": 8, "escalation_rounds": 0})
 
