@@ -964,3 +964,25 @@ def test_a_suite_column_is_the_key_of_the_record_with_its_suite_in_its_context(
     )
     assert suite_column(m) == replace(m, context={**m.context, "suite": m.suite}).key
     assert m.key_with(m.context) == m.key
+
+
+def test_a_gates_rules_are_the_policys_made_once_per_column() -> None:
+    """`_rule_for` gives what `Policy.rule_for` gives, made once per policy and column (the same
+    object again), and another policy's own rules after it."""
+    from harness.analysis.check import _rule_for
+    from harness.analysis.check_policy import load_policy
+
+    root = Path(__file__).resolve().parents[2]
+    policies = [load_policy(None), load_policy(root / "results/baselines/quickstart-policy.yaml")]
+    columns = [
+        ("top1_acc", "top1_acc", "fraction", "top1_acc[suite=accuracy]"),
+        ("ece", "ece", "fraction", "ece[suite=accuracy]"),
+        ("nll", "nll", "nats", "nll[suite=accuracy]"),
+        ("clean_acc", "clean_acc", "fraction", "clean_acc[suite=shift]"),
+    ]
+    for _ in range(2):
+        for policy in policies:
+            for column in columns:
+                got = _rule_for(policy, *column)
+                assert got == policy.rule_for(*column)
+                assert _rule_for(policy, *column) is got

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -976,6 +977,47 @@ def test_id_order_is_the_stable_sort_of_the_ids_as_text(storage: str | None) -> 
     assert got.tolist() == want.tolist() and got.dtype == want.dtype
     numbers = pd.Index([3, 12, 40, 3])  # sorted as text: "12", "3", "3", "40"
     assert id_order(numbers).tolist() == [1, 0, 3, 2]
+
+
+def test_id_order_of_arrow_ids_with_nulls_chunks_or_a_selection(tmp_path: Path) -> None:
+    """Arrow-held ids read from a file, a selection of them (a condition's rows) or several
+    chunks are ordered as their Python strings."""
+    import pyarrow as pa
+
+    from harness.analysis.paired_tests import id_order
+
+    values = [f"s{i % 7}-{i}" for i in range(40)][::-1]
+    path = tmp_path / "ids.parquet"
+    pd.DataFrame({"sample_id": values}).to_parquet(path, index=False)
+    read = pd.read_parquet(path)["sample_id"]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([values[:15], values[15:]])))
+    for series in (read, read[read.index % 3 != 0], chunked):
+        ids = pd.Index(series, name="sample_id")
+        want = np.argsort(np.asarray(list(series), dtype=object), kind="stable")
+        assert id_order(ids).tolist() == want.tolist()
+
+
+def test_id_order_is_sorted_once_for_one_tables_ids_in_either_text_type(tmp_path: Path) -> None:
+    """A job's sign flip (the stored text type) and its ECE form (the inferred one) sort the
+    same Arrow ids once; other ids of the same length are sorted anew, and the order is
+    read-only (shared)."""
+    from harness.analysis.paired_forms import id_index
+    from harness.analysis.paired_tests import id_order
+
+    orders = []
+    for k in range(6):  # more tables than are kept
+        values = [f"s{(i * (k + 3)) % 31:02d}-{i}" for i in range(31)]
+        path = tmp_path / f"ids{k}.parquet"
+        column = pd.array(values, dtype=pd.StringDtype("pyarrow"))  # as the suites store ids
+        pd.DataFrame({"sample_id": column}).to_parquet(path, index=False)
+        read = pd.read_parquet(path)["sample_id"]
+        stored, inferred = pd.Index(read, name="sample_id"), id_index(read)
+        first = id_order(stored)
+        assert id_order(inferred) is first and not first.flags.writeable
+        want = np.argsort(np.asarray(values, dtype=object), kind="stable")
+        assert first.tolist() == want.tolist()
+        orders.append(first.tolist())
+    assert len({tuple(o) for o in orders}) > 1
 
 
 def test_intersection_keys_equal_the_row_wise_join() -> None:
