@@ -66,6 +66,12 @@ def row_scales(magnitudes: torch.Tensor) -> torch.Tensor:
 
 
 def _differ(a: torch.Tensor, b: torch.Tensor) -> int:
+    return int(changed_rows(a, b).sum())
+
+
+def changed_rows(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Which rows of two passes' float64 logits differ (`ATOL` x `row_scales`, non-finite
+    logits apart); the shift suite's batch probe compares alike."""
     finite = torch.isfinite(a) & torch.isfinite(b)
     zero = torch.zeros((), dtype=a.dtype)
     # finite logits only: an inf scale, or the NaN of -inf - -inf, hid every change of the row
@@ -75,8 +81,7 @@ def _differ(a: torch.Tensor, b: torch.Tensor) -> int:
     # a logit not finite in one pass only differs too, as does an inf of the other sign; NaN,
     # or the same inf, in both is the model's own output
     alike = finite | (a == b) | (torch.isnan(a) & torch.isnan(b))
-    changed = (gap > ATOL * scale) | ~alike.all(1)
-    return int(changed.sum())
+    return (gap > ATOL * scale) | ~alike.all(1)
 
 
 def unstable_rows(

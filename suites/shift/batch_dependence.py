@@ -14,11 +14,11 @@ from dataclasses import replace
 import torch
 
 from harness.core.adapter import ModelAdapter
+from harness.core.forward_repeats import changed_rows
 from harness.core.metric_record import MetricRecord
 
 FLAG = "batch_dependent_forward"
 PROBE_SAMPLES = 64
-ATOL = 1e-4  # relative to each row's largest logit (at least 1), as the adversarial probe
 
 
 def _logits(adapter: ModelAdapter, inputs: torch.Tensor | list[str]) -> torch.Tensor:
@@ -47,12 +47,12 @@ def dependent_rows(
     first, rest = inputs[:half], inputs[half : 2 * half]
     beside_self = _logits(adapter, _joined(first, first))[:half]
     again = _logits(adapter, _joined(first, first))[:half]
-    scale = beside_self.abs().amax(1).clamp_min(1.0)
-    if bool(((again - beside_self).abs().amax(1) > ATOL * scale).any()):
+    # the jobs' caveat's comparison (forward_repeats): a change beyond 1e-4 of the logits' own
+    # unit; an absolute 1e-4 floor here passed a batch-statistics net x1e-6 unflagged
+    if bool(changed_rows(beside_self, again).any()):
         return 0, 0
     beside_rest = _logits(adapter, _joined(first, rest))[:half]
-    differ = (beside_rest - beside_self).abs().amax(1) > ATOL * scale
-    return int(differ.sum()), half
+    return int(changed_rows(beside_self, beside_rest).sum()), half
 
 
 def reason(model: str, bad: int, n: int) -> str:
