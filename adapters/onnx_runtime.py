@@ -343,28 +343,32 @@ def chosen_output(
             "input in the second class); export the graph without the final Sigmoid"
         )
     if kind == "auto":
-        zipmap = str(chosen.type).startswith("seq(map(")
-        softmax = graph_model is not None and final_op(graph_model, chosen.name) == "Softmax"
-        prob_name = "prob" in chosen.name.lower()
-        kind = "probabilities" if zipmap or prob_name or softmax else "logits"
+        kind = "probabilities" if probability_reasons(chosen, graph_model) else "logits"
     return chosen.name, kind
+
+
+def probability_reasons(output: Any, graph_model: Any = None) -> list[str]:
+    """Why `outputs: auto` reads the session output `output` as probabilities (empty: it reads
+    it as logits): a ZipMap, a name holding 'prob', or a final Softmax."""
+    why = []
+    if str(output.type).startswith("seq(map("):
+        why.append("it is a ZipMap")
+    if "prob" in output.name.lower():
+        why.append("its name holds 'prob'")
+    if graph_model is not None and final_op(graph_model, output.name) == "Softmax":
+        why.append("it ends in a Softmax")
+    return why
 
 
 def read_as(
     session: Any, config: OnnxConfig, *, output: str, graph_model: Any = None
 ) -> str | None:
-    """Why `outputs: auto` reads `output` as probabilities, for a refusal of its rows (None
-    where the spec declared what it holds, or it is read as logits)."""
-    if config.outputs != "auto":
-        return None
+    """Why `outputs: auto` reads `output` as probabilities (`probability_reasons`), for a
+    refusal of its rows (None where the spec declared what it holds, or it is read as logits)."""
     found = [o for o in session.get_outputs() if o.name == output]
-    why = []
-    if found and str(found[0].type).startswith("seq(map("):
-        why.append("it is a ZipMap")
-    if "prob" in output.lower():
-        why.append("its name holds 'prob'")
-    if graph_model is not None and final_op(graph_model, output) == "Softmax":
-        why.append("it ends in a Softmax")
+    if config.outputs != "auto" or not found:
+        return None
+    why = probability_reasons(found[0], graph_model)
     if not why:
         return None
     return f"output {output!r} is read as probabilities under outputs: auto ({', '.join(why)})"
