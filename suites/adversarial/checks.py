@@ -344,7 +344,10 @@ def _gradient_checks(
         track_loss=True,
     )
     assert base.loss_start is not None and base.loss_best is not None
-    results.append(vc.loss_not_increasing(base.loss_start, base.loss_best, everyone))
+    assert base.loss_tolerance is not None
+    results.append(
+        vc.loss_not_increasing(base.loss_start, base.loss_best, base.loss_tolerance, everyone)
+    )
     strong = _stronger(checks, plan)
     results.append(vc.stronger_attack_lowers(strong, checks.ensemble_broken, everyone))
     big = max_budget(norm, bounds, input_shape)

@@ -22,18 +22,34 @@ from harness.suites.adversarial.forward import Forward, Loss, cross_entropy
 from harness.suites.adversarial.noise import start_noise
 from harness.suites.adversarial.projection import Box, clamp_into, linf_box
 
-LOSS_RISE = 1e-6  # relative: a loss above its start by more than this share of it has risen
+LOSS_RISE = 1e-6  # relative: a rise above this share of the loss's rounding unit is not rounding
 
 
-def loss_rose(best: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-    """Where the tracked loss (`tracked_cross_entropy`) rose above its start (validity_checks).
+def loss_rose(best: torch.Tensor, start: torch.Tensor, tolerance: torch.Tensor) -> torch.Tensor:
+    """Where the tracked loss (`tracked_cross_entropy`) rose above its start by more than
+    `tolerance` (`rise_tolerance` at the start; validity_checks).
 
     Relative, and in float64: a confidently correct sample (logit margin above ~17) has a float32
     cross-entropy of exactly 0, and a float64 one far below any absolute threshold, at the start
     and at every point of a PGD run that leaves it correct; such a loss still rises by orders of
     magnitude on an honest model. A function that is constant around the input (a quantised or
     detached input) gives the same logits, so the same loss, at every point: no rise."""
-    return best > start + LOSS_RISE * start.abs()
+    return best > start + tolerance
+
+
+def rise_tolerance(loss: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The smallest rise of each row's tracked `loss` that `loss_rose` counts: LOSS_RISE x the
+    loss, or x what a change of the row's largest logit's size moves it by, whichever is smaller.
+
+    The loss moves with the logits by at most 1 - p_y = -expm1(-loss) per unit of the margin, and
+    float32 rounds a logit by its own size x 2^-24; so a rise is rounding only below about that
+    size x -expm1(-loss). Relative to the loss alone, a model whose logits are all small (x1e-7:
+    the loss stays near log K while an honest step moves it by ~1e-7) never rose, and was flagged
+    `loss_not_increasing` for the unit of its logits. A row with a non-finite logit keeps the
+    share of its loss."""
+    scale = logits.detach().double().abs().amax(1)
+    unit = torch.where(scale.isfinite(), torch.minimum(loss, -torch.expm1(-loss) * scale), loss)
+    return LOSS_RISE * unit.abs()
 
 
 def tracked_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -92,6 +108,8 @@ class PGDResult(AttackResult):
     # and restarts (track_loss)
     loss_start: torch.Tensor | None
     loss_best: torch.Tensor | None
+    # (B,) float64 smallest rise of the loss that is not rounding (`rise_tolerance` at the start)
+    loss_tolerance: torch.Tensor | None
 
 
 def pgd(
@@ -163,6 +181,7 @@ def pgd(
         found=state.found,
         loss_start=state.loss_start,
         loss_best=state.loss_best,
+        loss_tolerance=state.loss_tolerance,
     )
 
 
@@ -176,6 +195,7 @@ class _PGDState:
     lower: torch.Tensor
     upper: torch.Tensor
     loss_start: torch.Tensor | None = None
+    loss_tolerance: torch.Tensor | None = None
 
 
 def _restart(
@@ -214,7 +234,7 @@ def _restart(
         s.found[rows[new]] = True
         # a sample leaves once broken (a randomised model's: never); when tracking the loss,
         # once its loss rose above the start (all the loss check needs to know about it)
-        drop = _rising(s, rows, loss) if track_loss else leave
+        drop = _rising(s, rows, loss, logits) if track_loss else leave
         if grad is None:
             return
         if drop.any():
@@ -231,13 +251,16 @@ def _restart(
             xa = clamp_into(x0 + delta * torch.clamp(eps / dnorm, max=1.0), bounds)
 
 
-def _rising(s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None) -> torch.Tensor:
+def _rising(
+    s: _PGDState, rows: torch.Tensor, loss: torch.Tensor | None, logits: torch.Tensor
+) -> torch.Tensor:
     """Record the loss of `rows`; True where it has risen above its start."""
     assert loss is not None and s.loss_best is not None
-    if s.loss_start is None:
+    if s.loss_start is None or s.loss_tolerance is None:
         s.loss_start = loss.clone()
+        s.loss_tolerance = rise_tolerance(loss, logits)
     s.loss_best[rows] = torch.maximum(s.loss_best[rows], torch.nan_to_num(loss, nan=-torch.inf))
-    return loss_rose(s.loss_best[rows], s.loss_start[rows])
+    return loss_rose(s.loss_best[rows], s.loss_start[rows], s.loss_tolerance[rows])
 
 
 class Fgsm(Attack):

@@ -390,11 +390,15 @@ def stronger_attack_lowers(
 
 
 def loss_not_increasing(
-    loss_start: torch.Tensor, loss_best: torch.Tensor, correct: torch.Tensor
+    loss_start: torch.Tensor,
+    loss_best: torch.Tensor,
+    tolerance: torch.Tensor,
+    correct: torch.Tensor,
 ) -> CheckResult:
-    """The PGD loss never rose above its starting value for too many samples."""
+    """The PGD loss never rose above its starting value (by more than `tolerance`, the rounding
+    `pgd.rise_tolerance` allows) for too many samples."""
     n = int(correct.sum())
-    flat = ~loss_rose(loss_best, loss_start)
+    flat = ~loss_rose(loss_best, loss_start, tolerance)
     bad = int((correct.cpu() & flat.cpu()).sum())
     return binomial_check(
         "loss_not_increasing",

@@ -3,14 +3,22 @@ statistics) judge a model by its decisions, not by the unit of its logits. They 
 changes with 1e-4 x each row's largest logit, clamped to at least 1: a model whose logits are
 small (x1e-5; temperature-scaled, or near-uniform scores) changed by less than that absolute
 1e-4 while its argmax changed, and a whole-batch-standardising MLP flagged
-`batch_dependent_forward` at x1 was published as exact at x1e-5."""
+`batch_dependent_forward` at x1 was published as exact at x1e-5. The PGD loss check reads a
+rise in the same unit."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from harness.adapters.torch_module import TorchModuleAdapter
+from harness.data.builtin import digits_arrays
 from harness.suites.adversarial import validity_checks as vc
+from harness.suites.adversarial.forward import Forward
+from harness.suites.adversarial.noise import sample_seeds
+from harness.suites.adversarial.pgd import pgd
+from tests.suites.adversarial import models as M
 
 
 def _standardised_batch(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -59,3 +67,41 @@ def test_a_nan_row_does_not_restore_the_absolute_tolerance() -> None:
 
     got = vc.nondeterministic(noisy_with_a_nan_row, x)
     assert got.raised and got.bad == 31
+
+
+def _loss_check(model: torch.nn.Module) -> vc.CheckResult:
+    """The suite's `loss_not_increasing` check: PGD tracking its loss on the first 60 digits."""
+    images, labels = digits_arrays("test")
+    x = torch.as_tensor(np.asarray(images[:60], dtype=np.float32)).reshape(60, 1, 8, 8)
+    y = torch.as_tensor(labels[:60]).long()
+    a = TorchModuleAdapter.from_module(model, name="m", input_shape=(1, 8, 8))
+    fwd = Forward(adapter=a, module=a.module(), num_classes=10)
+    base = pgd(
+        fwd,
+        x,
+        y,
+        norm="linf",
+        eps=0.1,
+        steps=10,
+        rel_stepsize=2.5,
+        restarts=1,
+        random_start=True,
+        bounds=(0.0, 1.0),
+        seeds=sample_seeds(0, [str(i) for i in range(len(x))], "check", device=x.device),
+        track_loss=True,
+    )
+    assert base.loss_start is not None and base.loss_best is not None
+    assert base.loss_tolerance is not None
+    correct = fwd.logits(x).argmax(1) == y
+    return vc.loss_not_increasing(base.loss_start, base.loss_best, base.loss_tolerance, correct)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-7, 1e-10])
+def test_the_loss_check_reads_a_rise_in_the_logits_unit(scale: float) -> None:
+    """The loss of a model with tiny logits (x1e-7) stays near log 10 while an honest PGD step
+    moves it by ~1e-8: a rise relative to the loss alone (1e-6 x 2.3) was never seen, and every
+    sample of an honest linear model counted as flat. A quantised input (a loss constant around
+    each sample) stays flat at any unit."""
+    assert not _loss_check(torch.nn.Sequential(M.control_digits(), M._Scale(scale))).raised
+    masked = _loss_check(torch.nn.Sequential(M.quantized_digits(), M._Scale(scale)))
+    assert masked.raised and masked.bad > 0.9 * masked.n
