@@ -303,9 +303,14 @@ def shown_uri(uri: str) -> str:
     secret than a password), so the command's output and a CI log never carry them. So is the
     value of a query parameter that names a password, token, secret, key, signature, credential
     or authorisation (`?X-Amz-Signature=`, `?sig=`, `?auth=`; `postgresql://ana@db/runs?password=`:
-    the database driver takes it, as libpq does)."""
+    the database driver takes it, as libpq does), a JSON web token or an OAuth code (`?jwt=`,
+    `?code=`, an HTTP fragment's `#access_token=`), or holding one in its value
+    (`?odbc_connect=...;PWD=...`): `_secret_parameters`."""
     masked = _masked(uri)
-    return _secret_parameter(uri).sub(r"\g<name>***", uri if masked is None else masked[1])
+    shown = uri if masked is None else masked[1]
+    for parameter, hidden in _secret_parameters(uri):
+        shown = shown.replace(parameter, hidden)
+    return shown
 
 
 def _is_http(scheme: str) -> bool:
@@ -319,28 +324,46 @@ def _secret(uri: str) -> str | None:
     return None if masked is None else masked[0]
 
 
-_SECRET_NAME = (
-    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*"
-    r"(?:pass|pwd|token|secret|key|sig|auth|credential)[^=&;#?]*=)"
-)
-_SECRET_PARAMETER = re.compile(_SECRET_NAME + r"[^&#]+")
-"""A query parameter of an HTTP(S) URL naming a password, token, secret, key, signature,
-credential or authorisation (`X-Amz-Signature`, a SAS `sig`, `auth`), with its value (to the
-next parameter or the fragment)."""
-_SECRET_DATABASE_PARAMETER = re.compile(_SECRET_NAME + r"[^&]+")
+_SECRET_STEMS = re.compile(r"pass|pwd|token|secret|credential|signature|jwt|apikey", re.IGNORECASE)
+"""A parameter name holding one of these anywhere names a secret (`X-Amz-Signature`, `passwd`)."""
+_SECRET_WORDS = frozenset({"key", "sig", "auth", "authorization", "assertion", "session", "bearer"})
+"""... or holding one of these as a word of its own (`api_key`, `apiKey`, `sig`): not as letters
+of another word (`monkey`, `signal`, `author` are no secrets)."""
+_SECRET_NAMES = frozenset({"code"})
+"""... or being one of these (an OAuth authorisation code; `country_code` is no secret)."""
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_INNER_NAME = re.compile(r"([A-Za-z0-9_.-]+)\s*=")
+"""A `name=` inside a parameter's value (ODBC's `odbc_connect=...;PWD=...`, libpq's
+`options=-c password=...`)."""
+
+
+def _secret_name(name: str) -> bool:
+    """Whether the parameter `name` (as a server reads it: percent-decoded) names a secret."""
+    name = unquote(name).strip()
+    if _SECRET_STEMS.search(name) or name.lower() in _SECRET_NAMES:
+        return True
+    return any(word.lower() in _SECRET_WORDS for word in _WORD.findall(name))
+
+
+_PARAMETER = re.compile(r"(?<=[?&;#])(?P<name>[^=&;#?]*=)(?P<value>[^&#]+)")
+"""A query parameter of an HTTP(S) URL, or one of its fragment (`#access_token=`, an OAuth
+implicit flow's), with its value (to the next parameter or the fragment)."""
+_DATABASE_PARAMETER = re.compile(r"(?<=[?&;])(?P<name>[^=&;#?]*=)(?P<value>[^&]+)")
 """The same in a database URL, whose value SQLAlchemy reads to the next `&` (its query runs to
 the end: `?password=p#ss;x` connects with `p#ss;x`)."""
 
 
-def _secret_parameter(uri: str) -> re.Pattern[str]:
-    return _SECRET_PARAMETER if _is_http(uri.partition("://")[0]) else _SECRET_DATABASE_PARAMETER
-
-
 def _secret_parameters(uri: str) -> list[tuple[str, str]]:
-    """Each such parameter of `uri`: its `name=value` text and that text with the value as
-    `***`."""
-    found = _secret_parameter(uri).finditer(uri)
-    return [(m.group(0), m.group("name") + "***") for m in found]
+    """Each parameter of `uri` that holds a secret, its `name=value` text and that text with the
+    value as `***`: a parameter naming a password, token, secret, key, signature, credential,
+    authorisation, JSON web token or OAuth code, or whose value holds such a `name=`."""
+    found = (_PARAMETER if _is_http(uri.partition("://")[0]) else _DATABASE_PARAMETER).finditer(uri)
+    return [
+        (m.group(0), m.group("name") + "***")
+        for m in found
+        if _secret_name(m.group("name")[:-1])
+        or any(_secret_name(inner) for inner in _INNER_NAME.findall(unquote(m.group("value"))))
+    ]
 
 
 _DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")
@@ -496,9 +519,15 @@ def _first_line(err: BaseException, uri: str) -> str:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
             text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
     for parameter, shown in _secret_parameters(uri):
-        for form in {parameter, unquote(parameter)}:
+        # as given, decoded, and as requests re-quotes a URL (urllib3's "... with url: /x?...")
+        forms = {parameter, unquote(parameter), quote(parameter, safe=_REQUOTE_SAFE)}
+        for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, shown)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+_REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
+"""What `requests.utils.requote_uri` leaves unquoted (`%` too: escapes stay as given)."""
 
 
 def _mlflow_client_type() -> type[MlflowClient]:
