@@ -288,6 +288,10 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
         raise TrackingError(
             f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)}"
         ) from None
+    except ValueError as err:  # SQLAlchemy's make_url: a database URI's port is no number
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)}"
+        ) from None
     except ImportError as err:  # a database URI whose driver (psycopg2, pymysql, ...) is missing
         raise TrackingError(
             f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)} (the database "

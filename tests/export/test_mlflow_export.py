@@ -591,3 +591,17 @@ def test_a_secret_parameter_is_masked_in_the_store_s_error_as_requests_encodes_i
     text = "API request to http://127.0.0.1:9/x?token=a|b c/api failed: url: /x?token=a%7Cb%20c/api"
     line = _first_line(RuntimeError(text), uri)
     assert line == "API request to http://127.0.0.1:9/x?token=***/api failed: url: /x?token=***/api"
+
+
+def test_a_database_uri_with_a_port_that_is_no_number_is_one_line(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLAlchemy's make_url raised ValueError on `db:notaport`: a traceback, not one line."""
+    uri = "postgresql://ana:pw0rd@db:notaport/runs"
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(
+        "error: tracking URI postgresql://ana:***@db:notaport/runs cannot be used:"
+    )
+    assert "notaport" in err.split("cannot be used:", 1)[1]
+    assert len(err.strip().splitlines()) == 1 and "pw0rd" not in out + err
