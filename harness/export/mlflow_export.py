@@ -523,15 +523,20 @@ def _first_line(err: BaseException, uri: str) -> str:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
             text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
     for parameter, shown in _secret_parameters(uri):
-        # as given, decoded, and as requests re-quotes a URL (urllib3's "... with url: /x?...")
-        forms = {parameter, unquote(parameter), quote(parameter, safe=_REQUOTE_SAFE)}
+        # as given, decoded, and as requests and urllib3 re-quote a URL ("... with url: /x?...")
+        forms = {parameter, unquote(parameter)}
+        forms |= {quote(form, safe=safe) for form in forms for safe in _REQUOTE_SAFE}
+        forms |= {_ESCAPE.sub(lambda m: m.group(0).upper(), form) for form in forms}
         for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, shown)
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-_REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
-"""What `requests.utils.requote_uri` leaves unquoted (`%` too: escapes stay as given)."""
+_REQUOTE_SAFE = ("!#$%&'()*+,/:;=?@[]~", "!$%&'()*+,/:;=?@~")
+"""What `requests.utils.requote_uri` leaves unquoted in a URL (`%` too: escapes stay as given),
+and what urllib3 then leaves unquoted in its query (it escapes `[`, `]`, and writes every escape
+in capitals: `%7c` as `%7C`)."""
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 def _mlflow_client_type() -> type[MlflowClient]:

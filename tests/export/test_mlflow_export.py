@@ -605,3 +605,21 @@ def test_a_database_uri_with_a_port_that_is_no_number_is_one_line(
     )
     assert "notaport" in err.split("cannot be used:", 1)[1]
     assert len(err.strip().splitlines()) == 1 and "pw0rd" not in out + err
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.1:9/x?token=s3c|r3t",
+        "http://127.0.0.1:9/x?token=s3c%7cr3t",  # urllib3 writes the escape as %7C
+        "http://127.0.0.1:9/x?sig=s3c[r3t]",  # urllib3 escapes '[' in a query, requests does not
+    ],
+)
+def test_an_unreachable_server_s_error_does_not_carry_a_secret_parameter_re_quoted(
+    results: Path, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    # urllib3's "Max retries exceeded with url: /x?token=s3c%7Cr3t/api/..." re-quotes the value
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", uri]) == 2
+    out, err = capsys.readouterr()
+    assert "cannot be used" in err and "with url: /x?" in err
+    assert "r3t" not in out + err
