@@ -288,6 +288,10 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
         raise TrackingError(
             f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)}"
         ) from None
+    except ValueError as err:  # SQLAlchemy's make_url: a database URI's port is no number
+        raise TrackingError(
+            f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)}"
+        ) from None
     except ImportError as err:  # a database URI whose driver (psycopg2, pymysql, ...) is missing
         raise TrackingError(
             f"tracking URI {shown_uri(uri)} cannot be used: {_first_line(err, uri)} (the database "
@@ -303,9 +307,14 @@ def shown_uri(uri: str) -> str:
     secret than a password), so the command's output and a CI log never carry them. So is the
     value of a query parameter that names a password, token, secret, key, signature, credential
     or authorisation (`?X-Amz-Signature=`, `?sig=`, `?auth=`; `postgresql://ana@db/runs?password=`:
-    the database driver takes it, as libpq does)."""
+    the database driver takes it, as libpq does), a JSON web token or an OAuth code (`?jwt=`,
+    `?code=`, an HTTP fragment's `#access_token=`), or holding one in its value
+    (`?odbc_connect=...;PWD=...`): `_secret_parameters`."""
     masked = _masked(uri)
-    return _secret_parameter(uri).sub(r"\g<name>***", uri if masked is None else masked[1])
+    shown = uri if masked is None else masked[1]
+    for parameter, hidden in _secret_parameters(uri):
+        shown = shown.replace(parameter, hidden)
+    return shown
 
 
 def _is_http(scheme: str) -> bool:
@@ -319,28 +328,46 @@ def _secret(uri: str) -> str | None:
     return None if masked is None else masked[0]
 
 
-_SECRET_NAME = (
-    r"(?i)(?<=[?&;])(?P<name>[^=&;#?]*"
-    r"(?:pass|pwd|token|secret|key|sig|auth|credential)[^=&;#?]*=)"
-)
-_SECRET_PARAMETER = re.compile(_SECRET_NAME + r"[^&#]+")
-"""A query parameter of an HTTP(S) URL naming a password, token, secret, key, signature,
-credential or authorisation (`X-Amz-Signature`, a SAS `sig`, `auth`), with its value (to the
-next parameter or the fragment)."""
-_SECRET_DATABASE_PARAMETER = re.compile(_SECRET_NAME + r"[^&]+")
+_SECRET_STEMS = re.compile(r"pass|pwd|token|secret|credential|signature|jwt|apikey", re.IGNORECASE)
+"""A parameter name holding one of these anywhere names a secret (`X-Amz-Signature`, `passwd`)."""
+_SECRET_WORDS = frozenset({"key", "sig", "auth", "authorization", "assertion", "session", "bearer"})
+"""... or holding one of these as a word of its own (`api_key`, `apiKey`, `sig`): not as letters
+of another word (`monkey`, `signal`, `author` are no secrets)."""
+_SECRET_NAMES = frozenset({"code"})
+"""... or being one of these (an OAuth authorisation code; `country_code` is no secret)."""
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_INNER_NAME = re.compile(r"([A-Za-z0-9_.-]+)\s*=")
+"""A `name=` inside a parameter's value (ODBC's `odbc_connect=...;PWD=...`, libpq's
+`options=-c password=...`)."""
+
+
+def _secret_name(name: str) -> bool:
+    """Whether the parameter `name` (as a server reads it: percent-decoded) names a secret."""
+    name = unquote(name).strip()
+    if _SECRET_STEMS.search(name) or name.lower() in _SECRET_NAMES:
+        return True
+    return any(word.lower() in _SECRET_WORDS for word in _WORD.findall(name))
+
+
+_PARAMETER = re.compile(r"(?<=[?&;#])(?P<name>[^=&;#?]*=)(?P<value>[^&#]+)")
+"""A query parameter of an HTTP(S) URL, or one of its fragment (`#access_token=`, an OAuth
+implicit flow's), with its value (to the next parameter or the fragment)."""
+_DATABASE_PARAMETER = re.compile(r"(?<=[?&;])(?P<name>[^=&;#?]*=)(?P<value>[^&]+)")
 """The same in a database URL, whose value SQLAlchemy reads to the next `&` (its query runs to
 the end: `?password=p#ss;x` connects with `p#ss;x`)."""
 
 
-def _secret_parameter(uri: str) -> re.Pattern[str]:
-    return _SECRET_PARAMETER if _is_http(uri.partition("://")[0]) else _SECRET_DATABASE_PARAMETER
-
-
 def _secret_parameters(uri: str) -> list[tuple[str, str]]:
-    """Each such parameter of `uri`: its `name=value` text and that text with the value as
-    `***`."""
-    found = _secret_parameter(uri).finditer(uri)
-    return [(m.group(0), m.group("name") + "***") for m in found]
+    """Each parameter of `uri` that holds a secret, its `name=value` text and that text with the
+    value as `***`: a parameter naming a password, token, secret, key, signature, credential,
+    authorisation, JSON web token or OAuth code, or whose value holds such a `name=`."""
+    found = (_PARAMETER if _is_http(uri.partition("://")[0]) else _DATABASE_PARAMETER).finditer(uri)
+    return [
+        (m.group(0), m.group("name") + "***")
+        for m in found
+        if _secret_name(m.group("name")[:-1])
+        or any(_secret_name(inner) for inner in _INNER_NAME.findall(unquote(m.group("value"))))
+    ]
 
 
 _DATABASE_USER_PART = re.compile(r"[^:/]*:[^@]*@")
@@ -496,9 +523,20 @@ def _first_line(err: BaseException, uri: str) -> str:
         for form in {secret, quote(secret, safe=""), unquote(secret)}:
             text = text.replace(f"{form}:@", "***@").replace(f"{form}@", "***@")
     for parameter, shown in _secret_parameters(uri):
-        for form in {parameter, unquote(parameter)}:
+        # as given, decoded, and as requests and urllib3 re-quote a URL ("... with url: /x?...")
+        forms = {parameter, unquote(parameter)}
+        forms |= {quote(form, safe=safe) for form in forms for safe in _REQUOTE_SAFE}
+        forms |= {_ESCAPE.sub(lambda m: m.group(0).upper(), form) for form in forms}
+        for form in sorted(forms, key=len, reverse=True):
             text = text.replace(form, shown)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+_REQUOTE_SAFE = ("!#$%&'()*+,/:;=?@[]~", "!$%&'()*+,/:;=?@~")
+"""What `requests.utils.requote_uri` leaves unquoted in a URL (`%` too: escapes stay as given),
+and what urllib3 then leaves unquoted in its query (it escapes `[`, `]`, and writes every escape
+in capitals: `%7c` as `%7C`)."""
+_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 def _mlflow_client_type() -> type[MlflowClient]:
