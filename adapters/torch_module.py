@@ -363,9 +363,12 @@ def _load_weights(
     if config.weights is None:
         return None, None, []
     path = resolve_path(config.weights, base_dir)
-    state, digest = load_state_dict(
-        path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
-    )
+    try:
+        state, digest = load_state_dict(
+            path, expected_sha256=config.sha256, allow_pickle=config.allow_pickle
+        )
+    except ModelLoadError as err:
+        raise ModelLoadError(f"model {name!r}: {err}") from err
     state, renamed = strip_wrapper_prefix(net, state)
     notes = renamed + fit_state_dict(net, state, path=path, model=name)
     missing, unexpected = net.load_state_dict(state, strict=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -173,11 +174,8 @@ def load_state_dict(
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError / RuntimeError subclasses
-        raise ModelLoadError(
-            f"weights file {path} could not be loaded with weights_only=True "
-            f"({type(err).__name__}); it may contain code or non-tensor objects"
-        ) from err
+    except Exception as err:  # torch raises UnpicklingError / RuntimeError / EOFError
+        raise _unreadable_pickle(path, err) from err
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -191,6 +189,41 @@ def load_state_dict(
             "'state_dict'); save model.state_dict()"
         )
     return obj, digest
+
+
+# torch's weights-only unpickler names a refused class as "GLOBAL module.name"
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def _unreadable_pickle(path: Path, err: Exception) -> ModelLoadError:
+    """Why torch.load(weights_only=True) could not read `path`, as one line: a class or function
+    the file names (code, or objects other than tensors) is said as such; an empty, cut or
+    non-torch file is not accused of holding code."""
+    text = str(err)
+    refused = _REFUSED_GLOBAL.search(text)
+    if refused is not None:
+        return ModelLoadError(
+            f"weights file {path} could not be loaded with weights_only=True: it names "
+            f"{refused.group(1)}, code or an object other than tensors (a pickle can run code "
+            "when loaded); save model.state_dict() or convert the weights to safetensors"
+        )
+    if path.stat().st_size == 0:
+        return ModelLoadError(f"weights file {path} is empty (0 bytes); copy or save it again")
+    if isinstance(err, EOFError) or any(
+        cut in text for cut in ("failed reading zip archive", "unexpected EOF")
+    ):
+        return ModelLoadError(
+            f"weights file {path} ends early: truncated or damaged (copy or save it again)"
+        )
+    detail = next(
+        (line.strip() for line in text.splitlines() if line.strip().startswith("Unsupported")),
+        type(err).__name__,
+    )
+    return ModelLoadError(
+        f"weights file {path} could not be loaded with weights_only=True ({detail[:120]}): not "
+        "a file torch.save wrote, damaged, or a pickle holding code or objects other than "
+        "tensors; save model.state_dict() or convert the weights to safetensors"
+    )
 
 
 def fit_state_dict(

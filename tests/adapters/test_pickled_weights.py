@@ -1,0 +1,88 @@
+"""`allow_pickle: true` weights that torch.load(weights_only=True) cannot read are refused in one
+line that names the model and says why: a class or function the file names (code), or a file
+that is empty, cut short or not torch's. Before, each was "could not be loaded with
+weights_only=True (UnpicklingError); it may contain code or non-tensor objects", with no model
+named: a copy cut short in transfer was accused of holding code."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from harness.core.errors import ModelLoadError
+from tests.adapters.builders import build
+from tests.fixture_models import linear_digits
+
+
+class Unlisted:
+    """A class torch's weights-only unpickler does not allow."""
+
+
+class Payload:
+    def __reduce__(self):  # noqa: ANN204
+        return (os.system, ("true",))
+
+
+def _saved(obj: object, **kwargs: object) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf, **kwargs)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def _refusal(tmp_path: Path, raw: bytes) -> str:
+    path = tmp_path / "w.pt"
+    path.write_bytes(raw)
+    fields = {
+        "factory": "tests.fixture_models:linear_digits",
+        "weights": str(path),
+        "allow_pickle": True,
+        "input_shape": [1, 8, 8],
+    }
+    with pytest.raises(ModelLoadError) as err:
+        build("torch", fields, Path("."), name="lin")
+    line = str(err.value)
+    assert line.startswith(f"model 'lin': weights file {path} ") and "\n" not in line
+    return line
+
+
+STATE = _saved(linear_digits().state_dict())
+LEGACY = _saved(linear_digits().state_dict(), _use_new_zipfile_serialization=False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        (_saved({"w": torch.zeros(2), "x": Unlisted()}), "Unlisted"),
+        (pickle.dumps({"w": Payload()}, protocol=2), "posix.system"),
+    ],
+    ids=["class", "function"],
+)
+def test_a_file_naming_code_says_what_it_names(tmp_path: Path, raw: bytes, named: str) -> None:
+    line = _refusal(tmp_path, raw)
+    assert named in line and "code" in line and "state_dict()" in line
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (STATE[: len(STATE) // 2], "ends early: truncated or damaged"),
+        (LEGACY[: len(LEGACY) // 2], "ends early: truncated or damaged"),
+    ],
+    ids=["empty", "cut-zip", "cut-legacy"],
+)
+def test_a_cut_or_empty_file_is_not_accused_of_holding_code(
+    tmp_path: Path, raw: bytes, said: str
+) -> None:
+    line = _refusal(tmp_path, raw)
+    assert said in line and "code" not in line
+
+
+def test_a_file_torch_did_not_write_says_what_the_unpickler_read(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, b"not a pickle at all")
+    assert "Unsupported operand" in line and "not a file torch.save wrote" in line
