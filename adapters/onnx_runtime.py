@@ -342,9 +342,24 @@ def chosen_output(
             "probability, which outputs: binary_logit would read as a logit (putting every "
             "input in the second class); export the graph without the final Sigmoid"
         )
+    if kind == "auto" and str(chosen.type) in _INTEGER_TYPES:
+        raise ModelLoadError(
+            f"model {name!r}: output {chosen.name!r} of {path.name} holds integers "
+            f"({chosen.type}): predicted labels or quantised scores, whose unit no suite knows "
+            "(softmax, NLL, ECE would read them as logits); export the graph with its float "
+            "scores as the output (before an ArgMax, or after a DequantizeLinear), or set "
+            "outputs: logits to read the integers as logits anyway"
+        )
     if kind == "auto":
         kind = "probabilities" if probability_reasons(chosen, graph_model) else "logits"
     return chosen.name, kind
+
+
+# integer element types: labels, or quantised scores without their scale and zero point
+_INTEGER_TYPES = frozenset(
+    f"tensor({t})"
+    for t in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+)
 
 
 def probability_reasons(output: Any, graph_model: Any = None) -> list[str]:
