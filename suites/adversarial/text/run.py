@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from harness.core import forward_repeats
 from harness.core.adapter import ModelAdapter
@@ -51,7 +52,7 @@ from harness.suites.adversarial.text.sources import (
 )
 from harness.suites.adversarial.text.sweep import TextSweep, clean_pass, run_text_sweep
 from harness.suites.adversarial.text.verify import SimilarityFn
-from harness.suites.adversarial.validity_checks import NONDETERMINISM_ATOL, CheckResult
+from harness.suites.adversarial.validity_checks import CheckResult
 
 NONDETERMINISTIC = "nondeterministic_forward"
 BATCH_DEPENDENT = "batch_dependent_forward"
@@ -90,11 +91,19 @@ def _truncated(adapter: ModelAdapter, texts: list[str]) -> tuple[int, object]:
 def repeat_check(
     score: ScoreFn, texts: list[str], probs: np.ndarray, batch_size: int
 ) -> CheckResult:
-    """The clean texts scored a second time, in the same batches: a text whose class
-    probabilities moved by more than `NONDETERMINISM_ATOL` (a randomised model, dropout left on)
-    makes every search follow noise, and the re-check's "another label" can be a redraw."""
+    """The clean texts scored a second time, in the same batches: a text whose scores moved (a
+    randomised model, dropout left on) makes every search follow noise, and the re-check's
+    "another label" can be a redraw.
+
+    The passes are compared as the image suite's probes compare logits
+    (`forward_repeats.changed_rows`: 1e-4 of the row's largest magnitude), on each row's
+    log-probabilities less their largest, which are the logits less the largest logit. An
+    absolute 1e-4 on the probabilities missed a model whose logits are all small (x1e-6: its
+    probabilities stay near 1/K and move by ~1e-7 while its decisions flip)."""
     again, _pred, _conf = clean_pass(score, texts, np.zeros(len(texts), np.int64), batch_size)
-    bad = int((np.abs(again - probs).max(axis=1) > NONDETERMINISM_ATOL).sum()) if len(texts) else 0
+    bad = 0
+    if len(texts):
+        bad = int(forward_repeats.changed_rows(_centred(probs), _centred(again)).sum())
     return CheckResult(
         flag=NONDETERMINISTIC,
         raised=bad > 0,
@@ -102,17 +111,25 @@ def repeat_check(
         n=len(texts),
         allowed_rate=None,
         p_value=None,
-        description="the same text scored twice gave different class probabilities",
+        description="the same text scored twice gave different class scores",
     )
+
+
+def _centred(probs: np.ndarray) -> torch.Tensor:
+    """log p - max log p per row (float64): the logits less their largest (-inf where a
+    probability underflowed to 0)."""
+    with np.errstate(divide="ignore"):
+        logp = np.log(probs)
+    return torch.from_numpy(logp - logp.max(axis=1, keepdims=True))
 
 
 def repeat_note(model: str, check: CheckResult) -> str:
     return (
-        f"model {model!r} gave {check.bad} of {check.n} clean texts other class probabilities "
-        f"when they were scored twice (by more than {NONDETERMINISM_ATOL:g}): a randomised "
-        "model or dropout left on; the attacks followed noise and a text counted as broken may "
-        "be a redraw, so clean and robust accuracy and attack success are not the model's "
-        f"(flag {NONDETERMINISTIC})"
+        f"model {model!r} gave {check.bad} of {check.n} clean texts other class scores "
+        f"when they were scored twice (a logit moved by more than {forward_repeats.ATOL:g} of "
+        "its row's largest): a randomised model or dropout left on; the attacks followed noise "
+        "and a text counted as broken may be a redraw, so clean and robust accuracy and attack "
+        f"success are not the model's (flag {NONDETERMINISTIC})"
     )
 
 
