@@ -50,16 +50,16 @@ def typed_frame_of(table: Any) -> tuple[pd.DataFrame, dict[str, Any] | None]:
         for recipe in _recipes:
             if recipe.schema.equals(table.schema, check_metadata=True):
                 built = _built(table, recipe)
-                if built is not None:
-                    return built, recipe.named
-                break
+                if built is None:
+                    return table.to_pandas(use_threads=False), None
+                return built, recipe.named
         if not any(s.equals(table.schema, check_metadata=True) for s in _refused):
             frame = table.to_pandas(use_threads=False)
-            recipe = _recipe_of(table, frame)
-            if recipe is None:
+            made = _recipe_of(table, frame)
+            if made is None:
                 _refused[:] = [table.schema, *_refused][:_KEPT]
             else:
-                _recipes[:] = [recipe, *_recipes][:_KEPT]
+                _recipes[:] = [made, *_recipes][:_KEPT]
             return frame, None
     return table.to_pandas(use_threads=False), None
 
