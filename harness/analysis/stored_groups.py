@@ -44,6 +44,7 @@ from harness.stats.groups import (
 )
 from harness.stats.intervals import DEFAULT_RESAMPLES
 from harness.stats.shared_draws import SharedDraws
+from harness.store.arrow_frames import frame_of
 from harness.store.run_store import LoadedJob, StoredJob, load_jobs
 
 Loaded = LoadedJob
@@ -156,7 +157,7 @@ def table_plan(job: StoredJob, *, keep: bool = False) -> TablePlan:
     else:
         arrow = job.arrow_columns(_plan_columns)
     group_names = [n for n in arrow.column_names if n.startswith(GROUP_PREFIX)]
-    groups = arrow.select(group_names).to_pandas(use_threads=False) if group_names else None
+    groups = frame_of(arrow.select(group_names)) if group_names else None
     column = arrow.column("condition")
     if column.null_count == 0 and (
         pa.types.is_string(column.type) or pa.types.is_large_string(column.type)

@@ -13,7 +13,7 @@ outcome, comma separated and sorted ("" when none), the same names as `MetricRec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,11 @@ def _unique_ids(frame: pd.DataFrame) -> bool:
     a fifth of the cost of checking the (sample_id, condition) pairs); False when it cannot
     tell (the pairs' check then decides, and fails as it did)."""
     ids = frame["sample_id"]
+    arrow = getattr(getattr(ids, "array", None), "_pa_array", None)
+    if isinstance(ids, pd.Series) and arrow is not None and _arrow_text(arrow):
+        # Arrow's own unique() of text with none missing: equal texts are equal bytes (0.1 ms
+        # for 719 ids where pandas' is_unique of the Arrow column took 0.4 ms)
+        return len(arrow.unique()) == len(arrow)
     try:
         return isinstance(ids, pd.Series) and bool(ids.is_unique)
     except TypeError:  # unhashable ids
@@ -143,12 +148,13 @@ class SampleTable:
     def read_parquet(cls, path: Path) -> SampleTable:
         return cls(pd.read_parquet(path)).with_checked_types()
 
-    def with_checked_types(self) -> SampleTable:
+    def with_checked_types(self, dtypes: Mapping[str, Any] | None = None) -> SampleTable:
         """This table, when each required column has a type its readers compute with (a stored
         table rewritten by another tool may hold `correct` as the strings "True"/"False": their
-        mean is no accuracy); else a ValueError naming the column."""
+        mean is no accuracy); else a ValueError naming the column. `dtypes`: the frame's own
+        column dtypes by name, when the caller knows them (no column is then read for them)."""
         for col, kind in REQUIRED_KINDS.items():
-            dtype = self.frame[col].dtype
+            dtype = self.frame[col].dtype if dtypes is None else dtypes[col]
             if not _KIND_CHECKS[kind](dtype):
                 raise ValueError(f"sample table column {col!r} holds {dtype} values, not {kind}")
         return self

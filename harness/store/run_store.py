@@ -36,6 +36,7 @@ from harness.core.manifest import SCHEMA_VERSION, JobRecord, JobStatus, RunManif
 from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.store import atomic, links
+from harness.store.arrow_frames import typed_frame_of
 from harness.store.liveness import alive
 from harness.store.metric_file import metric_records
 from harness.store.record_file import read_record, record_text
@@ -163,7 +164,8 @@ class StoredJob:
             arrow = self._read.pop(TABLE_FILE, None)
             if arrow is None:
                 arrow = self._arrow_table()
-            return SampleTable(arrow.to_pandas(use_threads=False)).with_checked_types()
+            frame, dtypes = typed_frame_of(arrow)
+            return SampleTable(frame).with_checked_types(dtypes)
 
     def _arrow_table(self) -> pa.Table:
         """The whole table file read into Arrow (its checksum checked)."""

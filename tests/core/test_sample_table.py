@@ -96,3 +96,26 @@ def test_condition_mask_selects_what_pandas_comparison_selects(
             got = table[condition_mask(table, condition)]
             pd.testing.assert_frame_equal(got, want, check_exact=True)
             assert type(got.index) is type(want.index)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["a", "b", "c"],
+        ["a", "b", "a"],
+        ["a", None, "c"],
+        ["a", None, None],
+        ["é", "e\u0301", "e"],  # the same letter composed two ways: two ids, as in pandas
+        [],
+    ],
+)
+def test_unique_ids_of_arrow_text_are_pandas_is_unique(ids: list[str | None]) -> None:
+    import pyarrow as pa
+
+    from harness.core.sample_table import _unique_ids
+
+    for kind in (pa.string(), pa.large_string()):
+        for chunks in ([ids], [ids[:1], ids[1:]]):
+            column = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks, kind)))
+            frame = pd.DataFrame({"sample_id": column})
+            assert _unique_ids(frame) == bool(column.is_unique)
