@@ -16,12 +16,14 @@ included) with no missing value are built by the recipe; any other table is `to_
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
+_T = TypeVar("_T")
 _KEPT = 4  # schemas whose recipe is kept (a folder's tables have one or a few)
 
 
@@ -49,19 +51,29 @@ def typed_frame_of(table: Any) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     if table.num_rows and not any(column.null_count for column in table.columns):
         for recipe in _recipes:
             if recipe.schema.equals(table.schema, check_metadata=True):
-                built = _built(table, recipe)
+                built = _guarded(_built, table, recipe)
                 if built is None:
                     return table.to_pandas(use_threads=False), None
                 return built, recipe.named
         if not any(s.equals(table.schema, check_metadata=True) for s in _refused):
             frame = table.to_pandas(use_threads=False)
-            made = _recipe_of(table, frame)
+            made = _guarded(_recipe_of, table, frame)
             if made is None:
                 _refused[:] = [table.schema, *_refused][:_KEPT]
             else:
                 _recipes[:] = [made, *_recipes][:_KEPT]
             return frame, None
     return table.to_pandas(use_threads=False), None
+
+
+def _guarded(build: Callable[..., _T | None], *args: Any) -> _T | None:
+    """`build(*args)`, or None (to_pandas' frame) where it fails: the recipe builds frames with
+    pandas internals (`DataFrame._from_arrays`, block managers) that a pandas release may move;
+    a failure there must cost speed, never a reader's table."""
+    try:
+        return build(*args)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, NotImplementedError):
+        return None
 
 
 def _built(table: Any, recipe: _Recipe) -> pd.DataFrame | None:

@@ -120,3 +120,15 @@ def test_a_recipe_frames_types_are_checked_from_its_dtypes_as_from_its_columns()
     frame, dtypes = arrow_frames.typed_frame_of(good[1])
     assert dtypes is not None
     assert SampleTable(frame).with_checked_types(dtypes).frame is frame
+
+
+def test_a_pandas_without_the_internals_the_recipe_uses_gets_to_pandas_frames(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recipe builds frames with pandas internals; where a pandas release lacks them, every
+    table is still read (as to_pandas reads it), never refused or crashed."""
+    tables = [_stored(_table(30, seed)) for seed in range(3)]
+    monkeypatch.delattr(pd.DataFrame, "_from_arrays")
+    for table in tables:
+        _alike(frame_of(table), table.to_pandas(use_threads=False))
+    assert arrow_frames._recipes == []
