@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from scipy import stats
 
-from harness.core.forward_repeats import row_scales
+from harness.core.forward_repeats import changed_rows
 from harness.core.probability_outputs import FLAG as PROBABILITY_FLAG
 from harness.core.probability_outputs import probability_rows
 from harness.suites.adversarial.forward import Forward, margin_loss
@@ -43,7 +43,6 @@ GRADIENT_MISMATCH_RATE = 0.005  # samples whose gradient disagrees with finite d
 MISMATCH_TOLERANCE = 0.5  # |finite difference / gradient prediction - 1| above this: disagrees
 # the steps of the finite differences, as fractions of eps: a sample disagrees at all of them
 FINITE_DIFFERENCE_STEPS = (0.01, 0.1, 0.25)
-NONDETERMINISM_ATOL = 1e-4
 # A randomised model: a check sample counted because an extra attack (noise, the stronger attack)
 # broke it where the ensemble did not counts only when this many fresh verifications of its
 # candidate all call it misclassified (one verification is a coin flip near the boundary)
@@ -251,9 +250,9 @@ def nondeterministic(
     first = logits(x).double().cpu()
     differ = torch.zeros(len(x), dtype=torch.bool)
     for _ in range(repeats - 1):
-        again = logits(x).double().cpu()
-        scale = row_scales(first.abs().amax(1))
-        differ |= (again - first).abs().amax(1) > NONDETERMINISM_ATOL * scale
+        # finite logits only, as the shift and text probes compare: a -inf (masked) class gave
+        # the row an inf scale that hid every change of its other logits
+        differ |= changed_rows(first, logits(x).double().cpu())
     bad = int(differ.sum())
     return CheckResult(
         flag="nondeterministic_forward",
@@ -284,9 +283,7 @@ def batch_dependent(logits: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
     first = x[:half]
     beside_rest = logits(torch.cat([first, x[half : 2 * half]])).double().cpu()[:half]
     beside_self = logits(torch.cat([first, first])).double().cpu()[:half]
-    scale = row_scales(beside_rest.abs().amax(1))
-    differ = (beside_rest - beside_self).abs().amax(1) > NONDETERMINISM_ATOL * scale
-    return _batch_result(int(differ.sum()), half)
+    return _batch_result(int(changed_rows(beside_rest, beside_self).sum()), half)
 
 
 def _batch_result(bad: int, n: int) -> CheckResult:

@@ -105,3 +105,24 @@ def test_the_loss_check_reads_a_rise_in_the_logits_unit(scale: float) -> None:
     assert not _loss_check(torch.nn.Sequential(M.control_digits(), M._Scale(scale))).raised
     masked = _loss_check(torch.nn.Sequential(M.quantized_digits(), M._Scale(scale)))
     assert masked.raised and masked.bad > 0.9 * masked.n
+
+
+def _masked_class(out: torch.Tensor) -> torch.Tensor:
+    """The logits with class 0 masked to -inf (a model that never predicts it)."""
+    out = out.clone()
+    out[:, 0] = -torch.inf
+    return out
+
+
+def test_a_class_masked_to_minus_inf_does_not_hide_the_other_logits_changes() -> None:
+    """A row with a -inf logit took an inf scale: the tolerance became inf and a randomised or
+    batch-standardising model with one class masked passed as a function of its input (the
+    shift suite's probe and the text suite compare finite logits only, as these now do)."""
+    x = torch.rand(32, 64, generator=torch.Generator().manual_seed(2))
+    noisy = vc.nondeterministic(lambda t: _masked_class(_noisy(t, 1.0)), x)
+    assert noisy.raised and noisy.bad == 32
+    batched = vc.batch_dependent(lambda t: _masked_class(_standardised_batch(t, 1.0)), x)
+    assert batched.raised and batched.bad == 16
+    w = torch.randn(64, 10, generator=torch.Generator().manual_seed(3))
+    assert not vc.nondeterministic(lambda t: _masked_class(t @ w), x).raised
+    assert not vc.batch_dependent(lambda t: _masked_class(t @ w), x).raised
