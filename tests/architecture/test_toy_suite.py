@@ -165,6 +165,7 @@ def toy_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_a_suite_from_outside_reaches_the_board_and_the_report(
     toy_plugin: Path,
     capsys: pytest.CaptureFixture[str],

@@ -29,6 +29,7 @@ from tests.present.synthetic import write_synthetic_run
 LINF_01 = ThreatModel(norm="linf", eps=0.1)
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_run_ends_with_the_headline_not_every_board(
     write_spec: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

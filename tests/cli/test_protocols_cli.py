@@ -256,6 +256,7 @@ def test_a_model_card_says_which_numbers_ran_under_the_protocol(
     assert "protocol" not in plain.metric_name
 
 
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
 def test_the_model_page_says_which_job_ran_under_the_protocol(
     write_spec: Spec, digits_protocol: Protocol, tmp_path: Path
 ) -> None:

@@ -78,6 +78,14 @@ def _runs(out: Path) -> list[Path]:
     return sorted(runs.iterdir()) if runs.is_dir() else []
 
 
+def _report_parts_here(scene: Scene) -> None:
+    """A report these scenarios build runs its parts in this process (tests/conftest.py's
+    `report_parts_here`): they check what it writes, not its worker processes."""
+    from harness.present import site_workers
+
+    scene.monkeypatch.setattr(site_workers, "cores", lambda: 1)
+
+
 def _snapshot(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -181,6 +189,7 @@ def _finished_run(scene: Scene, name: str = "pub") -> tuple[Path, Path]:
 def deleted_job_folder(scene: Scene) -> Outcome:
     """A job folder deleted by hand: leaderboard, report, variants and groups refuse, naming
     the job; with --allow-partial they publish, marked PARTIAL."""
+    _report_parts_here(scene)
     out, run = _finished_run(scene)
     shutil.rmtree(next((run / "jobs").glob("a--*")))
     lb = _run("leaderboard", out, "--format", "md")
@@ -263,6 +272,7 @@ def failed_job_run(scene: Scene) -> Outcome:
     """A finished run with a failed job is published with the failure said, never hidden: the
     leaderboard notes it under the board (no [PARTIAL]: the run recorded how the job ended), the
     report lists it with its one-line reason. A run stopped at the first failure is refused."""
+    _report_parts_here(scene)
     text = SPEC.format(name="halffail").replace(
         "factory_args: {seed: 1}", "factory_args: {seed: 1, classes: 7}"
     )
@@ -398,6 +408,7 @@ _OWN_PAGE = re.compile(r"^a:[A-Za-z0-9._-]+\.html(#[A-Za-z0-9._-]+)?$")  # summa
 def markdown_injection(scene: Scene) -> Outcome:
     """A group column named like a link and group values like an image: no live link or image
     in summary.md, `leaderboard --format md`, `groups --format md` or `check --format md`."""
+    _report_parts_here(scene)
     features = [f"f{i}" for i in range(10)]
     rows = [",".join([*features, "y", f'"{GROUP_COLUMN}"'])]
     for i in range(80):

@@ -190,13 +190,16 @@ def test_the_moved_probe_leaves_torchs_generator_where_it_found_it() -> None:
     assert alone.raised and both.raised and both.n == 2 * alone.n
 
 
-def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(task, honest) -> None:
+def test_randomised_models_clean_accuracy_is_flagged_with_one_pass_beside_it(
+    randomised_100, honest
+) -> None:
     """The clean decisions of a randomised model are the averaged classifier's (mean softmax over
     the EOT draws), far above one pass of the model (MC dropout 0.5 on the tests' MLP: 0.96
     averaged against 0.68 for one pass on 200 digits): the clean_acc record and the clean rows
-    carry the flag, and the note gives one pass's accuracy, as the accuracy suite scores it."""
-    config = {**CONFIG, "eot_draws": 8, "escalation_rounds": 0, "checks": False}
-    res, _ = _run(M.randomized_digits, task, config)
+    carry the flag, and the note gives one pass's accuracy, as the accuracy suite scores it. The
+    run `randomised_100` makes (EOT 8, no escalation; it ran the same model without the checks
+    on 60 digits of its own)."""
+    res, _ = randomised_100
     clean = next(m for m in res.metrics if m.metric == "clean_acc")
     assert clean.flags == ("nondeterministic_forward",) and clean.context["eot_draws"] == 8
     single = float(clean.note.split("was correct on ")[1].split(" ")[0])
@@ -288,7 +291,7 @@ def test_a_batch_dependent_model_is_flagged_with_a_note(task, honest) -> None:
 
 @pytest.fixture(scope="module")
 def randomised_100():
-    """The logit-noise model on 100 digits with the checks (EOT 8, no escalation): read by three
+    """The logit-noise model on 100 digits with the checks (EOT 8, no escalation): read by four
     tests, each about a different record of the same run (one run, ~2.5-4 s CPU)."""
     task = builtin_tasks.digits().head(100)
     return _run(M.randomized_digits, task, {**CONFIG, "eot_draws": 8, "escalation_rounds": 0})
