@@ -440,8 +440,7 @@ def stored_group_rows(
     (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
     results hold. `jobs`: `select_jobs`' answer, when the caller has it.
     """
-    if query.by:
-        _check_by_form(query.by, query.words)
+    _check_by_form(query.by, query.words)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
@@ -590,11 +589,13 @@ def _lacking(
     return lines
 
 
-def _check_by_form(by: list[str], words: SettingWords) -> None:
+def _check_by_form(by: list[str] | None, words: SettingWords) -> None:
     """One line for a `--by` that names a column twice in one grouping (`sex&sex` gave empty
     groups `1&2`, `2&1` beside the real ones), a grouping twice (`label,label` was shown once,
     `sex&age_band,age_band&sex` twice), or an empty name (`sex&`), as the fairness suite's
     `group_by` refuses them."""
+    if not by:
+        return
     given = words("by", ",".join(by))
     seen: dict[frozenset[str], str] = {}
     for grouping in by:
