@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis import paired_tests
+from harness.core.board_notes import RANDOMISED_MARK
 from harness.core.class_context import ClassContext
 from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus, ModelDescription
@@ -259,6 +260,7 @@ def compare_variants(
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
         done[sig[1]] = (run_of[id(job)], recency[(model, task_name, sig)])
+        comp.notes.extend(_randomised_notes(sig[1], job, pjob, parent))
         if _compare_jobs(
             comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs, store=store
         ):
@@ -271,6 +273,28 @@ def compare_variants(
             runs=(compared.get(key, {}), unpaired_runs.get(key, {})),
         )
     return list(out.values())
+
+
+def _randomised_notes(suite: str, vjob: StoredJob, pjob: StoredJob, parent: str) -> list[str]:
+    """A note when either job's caveat says its model is randomised (harness.core.
+    forward_repeats): a delta then compares one draw of each model, and the same model twice
+    differs as well (`{prune: 0.0}` of a noisy parent read top1_acc +0.040 with no word)."""
+    said = [
+        f"{role} {name!r}"
+        for role, name, job in (("parent", parent, pjob), ("variant", vjob.record.model, vjob))
+        if RANDOMISED_MARK in " ".join(job.record.notes)
+    ]
+    if not said:
+        return []
+    whose = (
+        f"job of {said[0]} says the model is"
+        if len(said) == 1
+        else (f"jobs of {' and '.join(said)} say the models are")
+    )
+    return [
+        f"{suite}: the {whose} randomised: each delta compares one draw of each model, and two "
+        "draws of the same model differ too"
+    ]
 
 
 def _why_no_parent(

@@ -553,3 +553,23 @@ def test_a_newer_variant_job_without_its_parent_leaves_the_older_pair_said_so(
         "not compared: the accuracy results of parent 'm' on task 't' are on other samples "
         "(another limit, split or data): run the parent and its variant together"
     ) in comp.notes, comp.notes
+
+
+def test_a_randomised_parent_says_its_deltas_compare_draws(tmp_path: Path) -> None:
+    """A parent whose forward pass adds noise: `{prune: 0.0}` (the same model) read top1_acc
+    +0.040, nll -0.103 against it with no word, while the leaderboard gave the jobs' caveat
+    that each number is one draw."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    caveat = (
+        "caveat: model 'm' is randomised: passed the same 32 first inputs of task 't' twice, "
+        "it returned different logits for 32 of them"
+    )
+    parent = _job(tmp_path / "p", "m", ones, labels, {}, notes=(caveat,))
+    lineage = {"parent": "m", "variant": "fp16"}
+    variant = _job(tmp_path / "v", "m@fp16", ones, labels, lineage)
+    (comp,) = compare_variants([(MANIFEST, parent), (MANIFEST, variant)], configs=CONFIGS)
+    assert (
+        "accuracy: the job of parent 'm' says the model is randomised: each delta compares one "
+        "draw of each model, and two draws of the same model differ too"
+    ) in comp.notes, comp.notes
