@@ -215,6 +215,9 @@ def compare_variants(
     compared: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
     # the run (and recency) of each suite's unpaired variant job
     unpaired_runs: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+    chosen: list[
+        tuple[tuple[str, str, tuple[str, str, str, str]], VariantComparison, StoredJob, StoredJob]
+    ] = []
     newest_first = sorted(latest.items(), key=lambda kv: (kv[0][:2], -recency[kv[0]]))
     for (model, task_name, sig), job in newest_first:
         desc = job.record.model_description
@@ -260,11 +263,16 @@ def compare_variants(
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
         done[sig[1]] = (run_of[id(job)], recency[(model, task_name, sig)])
-        comp.notes.extend(_randomised_notes(sig[1], job, pjob, parent))
+        chosen.append(((model, task_name, sig), comp, job, pjob))
+    # compared in the folder's order (oldest first), as before the newest pair was chosen:
+    # the order decides which of equal slice drops is shown
+    position = {key: i for i, key in enumerate(latest)}
+    for key, comp, job, pjob in sorted(chosen, key=lambda c: (c[0][:2], position[c[0]])):
+        comp.notes.extend(_randomised_notes(key[2][1], job, pjob, comp.parent))
         if _compare_jobs(
             comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs, store=store
         ):
-            paired.add((model, task_name))
+            paired.add(key[:2])
     for key, comp in out.items():
         _finish(
             comp,
