@@ -199,11 +199,11 @@ def compare_variants(
     for i, (man, job) in enumerate(oldest_first(loaded)):
         if task is not None and job.record.task != task:
             continue
-        key = (job.record.model, job.record.task, _sig(job))
-        runs.setdefault(key, []).append(job)
+        slot_key = (job.record.model, job.record.task, _sig(job))
+        runs.setdefault(slot_key, []).append(job)
         seeds[id(job)] = man.seed
         run_of[id(job)] = man.run_id
-        recency[key] = i
+        recency[slot_key] = i
     latest = {key: jobs[-1] for key, jobs in runs.items()}
     out: dict[tuple[str, str], VariantComparison] = {}
     paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
@@ -266,13 +266,13 @@ def compare_variants(
         chosen.append(((model, task_name, sig), comp, job, pjob))
     # compared in the folder's order (oldest first), as before the newest pair was chosen:
     # the order decides which of equal slice drops is shown
-    position = {key: i for i, key in enumerate(latest)}
-    for key, comp, job, pjob in sorted(chosen, key=lambda c: (c[0][:2], position[c[0]])):
-        comp.notes.extend(_randomised_notes(key[2][1], job, pjob, comp.parent))
+    position = {slot: i for i, slot in enumerate(latest)}
+    for slot, comp, job, pjob in sorted(chosen, key=lambda c: (c[0][:2], position[c[0]])):
+        comp.notes.extend(_randomised_notes(slot[2][1], job, pjob, comp.parent))
         if _compare_jobs(
             comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs, store=store
         ):
-            paired.add(key[:2])
+            paired.add(slot[:2])
     for key, comp in out.items():
         _finish(
             comp,
