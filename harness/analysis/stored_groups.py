@@ -441,6 +441,7 @@ def stored_group_rows(
     (`once_per_condition`). Raises ResultsError when nothing is left to show, naming what the
     results hold. `jobs`: `select_jobs`' answer, when the caller has it.
     """
+    _check_by_form(query.by, query.words)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     planned: list[Planned] = []
@@ -587,6 +588,33 @@ def _lacking(
             f"have (its own: {', '.join(own) or '(none)'})"
         )
     return lines
+
+
+def _check_by_form(by: list[str] | None, words: SettingWords) -> None:
+    """One line for a `--by` that names a column twice in one grouping (`sex&sex` gave empty
+    groups `1&2`, `2&1` beside the real ones), a grouping twice (`label,label` was shown once,
+    `sex&age_band,age_band&sex` twice), or an empty name (`sex&`), as the fairness suite's
+    `group_by` refuses them."""
+    if not by:
+        return
+    given = words("by", ",".join(by))
+    seen: dict[frozenset[str], str] = {}
+    for grouping in by:
+        columns = grouping.split(INTERSECTION)
+        if not all(columns):
+            raise ResultsError(f"{given}: an empty column name in {grouping!r}")
+        twice = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
+        if twice is not None:
+            raise ResultsError(
+                f"{given} names column {twice!r} twice in one grouping; name each column once"
+            )
+        key = frozenset(columns)
+        if key in seen:
+            same = "" if seen[key] == grouping else f" ({grouping!r} is the same one)"
+            raise ResultsError(
+                f"{given} gives grouping {seen[key]!r} twice{same}; give each grouping once"
+            )
+        seen[key] = grouping
 
 
 def _check_by_columns(by: list[str], stored: dict[str, set[bool]], words: SettingWords) -> None:

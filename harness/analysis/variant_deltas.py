@@ -28,6 +28,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from harness.analysis import paired_tests
+from harness.core.board_notes import RANDOMISED_MARK
 from harness.core.class_context import ClassContext
 from harness.core.group_context import GroupContext
 from harness.core.manifest import JobStatus, ModelDescription
@@ -193,17 +194,32 @@ def compare_variants(
     resampled values kept between reports (harness.present.resampled_cache)."""
     runs: dict[tuple[str, str, tuple[str, str, str, str]], list[StoredJob]] = {}
     seeds: dict[int, int] = {}
-    for man, job in oldest_first(loaded):
+    run_of: dict[int, str] = {}
+    recency: dict[tuple[str, str, tuple[str, str, str, str]], int] = {}
+    for i, (man, job) in enumerate(oldest_first(loaded)):
         if task is not None and job.record.task != task:
             continue
-        runs.setdefault((job.record.model, job.record.task, _sig(job)), []).append(job)
+        slot_key = (job.record.model, job.record.task, _sig(job))
+        runs.setdefault(slot_key, []).append(job)
         seeds[id(job)] = man.seed
+        run_of[id(job)] = man.run_id
+        recency[slot_key] = i
     latest = {key: jobs[-1] for key, jobs in runs.items()}
     out: dict[tuple[str, str], VariantComparison] = {}
     paired: set[tuple[str, str]] = set()  # comparisons with a metric both jobs report
     # why no parent job matched, in words, per variant and suite
     unpaired: dict[tuple[str, str], dict[str, str]] = {}
-    for (model, task_name, sig), job in sorted(latest.items(), key=lambda kv: kv[0][:2]):
+    # per variant and task, each suite's compared pair (its run): the newest pair of a suite is
+    # compared, an older one (other samples, version or config) is named, never listed beside
+    # it (the same metrics twice, Holm over both)
+    compared: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+    # the run (and recency) of each suite's unpaired variant job
+    unpaired_runs: dict[tuple[str, str], dict[str, tuple[str, int]]] = {}
+    chosen: list[
+        tuple[tuple[str, str, tuple[str, str, str, str]], VariantComparison, StoredJob, StoredJob]
+    ] = []
+    newest_first = sorted(latest.items(), key=lambda kv: (kv[0][:2], -recency[kv[0]]))
+    for (model, task_name, sig), job in newest_first:
         desc = job.record.model_description
         if desc.lineage is None:
             continue
@@ -219,6 +235,13 @@ def compare_variants(
                 notes=list(desc.variant_notes),
             ),
         )
+        done = compared.setdefault((model, task_name), {})
+        if sig[1] in done:  # a newer pair of this suite is compared
+            comp.notes.append(
+                f"{sig[1]}: the jobs of run {run_of[id(job)]} (older, on other samples, suite "
+                f"version or config) are not compared: those of run {done[sig[1]][0]} are"
+            )
+            continue
         if job.status == JobStatus.SKIPPED:
             if desc.unavailable_reason:
                 comp.status, comp.reason = "skipped", desc.unavailable_reason
@@ -228,6 +251,9 @@ def compare_variants(
             unpaired.setdefault((model, task_name), {}).setdefault(
                 sig[1], _why_no_parent(runs, parent, task_name, sig)
             )
+            unpaired_runs.setdefault((model, task_name), {}).setdefault(
+                sig[1], (run_of[id(job)], recency[(model, task_name, sig)])
+            )
         same = [p for p in candidates if not built_from_other(desc, p.record.model_description)]
         pjob = same[-1] if same else None
         if candidates and pjob is None and job.status == JobStatus.COMPLETED:
@@ -236,13 +262,47 @@ def compare_variants(
             continue
         if job.status != JobStatus.COMPLETED or pjob is None or pjob.status != JobStatus.COMPLETED:
             continue
+        done[sig[1]] = (run_of[id(job)], recency[(model, task_name, sig)])
+        chosen.append(((model, task_name, sig), comp, job, pjob))
+    # compared in the folder's order (oldest first), as before the newest pair was chosen:
+    # the order decides which of equal slice drops is shown
+    position = {slot: i for i, slot in enumerate(latest)}
+    for slot, comp, job, pjob in sorted(chosen, key=lambda c: (c[0][:2], position[c[0]])):
+        comp.notes.extend(_randomised_notes(slot[2][1], job, pjob, comp.parent))
         if _compare_jobs(
             comp, job, pjob, seed=seeds[id(job)], metrics=metrics, configs=configs, store=store
         ):
-            paired.add((model, task_name))
+            paired.add(slot[:2])
     for key, comp in out.items():
-        _finish(comp, paired=key in paired, unpaired=unpaired.get(key))
+        _finish(
+            comp,
+            paired=key in paired,
+            unpaired=unpaired.get(key),
+            runs=(compared.get(key, {}), unpaired_runs.get(key, {})),
+        )
     return list(out.values())
+
+
+def _randomised_notes(suite: str, vjob: StoredJob, pjob: StoredJob, parent: str) -> list[str]:
+    """A note when either job's caveat says its model is randomised (harness.core.
+    forward_repeats): a delta then compares one draw of each model, and the same model twice
+    differs as well (`{prune: 0.0}` of a noisy parent read top1_acc +0.040 with no word)."""
+    said = [
+        f"{role} {name!r}"
+        for role, name, job in (("parent", parent, pjob), ("variant", vjob.record.model, vjob))
+        if RANDOMISED_MARK in " ".join(job.record.notes)
+    ]
+    if not said:
+        return []
+    whose = (
+        f"job of {said[0]} says the model is"
+        if len(said) == 1
+        else (f"jobs of {' and '.join(said)} say the models are")
+    )
+    return [
+        f"{suite}: the {whose} randomised: each delta compares one draw of each model, and two "
+        "draws of the same model differ too"
+    ]
 
 
 def _why_no_parent(
@@ -605,7 +665,11 @@ def _slices(
 
 
 def _finish(
-    comp: VariantComparison, *, paired: bool, unpaired: Mapping[str, str] | None = None
+    comp: VariantComparison,
+    *,
+    paired: bool,
+    unpaired: Mapping[str, str] | None = None,
+    runs: tuple[Mapping[str, tuple[str, int]], Mapping[str, tuple[str, int]]] = ({}, {}),
 ) -> None:
     """Holm-adjust the family's p-values, keep the largest drop per slice kind (`paired`:
     whether the two jobs reported a metric in common; `unpaired`: per suite, why no parent job
@@ -634,7 +698,27 @@ def _finish(
             else f"no completed results of parent {comp.parent!r} on the same samples and suite config",
         )
     elif comp.status == "compared":
-        comp.notes.extend(f"{suite}: not compared: {reason}" for suite, reason in why)
+        comp.notes.extend(_unpaired_note(suite, reason, *runs) for suite, reason in why)
+
+
+def _unpaired_note(
+    suite: str,
+    reason: str,
+    compared: Mapping[str, tuple[str, int]],
+    unpaired: Mapping[str, tuple[str, int]],
+) -> str:
+    """Why a suite's variant job went unpaired; where another job of the suite was compared
+    (two runs on other samples), which job that is: a bare "accuracy: not compared" beside
+    accuracy rows read as if they were not there. `compared`, `unpaired`: each suite's run id
+    and recency."""
+    if suite not in compared or suite not in unpaired:
+        return f"{suite}: not compared: {reason}"
+    (kept, kept_at), (left, left_at) = compared[suite], unpaired[suite]
+    age = "newer" if left_at > kept_at else "older"
+    return (
+        f"{suite}: compared on the jobs of run {kept}; the variant's {age} job of run {left} "
+        f"is not compared: {reason}"
+    )
 
 
 def format_value(value: float | None) -> str:

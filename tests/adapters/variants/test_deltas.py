@@ -459,3 +459,117 @@ def test_a_half_variants_speed_gets_its_note_on_the_parents_board_column(tmp_pat
     assert note.startswith(f"variant m@fp16 vs m: {first} -800.000 (95% CI ["), note
     assert "interval_z p=2.4e-53)" in note, note  # the normal tail kept (it read "< 1e-300")
     assert note.endswith(", size 0.50x"), note
+
+
+def test_a_variant_and_parent_run_again_on_other_samples_are_compared_once(
+    tmp_path: Path,
+) -> None:
+    """A folder holding a parent and its variant at limit 200 and again at limit 100 (two
+    runs, other samples) listed every accuracy metric twice in one comparison, n=200 and
+    n=100 rows side by side without a run to tell them apart, and Holm over both (p doubled).
+    The newest pair is compared, as the leaderboard shows the newest jobs; the older one is
+    named in a note."""
+    lineage = {"parent": "m", "variant": "fp16"}
+    old_labels, new_labels = np.repeat(np.arange(5), 40), np.repeat(np.arange(5), 20)
+    old_ok, new_ok = np.ones(200, dtype=bool), np.ones(100, dtype=bool)
+    old, new = run_manifest("r-old", []), run_manifest("r-new", [])
+    jobs = [
+        (old, _job(tmp_path / "p1", "m", old_ok, old_labels, {}, finished="1", fingerprint="a")),
+        (
+            old,
+            _job(
+                tmp_path / "v1",
+                "m@fp16",
+                old_ok,
+                old_labels,
+                lineage,
+                finished="1",
+                fingerprint="a",
+            ),
+        ),  # fmt: skip
+        (new, _job(tmp_path / "p2", "m", new_ok, new_labels, {}, finished="2", fingerprint="b")),
+        (
+            new,
+            _job(
+                tmp_path / "v2",
+                "m@fp16",
+                new_ok,
+                new_labels,
+                lineage,
+                finished="2",
+                fingerprint="b",
+            ),
+        ),  # fmt: skip
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    top1 = [d for d in comp.deltas if d.metric == "top1_acc"]
+    assert [d.n for d in top1] == [100], comp.deltas
+    assert any("run r-old" in n and "not compared" in n for n in comp.notes), comp.notes
+
+
+def test_a_newer_variant_job_without_its_parent_leaves_the_older_pair_said_so(
+    tmp_path: Path,
+) -> None:
+    """`harness run --models m@fp16 --limit 100` into a folder with both at limit 200: the
+    older pair was compared under a note "accuracy: not compared: ... other samples", which
+    read as if the accuracy rows shown were not there; the note says which job is left out."""
+    lineage = {"parent": "m", "variant": "fp16"}
+    old_labels, new_labels = np.repeat(np.arange(5), 40), np.repeat(np.arange(5), 20)
+    old_ok, new_ok = np.ones(200, dtype=bool), np.ones(100, dtype=bool)
+    old, new = run_manifest("r-old", []), run_manifest("r-new", [])
+    jobs = [
+        (old, _job(tmp_path / "p1", "m", old_ok, old_labels, {}, finished="1", fingerprint="a")),
+        (
+            old,
+            _job(
+                tmp_path / "v1",
+                "m@fp16",
+                old_ok,
+                old_labels,
+                lineage,
+                finished="1",
+                fingerprint="a",
+            ),
+        ),  # fmt: skip
+        (
+            new,
+            _job(
+                tmp_path / "v2",
+                "m@fp16",
+                new_ok,
+                new_labels,
+                lineage,
+                finished="2",
+                fingerprint="b",
+            ),
+        ),  # fmt: skip
+    ]
+    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    assert comp.status == "compared"
+    assert [d.n for d in comp.deltas if d.metric == "top1_acc"] == [200]
+    assert not any(n.startswith("accuracy: not compared:") for n in comp.notes), comp.notes
+    assert (
+        "accuracy: compared on the jobs of run r-old; the variant's newer job of run r-new is "
+        "not compared: the accuracy results of parent 'm' on task 't' are on other samples "
+        "(another limit, split or data): run the parent and its variant together"
+    ) in comp.notes, comp.notes
+
+
+def test_a_randomised_parent_says_its_deltas_compare_draws(tmp_path: Path) -> None:
+    """A parent whose forward pass adds noise: `{prune: 0.0}` (the same model) read top1_acc
+    +0.040, nll -0.103 against it with no word, while the leaderboard gave the jobs' caveat
+    that each number is one draw."""
+    labels = np.repeat(np.arange(5), 20)
+    ones = np.ones(100, dtype=bool)
+    caveat = (
+        "caveat: model 'm' is randomised: passed the same 32 first inputs of task 't' twice, "
+        "it returned different logits for 32 of them"
+    )
+    parent = _job(tmp_path / "p", "m", ones, labels, {}, notes=(caveat,))
+    lineage = {"parent": "m", "variant": "fp16"}
+    variant = _job(tmp_path / "v", "m@fp16", ones, labels, lineage)
+    (comp,) = compare_variants([(MANIFEST, parent), (MANIFEST, variant)], configs=CONFIGS)
+    assert (
+        "accuracy: the job of parent 'm' says the model is randomised: each delta compares one "
+        "draw of each model, and two draws of the same model differ too"
+    ) in comp.notes, comp.notes
