@@ -555,11 +555,13 @@ def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
     """One group's metric: Wilson for rates (with a small-denominator note), else bootstrap."""
     count = int(comp.point["n"][0, i])
     value = comp.point[metric][0, i]
-    if count == 0:
-        return Estimate(value=None, note="no samples in this group (empty intersection)")
-    if not np.isfinite(value):
-        return Estimate(value=None, note=_UNDEFINED_NOTES.get(metric, "undefined"))
     rate = comp.rates.get(metric)
+    # an undefined TPR/FPR is of its 0 positives/negatives, not of the group's size
+    own_n = int(rate.trials[i]) if rate is not None and metric in _DENOMINATOR_NAMES else None
+    if count == 0:
+        return Estimate(value=None, note="no samples in this group (empty intersection)", n=own_n)
+    if not np.isfinite(value):
+        return Estimate(value=None, note=_UNDEFINED_NOTES.get(metric, "undefined"), n=own_n)
     if metric == "ece":  # biased upward in small groups: the bias-aware interval
         ci = comp.ece_cis[i]
         return Estimate(value=float(value), ci=ci, method=ECE_METHOD if ci else None)

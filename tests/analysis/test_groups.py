@@ -103,6 +103,17 @@ def test_empty_intersection_and_group_without_positives_are_undefined() -> None:
     assert disparity(b, "a&b", "demographic_parity_difference").value == pytest.approx(1.0)
 
 
+def test_an_undefined_rate_has_the_count_it_is_of_zero() -> None:
+    """A group without positives has no TPR: its n is its 0 positives, as a defined TPR's n is
+    its positives, not the group's size (n = 30 beside an undefined TPR read as 30 samples)."""
+    b = run(small_frame(), [("a", "b")])
+    single = next(g for g in b.groups if g.group == "x&v")
+    assert single.metrics["tpr"].value is None
+    assert single.count("tpr") == 0
+    empty = next(g for g in b.groups if g.group == "y&v")
+    assert empty.count("tpr") == 0 and empty.count("fpr") == 0
+
+
 def test_an_intersection_of_many_values_notes_its_empty_groups_once() -> None:
     """Three columns of 20 values on 300 samples: 8,000 groups, most of them empty, gave one
     note per empty group (7,000 lines, 400 kB in the job record)."""
