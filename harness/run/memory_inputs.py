@@ -341,6 +341,8 @@ def _inputs(x: Any, features: Sequence[str] | None = None) -> torch.Tensor:
             f"data: x is a {type(x).__name__}; pass a torch tensor or numpy array (or a list of "
             "strings for text)"
         )
+    if tensor.dim() >= 1 and tensor.shape[0] == 0:  # before the shape and float32 checks
+        raise InMemoryDataError("data: holds no samples")
     if tensor.dim() not in (2, 4):
         raise InMemoryDataError(
             f"data: x has shape {list(tensor.shape)}; pass images as (N, C, H, W) (add the "

@@ -463,6 +463,21 @@ CASES = {
         r"^data: x sample 1 is not valid UTF-8 text \(a lone surrogate, U\+DCE9, at "
         r"character 3\); decode the text",
     ),
+    "frame without rows": (  # was a bare RuntimeError from reshape (probe86)
+        dict(data=pd.DataFrame({"a": [0.1], "b": [0.2], "label": [1]}).iloc[:0], num_classes=2),
+        r"^data: holds no samples$",
+    ),
+    "float64 array without rows": (  # the float32 check reshaped 0 rows (probe86)
+        dict(data=(np.zeros((0, 1, 8, 8)), np.zeros(0, dtype=int)), num_classes=10),
+        r"^data: holds no samples$",
+    ),
+    "dataset without rows": (  # said "x has shape [0]; pass images as ..." (probe86)
+        dict(
+            data=datasets.Dataset.from_dict({"x": [[0.1] * 64], "label": [1]}).select([]),
+            num_classes=10,
+        ),
+        r"^data: holds no samples$",
+    ),
     "class names that print alike": (  # café composed and decomposed (probe38)
         dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
         r"^class_names: holds 'café' twice \(written two ways that print alike",
