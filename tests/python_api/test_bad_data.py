@@ -56,6 +56,17 @@ class _Failing(torch.utils.data.Dataset):  # type: ignore[type-arg]
         raise IndexError(f"no item {i}")
 
 
+class _Augmented(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A training set's random transform left on (RandomHorizontalFlip)."""
+
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = X[i].flip(-1) if torch.rand(()) < 0.5 else X[i]
+        return x, int(Y[i])
+
+
 def _nan() -> torch.Tensor:
     x = X.clone()
     x[3, 0, 1, 1] = float("nan")
@@ -477,6 +488,14 @@ CASES = {
             num_classes=10,
         ),
         r"^data: holds no samples$",
+    ),
+    "a dataset with a random transform": (  # scored one draw, unsaid (probe86)
+        dict(data=_Augmented()),
+        r"^data: item \d+ of the dataset holds another input when read again",
+    ),
+    "a loader over a dataset with a random transform": (
+        dict(data=DataLoader(_Augmented(), batch_size=8)),
+        r"^data: item \d+ of the dataset holds another input when read again",
     ),
     "class names that print alike": (  # café composed and decomposed (probe38)
         dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
