@@ -763,7 +763,7 @@ def evaluate(
     # the adapter freezes the module: give it back as it was; attacks need autograd even when
     # the caller is inside torch.inference_mode() or no_grad()
     try:
-        with _module_state_kept(model), autograd_on():
+        with _module_state_kept(model), _estimator_jobs_kept(model), autograd_on():
             return _evaluate(
                 model,
                 the_task,
@@ -905,6 +905,24 @@ def _text_value(key: str, value: object) -> str | None:
             "printable text"
         )
     return value
+
+
+@contextlib.contextmanager
+def _estimator_jobs_kept(model: Any) -> Iterator[None]:
+    """A scikit-learn estimator passed in comes back with the `n_jobs` it had: the adapter sets
+    the job's thread count there while it runs (`SklearnAdapter._follow_threads`). Left at it, a
+    forest of n_jobs=-1 came back with 2, and the next evaluate of the same fit hashed another
+    identity and saved into a second run folder."""
+    from harness.adapters.sklearn_model import is_estimator, parallel_params
+
+    keys = parallel_params(model) if is_estimator(model) else []
+    before = {key: model.get_params(deep=True)[key] for key in keys} if keys else {}
+    try:
+        yield
+    finally:
+        if before:
+            with contextlib.suppress(ValueError, TypeError):  # as _follow_threads sets them
+                model.set_params(**before)
 
 
 @contextlib.contextmanager
