@@ -382,6 +382,19 @@ def _rows_of(task: Task, catalogue: Task) -> bool:
     return picked.fingerprint == task.fingerprint
 
 
+def _unique_sample_ids(task: Task) -> None:
+    """Refuse a Task whose rows repeat a sample id (two heads concatenated): every table row
+    and paired test is keyed by it, and the first suite failed with a bare ValueError."""
+    seen: dict[str, int] = {}
+    for row, sid in enumerate(task.sample_ids):
+        if sid in seen:
+            raise InMemoryDataError(
+                f"task: the Task {task.name!r} holds sample id {sid!r} twice (rows {seen[sid]} "
+                f"and {row}); every result row is keyed by its sample id: give each row its own"
+            )
+        seen[sid] = row
+
+
 def _holds_arrays(task: Any) -> bool:
     return isinstance(task, Mapping) and any(
         isinstance(v, torch.Tensor | np.ndarray | pd.DataFrame | pd.Series) for v in task.values()
@@ -390,6 +403,7 @@ def _holds_arrays(task: Any) -> bool:
 
 def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     if isinstance(task, Task):
+        _unique_sample_ids(task)
         _not_shadowing_the_catalogue(task, base_dir)
         return task
     if isinstance(task, str):  # a catalogue task, with its declared headline threat model

@@ -1069,3 +1069,24 @@ def test_a_structured_arrays_field_is_read_as_a_copy() -> None:
     records["x"] = np.arange(18, dtype=np.float64).reshape(6, 3)
     tensor = _inputs(records["x"])
     assert torch.equal(tensor, torch.arange(18, dtype=torch.float32).reshape(6, 3))
+
+
+def test_a_task_with_repeated_sample_ids_is_one_line() -> None:
+    """A Task whose rows repeat (two heads concatenated) failed inside the first suite with a
+    bare ValueError from the sample table ("duplicate ('sample_id', 'condition') rows"), after
+    the model had run (probe86)."""
+    import dataclasses
+
+    from harness.data.builtin import digits
+
+    head = digits().head(6)
+    twice = dataclasses.replace(
+        head, name="digits-twice", data=datasets.concatenate_datasets([head.data, head.data])
+    )
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), task=twice, device="cpu", bootstrap_resamples=0)
+    first = head.sample_ids[0]
+    assert str(err.value) == (
+        f"task: the Task 'digits-twice' holds sample id '{first}' twice (rows 0 and 6); every "
+        "result row is keyed by its sample id: give each row its own"
+    )
