@@ -247,6 +247,14 @@ def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) 
 
 
 def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
+    if isinstance(x, list | tuple):  # read as "x is a list; pass a torch tensor ..." (probe86)
+        if not x:
+            raise InMemoryDataError("data: holds no samples")
+        if isinstance(x[0], bytes | bytearray):
+            raise InMemoryDataError(
+                "data: x holds bytes (sample 0), not texts; decode them to strings "
+                "(b.decode('utf-8'))"
+            )
     texts = _texts(x)
     if texts is not None:
         return Labeled(inputs=texts, labels=_labels(y, len(texts), names))

@@ -497,6 +497,15 @@ CASES = {
         dict(data=DataLoader(_Augmented(), batch_size=8)),
         r"^data: item \d+ of the dataset holds another input when read again",
     ),
+    "an empty list of texts": (  # said "x is a list; pass a torch tensor ..." (probe86)
+        dict(data=([], []), class_names=["neg", "pos"]),
+        r"^data: holds no samples$",
+    ),
+    "texts as bytes": (  # said "x is a list; pass ... (or a list of strings for text)"
+        dict(data=([b"good film", b"bad"], [1, 0]), class_names=["neg", "pos"]),
+        r"^data: x holds bytes \(sample 0\), not texts; decode them to strings "
+        r"\(b\.decode\('utf-8'\)\)$",
+    ),
     "class names that print alike": (  # café composed and decomposed (probe38)
         dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
         r"^class_names: holds 'café' twice \(written two ways that print alike",
