@@ -382,6 +382,19 @@ def _rows_of(task: Task, catalogue: Task) -> bool:
     return picked.fingerprint == task.fingerprint
 
 
+def _unique_sample_ids(task: Task) -> None:
+    """Refuse a Task whose rows repeat a sample id (two heads concatenated): every table row
+    and paired test is keyed by it, and the first suite failed with a bare ValueError."""
+    seen: dict[str, int] = {}
+    for row, sid in enumerate(task.sample_ids):
+        if sid in seen:
+            raise InMemoryDataError(
+                f"task: the Task {task.name!r} holds sample id {sid!r} twice (rows {seen[sid]} "
+                f"and {row}); every result row is keyed by its sample id: give each row its own"
+            )
+        seen[sid] = row
+
+
 def _holds_arrays(task: Any) -> bool:
     return isinstance(task, Mapping) and any(
         isinstance(v, torch.Tensor | np.ndarray | pd.DataFrame | pd.Series) for v in task.values()
@@ -390,6 +403,7 @@ def _holds_arrays(task: Any) -> bool:
 
 def _named_task(task: str | Task | Mapping[str, Any], base_dir: Path) -> Task:
     if isinstance(task, Task):
+        _unique_sample_ids(task)
         _not_shadowing_the_catalogue(task, base_dir)
         return task
     if isinstance(task, str):  # a catalogue task, with its declared headline threat model
@@ -763,7 +777,7 @@ def evaluate(
     # the adapter freezes the module: give it back as it was; attacks need autograd even when
     # the caller is inside torch.inference_mode() or no_grad()
     try:
-        with _module_state_kept(model), autograd_on():
+        with _module_state_kept(model), _estimator_jobs_kept(model), autograd_on():
             return _evaluate(
                 model,
                 the_task,
@@ -905,6 +919,24 @@ def _text_value(key: str, value: object) -> str | None:
             "printable text"
         )
     return value
+
+
+@contextlib.contextmanager
+def _estimator_jobs_kept(model: Any) -> Iterator[None]:
+    """A scikit-learn estimator passed in comes back with the `n_jobs` it had: the adapter sets
+    the job's thread count there while it runs (`SklearnAdapter._follow_threads`). Left at it, a
+    forest of n_jobs=-1 came back with 2, and the next evaluate of the same fit hashed another
+    identity and saved into a second run folder."""
+    from harness.adapters.sklearn_model import is_estimator, parallel_params
+
+    keys = parallel_params(model) if is_estimator(model) else []
+    before = {key: model.get_params(deep=True)[key] for key in keys} if keys else {}
+    try:
+        yield
+    finally:
+        if before:
+            with contextlib.suppress(ValueError, TypeError):  # as _follow_threads sets them
+                model.set_params(**before)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ Every refusal is one `InMemoryDataError` line naming the argument.
 from __future__ import annotations
 
 import difflib
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -246,6 +247,14 @@ def _check_group_order(groups: pd.DataFrame | None, index: pd.Index, what: str) 
 
 
 def _pair(x: Any, y: Any, names: tuple[str, ...] | None) -> Labeled:
+    if isinstance(x, list | tuple):  # read as "x is a list; pass a torch tensor ..." (probe86)
+        if not x:
+            raise InMemoryDataError("data: holds no samples")
+        if isinstance(x[0], bytes | bytearray):
+            raise InMemoryDataError(
+                "data: x holds bytes (sample 0), not texts; decode them to strings "
+                "(b.decode('utf-8'))"
+            )
     texts = _texts(x)
     if texts is not None:
         return Labeled(inputs=texts, labels=_labels(y, len(texts), names))
@@ -341,6 +350,8 @@ def _inputs(x: Any, features: Sequence[str] | None = None) -> torch.Tensor:
             f"data: x is a {type(x).__name__}; pass a torch tensor or numpy array (or a list of "
             "strings for text)"
         )
+    if tensor.dim() >= 1 and tensor.shape[0] == 0:  # before the shape and float32 checks
+        raise InMemoryDataError("data: holds no samples")
     if tensor.dim() not in (2, 4):
         raise InMemoryDataError(
             f"data: x has shape {list(tensor.shape)}; pass images as (N, C, H, W) (add the "
@@ -559,6 +570,7 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
     the dataset's length is known, so only one copy of the data is held)."""
     _check_reads_all_in_order(loader)
+    _check_items_repeat(loader.dataset)
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
@@ -587,6 +599,59 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
         return Labeled(inputs=texts, labels=y_all)
     inputs = torch.cat(parts) if len(parts) > 1 else parts[0]
     return Labeled(inputs=inputs, labels=y_all, integer_dtype=integer)
+
+
+_REREAD_ITEMS = 8  # a coin-flip transform passes all 8 twice alike once in 256 reads
+
+
+def _check_items_repeat(dataset: Any) -> None:
+    """Refuse a map-style dataset whose first items change when read again: a training set's
+    random transform (RandomCrop, RandomHorizontalFlip) left on. Read once, its numbers were
+    one draw of the augmentation, unsaid: the same call scored 0.110, then 0.107 (probe86).
+    Global generators are restored: a dataset that draws nothing reads as before."""
+    if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__len__"):
+        return
+    states = torch.random.get_rng_state(), np.random.get_state(), random.getstate()
+    try:
+        for i in range(min(_REREAD_ITEMS, len(dataset))):
+            first, again = dataset[i], dataset[i]
+            if not (isinstance(first, list | tuple) and isinstance(again, list | tuple)):
+                return  # not (x, y) pairs: the read refuses them, naming what they are
+            if len(first) == 2 and len(again) == 2 and not _alike(first[0], again[0]):
+                raise InMemoryDataError(
+                    f"data: item {i} of the dataset holds another input when read again (a "
+                    "random transform such as RandomCrop or RandomHorizontalFlip, or other "
+                    "randomness in __getitem__), so its numbers would be one random draw; pass "
+                    "the dataset with its evaluation transform"
+                )
+    except InMemoryDataError:
+        raise
+    except Exception as err:
+        raise _read_error(err) from err
+    finally:
+        torch.random.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+
+
+def _alike(a: Any, b: Any) -> bool:
+    """Two reads of one item's input alike (tensors and arrays by value, NaN equal to NaN);
+    other kinds are left to the read."""
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        return a.shape == b.shape and _tensors_alike(a, b)
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    return True
+
+
+def _tensors_alike(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.is_meta or a.layout != torch.strided:  # no values to compare: the read refuses them
+        return True
+    if a.dtype != b.dtype or a.device != b.device:
+        return False
+    if not a.is_floating_point():
+        return torch.equal(a, b)
+    return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
 
 
 def _same_kind(number: int, texts: bool, texts_before: bool) -> None:

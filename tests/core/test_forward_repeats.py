@@ -199,3 +199,46 @@ def test_the_gate_says_which_models_are_randomised(
     # the seeding holds for the global generators only, not for one the model holds
     assert "a generator of the model's own need not" in " ".join(said.split())
     assert "steady · digits: the current" not in said
+
+
+class _OomAbove(nn.Module):
+    """`net`, raising torch's out-of-memory error on batches above `limit` (a large model on a
+    small GPU)."""
+
+    def __init__(self, net: nn.Module, limit: int) -> None:
+        super().__init__()
+        self.net, self.limit = net, limit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) > self.limit:
+            raise torch.OutOfMemoryError(f"fake out of memory: batch {len(x)} > {self.limit}")
+        return self.net(x)  # type: ignore[no-any-return]
+
+
+def test_a_model_out_of_memory_at_the_look_keeps_its_throughput() -> None:
+    """The look passed the task's first 32 inputs after the suite had run: a model out of memory
+    above 8 inputs, whose throughput sweep recorded batch 16 as `oom` (a result), then failed
+    the job with torch's OutOfMemoryError (a traceback from evaluate, `ran out of memory` from
+    harness run) and its measured batch sizes were lost (probe86). The look halves instead."""
+    model = _OomAbove(linear_digits(), limit=8)
+    result = harness.evaluate(
+        model,
+        data=(torch.rand(40, 1, 8, 8), torch.arange(40) % 10),
+        name="oom-look",
+        suites={
+            "throughput": {"batch_sizes": [4, 16], "warmup_iters": 1, "timed_iters": 2, "rounds": 1}
+        },
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    speed = {
+        m.context["batch_size"]: m.value
+        for m in result.metrics
+        if m.metric == "throughput_samples_per_s"
+    }
+    assert speed[4] is not None and speed[16] is None  # 16: oom, a result
+
+
+def test_the_look_halves_to_a_batch_the_model_can_hold() -> None:
+    (note,) = _notes(_OomAbove(_batch_norm(), limit=8))
+    assert "change with the other inputs of its batch (4 of 4 first inputs" in note

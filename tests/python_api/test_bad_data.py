@@ -56,6 +56,17 @@ class _Failing(torch.utils.data.Dataset):  # type: ignore[type-arg]
         raise IndexError(f"no item {i}")
 
 
+class _Augmented(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A training set's random transform left on (RandomHorizontalFlip)."""
+
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = X[i].flip(-1) if torch.rand(()) < 0.5 else X[i]
+        return x, int(Y[i])
+
+
 def _nan() -> torch.Tensor:
     x = X.clone()
     x[3, 0, 1, 1] = float("nan")
@@ -462,6 +473,38 @@ CASES = {
         dict(data=(["good film", "caf\udce9"], [1, 0]), class_names=["neg", "pos"]),
         r"^data: x sample 1 is not valid UTF-8 text \(a lone surrogate, U\+DCE9, at "
         r"character 3\); decode the text",
+    ),
+    "frame without rows": (  # was a bare RuntimeError from reshape (probe86)
+        dict(data=pd.DataFrame({"a": [0.1], "b": [0.2], "label": [1]}).iloc[:0], num_classes=2),
+        r"^data: holds no samples$",
+    ),
+    "float64 array without rows": (  # the float32 check reshaped 0 rows (probe86)
+        dict(data=(np.zeros((0, 1, 8, 8)), np.zeros(0, dtype=int)), num_classes=10),
+        r"^data: holds no samples$",
+    ),
+    "dataset without rows": (  # said "x has shape [0]; pass images as ..." (probe86)
+        dict(
+            data=datasets.Dataset.from_dict({"x": [[0.1] * 64], "label": [1]}).select([]),
+            num_classes=10,
+        ),
+        r"^data: holds no samples$",
+    ),
+    "a dataset with a random transform": (  # scored one draw, unsaid (probe86)
+        dict(data=_Augmented()),
+        r"^data: item \d+ of the dataset holds another input when read again",
+    ),
+    "a loader over a dataset with a random transform": (
+        dict(data=DataLoader(_Augmented(), batch_size=8)),
+        r"^data: item \d+ of the dataset holds another input when read again",
+    ),
+    "an empty list of texts": (  # said "x is a list; pass a torch tensor ..." (probe86)
+        dict(data=([], []), class_names=["neg", "pos"]),
+        r"^data: holds no samples$",
+    ),
+    "texts as bytes": (  # said "x is a list; pass ... (or a list of strings for text)"
+        dict(data=([b"good film", b"bad"], [1, 0]), class_names=["neg", "pos"]),
+        r"^data: x holds bytes \(sample 0\), not texts; decode them to strings "
+        r"\(b\.decode\('utf-8'\)\)$",
     ),
     "class names that print alike": (  # café composed and decomposed (probe38)
         dict(data=(X, Y), class_names=[str(i) for i in range(8)] + ["cafe\u0301", "caf\u00e9"]),
@@ -1035,3 +1078,24 @@ def test_a_structured_arrays_field_is_read_as_a_copy() -> None:
     records["x"] = np.arange(18, dtype=np.float64).reshape(6, 3)
     tensor = _inputs(records["x"])
     assert torch.equal(tensor, torch.arange(18, dtype=torch.float32).reshape(6, 3))
+
+
+def test_a_task_with_repeated_sample_ids_is_one_line() -> None:
+    """A Task whose rows repeat (two heads concatenated) failed inside the first suite with a
+    bare ValueError from the sample table ("duplicate ('sample_id', 'condition') rows"), after
+    the model had run (probe86)."""
+    import dataclasses
+
+    from harness.data.builtin import digits
+
+    head = digits().head(6)
+    twice = dataclasses.replace(
+        head, name="digits-twice", data=datasets.concatenate_datasets([head.data, head.data])
+    )
+    with pytest.raises(InMemoryDataError) as err:
+        harness.evaluate(linear_digits(), task=twice, device="cpu", bootstrap_resamples=0)
+    first = head.sample_ids[0]
+    assert str(err.value) == (
+        f"task: the Task 'digits-twice' holds sample id '{first}' twice (rows 0 and 6); every "
+        "result row is keyed by its sample id: give each row its own"
+    )

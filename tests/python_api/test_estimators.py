@@ -366,3 +366,19 @@ def test_a_pipeline_selecting_columns_by_name_gets_them_by_name() -> None:
     test = frame.iloc[TEST]
     expected = float((model.predict(test[features]) == test["target"]).mean())
     assert result.metric("top1_acc").value == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_parallel_estimator_comes_back_with_its_n_jobs(tmp_path: Path) -> None:
+    """The job's thread count is set as a parallel estimator's `n_jobs` while it runs: the
+    caller's forest came back with n_jobs=2 in place of -1, so the next evaluate of the same
+    fit hashed another identity and saved into a second run folder (probe86)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    forest = RandomForestClassifier(n_estimators=3, n_jobs=-1, random_state=0)
+    model = make_pipeline(StandardScaler(), forest).fit(X[TRAIN], Y[TRAIN])
+    folders = set()
+    for _ in range(2):
+        got = harness.evaluate(model, data=(X[TEST], Y[TEST]), name="bc", **FAST)
+        assert model.get_params()["randomforestclassifier__n_jobs"] == -1
+        folders.add(got.save(tmp_path))
+    assert len(folders) == 1

@@ -214,3 +214,19 @@ def test_float16_network_passes_the_unbounded_attack_check() -> None:
     unbounded = _check(res, "unbounded_attack_fails")
     assert unbounded["n"] >= 27 and unbounded["bad"] == 0 and not unbounded["raised"], unbounded
     assert head.flags == (), head.flags
+
+
+def test_a_raised_checks_warning_says_what_its_counts_are(caplog: pytest.LogCaptureFixture) -> None:
+    """'PGD with eps = the whole input range does not reach ~100% success (50 of 50)' read as
+    50 of 50 attacks succeeding; the 50 were samples left unbroken (probe86)."""
+    from harness.suites.adversarial.checks import log_raised
+
+    unbroken = vc.unbounded_attack_fails(
+        torch.zeros(50, dtype=torch.bool), torch.ones(50, dtype=torch.bool)
+    )
+    with caplog.at_level("WARNING"):
+        log_raised([unbroken], "m")
+    assert caplog.messages == [
+        "adversarial check unbounded_attack_fails raised for m: PGD with eps = the whole input "
+        "range does not reach ~100% success (seen on 50 of 50 samples checked)"
+    ]
