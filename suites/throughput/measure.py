@@ -134,6 +134,7 @@ def measure(
         env = environment(device)
         fps = _count_flops(adapter, samples, device)
         entries: list[dict[str, Any]] = []
+        failures: list[Exception] = []  # sweeps whose first batch size failed
         for precision in config.precisions:
             for variant in config.variants:
                 for copy_mode in config.copy_modes:
@@ -157,9 +158,13 @@ def measure(
                             }
                         )
                         continue
-                    entries += _sweep(
+                    swept, failure = _sweep(
                         adapter, samples, config, device, clock, precision, variant, copy_mode
                     )
+                    entries += swept
+                    failures += [failure] if failure is not None else []
+        if failures and not any(e["status"] == "ok" for e in entries):
+            raise failures[0]  # nothing measured: the job fails on the first failure's line
     return {
         "schema": SCHEMA,
         "environment": env,
@@ -215,9 +220,13 @@ def _sweep(
     precision: Any,
     variant: Any,
     copy_mode: Any,
-) -> list[dict[str, Any]]:
-    """One (precision, variant, copy mode) over the batch sizes; stops growing at OOM."""
+) -> tuple[list[dict[str, Any]], Exception | None]:
+    """One (precision, variant, copy mode) over the batch sizes; stops growing at OOM. With
+    the entries, the one-line failure of a model that raised at the sweep's first batch size
+    (None otherwise): its condition is an `error` entry, and the job fails on it only when no
+    other condition was measured (a model that fails under bf16 alone keeps its fp32 numbers)."""
     entries: list[dict[str, Any]] = []
+    failure: Exception | None = None
     oom_at: int | None = None
     failed_at: int | None = None
     auto = config.batch_sizes == "auto"
@@ -271,22 +280,23 @@ def _sweep(
                     }
                 )
                 break
-            if any(e["status"] == "ok" for e in entries):
-                # a model that runs smaller batches only: keep them, name the size that failed
-                first = str(err).splitlines()[0][:200] if str(err) else ""
-                entries.append(
-                    {
-                        **base,
-                        "status": "error",
-                        "reason": f"the model failed at batch size {b}: "
-                        f"{type(err).__name__}: {first}",
-                    }
-                )
-                failed_at = b
-                _release(device)
-                continue
-            raise model_failed(adapter, b, err) from err
-    return entries
+            if not any(e["status"] == "ok" for e in entries):
+                failure = model_failed(adapter, b, err)
+                if failure is not err:
+                    failure.__cause__ = err
+            # a model that runs smaller batches only, or fails in this condition alone: keep
+            # what ran, name the size that failed
+            first = str(err).splitlines()[0][:200] if str(err) else ""
+            entries.append(
+                {
+                    **base,
+                    "status": "error",
+                    "reason": f"the model failed at batch size {b}: {type(err).__name__}: {first}",
+                }
+            )
+            failed_at = b
+            _release(device)
+    return entries, failure
 
 
 def _host_memory_short(samples: Samples, batch_size: int) -> str | None:

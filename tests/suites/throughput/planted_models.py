@@ -219,3 +219,16 @@ def one_at_a_time_digits() -> nn.Module:
     """A digits model (flatten + linear) that takes one image per call (a factory)."""
     model = FailsAbove(limit=1, features=64, classes=10)
     return nn.Sequential(nn.Flatten(), model)
+
+
+class FailsUnderAutocast(nn.Module):
+    """Raises under CPU autocast (bf16) and runs in fp32: a kernel with no bf16 version."""
+
+    def __init__(self, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_autocast_enabled("cpu"):
+            raise RuntimeError("no bf16 kernel here")
+        return self.linear(x)

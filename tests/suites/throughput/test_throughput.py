@@ -30,6 +30,7 @@ from tests.suites.throughput.planted_models import (
     ClockedModel,
     FailsAbove,
     FailsFromCall,
+    FailsUnderAutocast,
     FirstRowsAbove,
     IdentityCachingLinear,
     LastInputCachingLinear,
@@ -567,6 +568,31 @@ def test_a_model_failing_on_larger_batches_keeps_the_smaller_ones() -> None:
     assert result["conditions"][3]["reason"] == "not run: batch size 4 failed"
     with pytest.raises(ModelCallError, match="takes at most 0 samples"):
         measure(tabular(FailsAbove(limit=0)), samples(), config)
+
+
+@pytest.mark.parametrize("order", [["fp32", "bf16"], ["bf16", "fp32"]])
+def test_a_model_failing_in_one_precision_keeps_the_others(order: list[str]) -> None:
+    """A model that raises only under bf16 autocast failed the whole job with `precisions: [fp32,
+    bf16]` (`model 'm' raised RuntimeError ... : no bf16 kernel here`), losing the fp32 numbers
+    it had measured. The failing condition is now an `error` entry naming its batch size and
+    the job keeps the rest, in either order; it fails only when nothing was measured."""
+    config = ThroughputConfig(batch_sizes=[1, 4], precisions=order, **FAST)
+    result = measure(tabular(FailsUnderAutocast()), samples(), config)
+    status = {(e["precision"], e["batch_size"]): e["status"] for e in result["conditions"]}
+    assert status == {
+        ("fp32", 1): "ok",
+        ("fp32", 4): "ok",
+        ("bf16", 1): "error",
+        ("bf16", 4): "error",
+    }
+    bf16 = [e for e in result["conditions"] if e["precision"] == "bf16"]
+    assert (
+        bf16[0]["reason"] == "the model failed at batch size 1: RuntimeError: no bf16 kernel here"
+    )
+    assert bf16[1]["reason"] == "not run: batch size 1 failed"
+    bf16_only = ThroughputConfig(batch_sizes=[1, 4], precisions=["bf16"], **FAST)
+    with pytest.raises(ModelCallError, match=r"\(batch size 1\): no bf16 kernel here"):
+        measure(tabular(FailsUnderAutocast()), samples(), bf16_only)
 
 
 def test_a_model_returning_fewer_rows_than_its_batch_is_not_timed_at_that_size() -> None:
