@@ -43,4 +43,5 @@ KNOWN_FLAGS: dict[str, str] = {
     "untimed_work": "the model enqueued work the per-call timer could not see",
     "cached_outputs": "calls on inputs the model had not seen were far slower: a cache answered",
     UNSTABLE: "the timing rounds vary more than the allowed coefficient of variation",
+    "nonfinite_outputs": "the timed forward pass returned NaN or inf logits",
 }

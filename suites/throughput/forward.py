@@ -120,12 +120,27 @@ class TimedForward:
     ) -> None:
         self._call, self._stage, self._raw = call, stage, batch
         self._batch = stage(batch)
+        # the condition's first output, kept to be read after the timing (no sync in a call)
+        self.first_output: torch.Tensor | None = None
         self._kept: list[Samples] = []
         self._slots: list[torch.Tensor] = []
         self._range = (0.0, 0.0)
 
     def __call__(self) -> object:
         return self._call(self._batch)
+
+    def keep_first(self, out: object) -> None:
+        """Keep the logits of the condition's first call (`nonfinite_rows` reads them later)."""
+        logits = out.logits if not isinstance(out, torch.Tensor) and hasattr(out, "logits") else out
+        if self.first_output is None and isinstance(logits, torch.Tensor) and logits.dim() > 0:
+            self.first_output = logits.detach()
+
+    def nonfinite_rows(self) -> int | None:
+        """Rows of the first call's logits holding a NaN or inf (None: no tensor output)."""
+        out = self.first_output
+        if out is None or not out.is_floating_point():
+            return None
+        return int((~torch.isfinite(out.reshape(len(out), -1))).any(1).sum())
 
     def use_fresh(self, step: int) -> None:
         """From now on, call on `fresh_batch(batch, step)`, staged as the batch was.
@@ -197,9 +212,12 @@ def prepared_forward(
     if not uses_module(adapter, batch):
 
         def call_logits(x: Samples) -> object:
-            return adapter.logits(x)
+            out = adapter.logits(x)
+            timed.keep_first(out)
+            return out
 
-        yield TimedForward(call_logits, batch, stage)
+        timed = TimedForward(call_logits, batch, stage)
+        yield timed
         return
     net = adapter.module()
     if cond.variant == "channels_last":
@@ -224,11 +242,13 @@ def prepared_forward(
             out = runner(x.to(device, non_blocking=True) if host else x)
         if not checked:  # the first call of the condition only: nothing added to timed calls
             check_rows(out, len(x), model=adapter.name)
+            module_timed.keep_first(out)
             checked = True
         return out
 
+    module_timed = TimedForward(call_module, batch, stage)
     try:
-        yield TimedForward(call_module, batch, stage)
+        yield module_timed
     finally:
         if cond.variant == "channels_last":
             net.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above

@@ -354,6 +354,7 @@ def _measure_one(
         peak = read_peak_mb(device)
         # after the peak: its inputs are not the model's
         fresh, repeat = _fresh_times(fn, device, clock)
+        nonfinite = fn.nonfinite_rows()
     return {
         "status": "ok",
         "reason": None,
@@ -370,6 +371,7 @@ def _measure_one(
         "resident_mb": resident,
         "tokens_per_batch": tokens,
         "threads": runtime_threads(adapter),
+        "nonfinite_rows": nonfinite,
     }
 
 

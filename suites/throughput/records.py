@@ -27,6 +27,8 @@ from harness.suites.throughput.config import ThroughputConfig
 from harness.suites.throughput.peaks import lookup_peak
 from harness.suites.throughput.timing import CACHED, cached_outputs, fresh_floor_s, untimed_work
 
+NONFINITE = "nonfinite_outputs"
+
 CI_METHOD = MEDIAN_METHOD.replace(", 95%", " over timing rounds, 95%")
 PERCENTILES = (50, 90, 99)
 
@@ -160,6 +162,15 @@ def _timing_flags(
     """untimed_work, cached_outputs and unstable_timing, with a note saying how unstable or
     how much slower inputs the model had not seen were."""
     flags: tuple[str, ...] = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
+    broken = e.get("nonfinite_rows")
+    broken_note = None
+    if broken:
+        flags += (NONFINITE,)
+        broken_note = (
+            f"the model returned NaN or inf logits for {broken} of the {e['batch_size']} "
+            f"inputs of its first call in this condition ({e['precision']}): the timing is of a "
+            f"forward pass whose outputs are not usable ({NONFINITE})"
+        )
     fresh = e.get("fresh_times_s") or []
     cached = cached_outputs(e["times_s"], fresh, repeat_s=e.get("repeat_times_s"))
     if cached:
@@ -177,6 +188,7 @@ def _timing_flags(
     if worst is not None and worst > max_cv:
         flags += (UNSTABLE,)
         return flags, _join(
+            broken_note,
             cached_note,
             f"timing unstable: the rounds vary by {_past(worst, max_cv)} (coefficient of "
             f"variation; limit {max_cv:.0%}); comparisons are inconclusive",
@@ -185,12 +197,13 @@ def _timing_flags(
     if halves is not None and halves > max_cv:
         flags += (UNSTABLE,)
         return flags, _join(
+            broken_note,
             cached_note,
             f"timing unstable: one timing round, whose first and second halves differ by "
             f"{_past(halves, max_cv)} in throughput (coefficient of variation; limit {max_cv:.0%}): slow "
             "first calls (warm-up) or interference; set rounds: 2 or more (6 give an interval)",
         )
-    return flags, cached_note
+    return flags, _join(broken_note, cached_note)
 
 
 def _half_round_spread(rounds: list[list[float]], batch_size: int) -> float | None:

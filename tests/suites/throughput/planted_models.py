@@ -232,3 +232,16 @@ class FailsUnderAutocast(nn.Module):
         if torch.is_autocast_enabled("cpu"):
             raise RuntimeError("no bf16 kernel here")
         return self.linear(x)
+
+
+class NaNAbove(nn.Module):
+    """NaN logits for batches larger than `limit` (a half-precision overflow at large batches)."""
+
+    def __init__(self, limit: int, features: int = 10, classes: int = 2) -> None:
+        super().__init__()
+        self.limit = limit
+        self.linear = nn.Linear(features, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.linear(x)
+        return out * float("nan") if len(x) > self.limit else out

@@ -34,6 +34,7 @@ from tests.suites.throughput.planted_models import (
     FirstRowsAbove,
     IdentityCachingLinear,
     LastInputCachingLinear,
+    NaNAbove,
     OomAbove,
     SleepyLinear,
     TokenCachingAdapter,
@@ -593,6 +594,28 @@ def test_a_model_failing_in_one_precision_keeps_the_others(order: list[str]) -> 
     bf16_only = ThroughputConfig(batch_sizes=[1, 4], precisions=["bf16"], **FAST)
     with pytest.raises(ModelCallError, match=r"\(batch size 1\): no bf16 kernel here"):
         measure(tabular(FailsUnderAutocast()), samples(), bf16_only)
+
+
+@pytest.mark.parametrize("path", ["module", "logits"])
+def test_a_model_returning_nan_is_timed_with_a_flag_that_says_so(path: str) -> None:
+    """A model whose outputs are NaN at a batch size (an fp16 overflow) was timed there without
+    a word: its throughput read as any other's. The first call's logits of each condition are
+    read after its timing; rows with NaN or inf flag its records `nonfinite_outputs`, with a
+    note giving the count."""
+    config = ThroughputConfig(batch_sizes=[1, 8], **FAST)
+    adapter = tabular(NaNAbove(limit=4))
+    if path == "logits":  # timed through adapter.logits (no torch module path)
+        from harness.core.adapter import Capabilities
+
+        adapter.capabilities = Capabilities(gradients=False)
+    result = measure(adapter, samples(), config)
+    rows = {e["batch_size"]: e["nonfinite_rows"] for e in result["conditions"]}
+    assert rows == {1: 0, 8: 8}
+    at8 = _records({**result, "conditions": [result["conditions"][1]]}, config)
+    assert "nonfinite_outputs" in at8["throughput_samples_per_s"].flags
+    assert "NaN or inf logits for 8 of the 8 inputs" in (at8["throughput_samples_per_s"].note or "")
+    at1 = _records({**result, "conditions": [result["conditions"][0]]}, config)
+    assert "nonfinite_outputs" not in at1["throughput_samples_per_s"].flags
 
 
 def test_a_model_returning_fewer_rows_than_its_batch_is_not_timed_at_that_size() -> None:
