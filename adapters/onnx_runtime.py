@@ -342,6 +342,17 @@ def chosen_output(
             "probability, which outputs: binary_logit would read as a logit (putting every "
             "input in the second class); export the graph without the final Sigmoid"
         )
+    if kind == "auto" and str(chosen.type) in _INTEGER_TYPES and len(chosen.shape or []) == 1:
+        # one integer per input: predicted labels, which `outputs: logits` cannot read either
+        floats = [o.name for o in outputs if _is_score(o) and o.name != chosen.name]
+        todo = f"set output: {floats[0]}" if len(floats) == 1 else f"set output: to one of {floats}"
+        if not floats:
+            todo = "export the graph with its float class scores as an output (before the ArgMax)"
+        raise ModelLoadError(
+            f"model {name!r}: output {chosen.name!r} of {path.name} holds one integer per input "
+            f"({chosen.type}): predicted labels, not class scores, which every suite reads; "
+            f"{todo}"
+        )
     if kind == "auto" and str(chosen.type) in _INTEGER_TYPES:
         raise ModelLoadError(
             f"model {name!r}: output {chosen.name!r} of {path.name} holds integers "

@@ -191,8 +191,10 @@ def load_state_dict(
     return obj, digest
 
 
-# torch's weights-only unpickler names a refused class as "GLOBAL module.name"
-_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+# torch's weights-only unpickler names a refused class as "GLOBAL module.name was not an
+# allowed global" (or "... whose module m is blocked"); a name cut by other bytes (NULs where
+# the file was damaged) is no class
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+) (?:was not an allowed global|whose module)")
 
 
 def _unreadable_pickle(path: Path, err: Exception) -> ModelLoadError:
@@ -215,10 +217,16 @@ def _unreadable_pickle(path: Path, err: Exception) -> ModelLoadError:
         return ModelLoadError(
             f"weights file {path} ends early: truncated or damaged (copy or save it again)"
         )
+    if "GLOBAL " in text:  # a class name that is not one: bytes of the pickle overwritten
+        return ModelLoadError(
+            f"weights file {path} is damaged: its pickle names a class by a broken name "
+            "(copy or save it again)"
+        )
     detail = next(
         (line.strip() for line in text.splitlines() if line.strip().startswith("Unsupported")),
         type(err).__name__,
     )
+    detail = "".join(ch for ch in detail if ch.isprintable())  # no bytes of the file's own
     return ModelLoadError(
         f"weights file {path} could not be loaded with weights_only=True ({detail[:120]}): not "
         "a file torch.save wrote, damaged, or a pickle holding code or objects other than "

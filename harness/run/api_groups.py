@@ -157,7 +157,7 @@ def groups(
         suite=suite,
         run=run,
         condition=condition,
-        by=[by] if isinstance(by, str) else (list(by) if by is not None else None),
+        by=_by_names(by),
         min_group_size=_count("min_group_size", min_group_size, least=1),
         resamples=_count("resamples", resamples, least=0),
         positive_label=(
@@ -169,6 +169,19 @@ def groups(
     frame = pd.DataFrame(found.rows)
     frame.attrs["notes"] = found.notes()
     return frame
+
+
+def _by_names(by: object) -> list[str] | None:
+    """`by` as a list of groupings, or one line naming the keyword (by=[1] raised a TypeError
+    from inside the breakdown)."""
+    if by is None:
+        return None
+    names = [by] if isinstance(by, str) else by
+    if not isinstance(names, Sequence) or not all(isinstance(n, str) for n in names):
+        raise ResultsError(
+            f"by: give a column name or a list of them ('a&b' for an intersection; got {by!r})"
+        )
+    return list(names)
 
 
 def _count(key: str, value: object, *, least: int) -> int:

@@ -10,12 +10,15 @@ table of each schema with `to_pandas`, builds the same frame from the columns di
 arrays, the pandas text type's own `__from_arrow__`, the first frame's column Index), and keeps
 that recipe only where the two frames are equal in every respect it compares (column names and
 their Index, dtypes, values, row index, blocks, attrs). Later tables of that schema (metadata
-included) with no missing value are built by the recipe; any other table is `to_pandas`'s.
+included) with no missing value, read under the same pandas text options (`mode.string_storage`,
+`future.infer_string`, which to_pandas reads at each call), are built by the recipe; any other
+table is `to_pandas`'s.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,10 +37,30 @@ class _Recipe:
     dtypes: tuple[Any, ...]  # each column's pandas dtype: a numpy dtype or a text type
     order: tuple[int, ...]  # to_pandas' blocks, by their first column
     named: dict[str, Any]  # each column's dtype by its name (the names are unique)
+    # the pandas options to_pandas read for the text types (`_text_options`) when it was made
+    options: tuple[Any, ...]
 
 
 _recipes: list[_Recipe] = []
 _refused: list[Any] = []  # schemas whose frame the recipe does not reproduce
+
+# the options by which to_pandas picks a text column's (and the column names') pandas type at
+# each call: a recipe made under others would keep its first table's (ArrowStringArray where
+# `pd.option_context("mode.string_storage", "python")` makes to_pandas give StringArray)
+_TEXT_OPTIONS = ("mode.string_storage", "future.infer_string")
+
+
+def _text_options() -> tuple[Any, ...]:
+    values: list[Any] = []
+    # pandas 3 warns on reading future.infer_string (deprecated; still settable)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in _TEXT_OPTIONS:
+            try:
+                values.append(pd.get_option(name))
+            except (KeyError, pd.errors.OptionError):  # an option a pandas release dropped
+                values.append(None)
+    return tuple(values)
 
 
 def frame_of(table: Any) -> pd.DataFrame:
@@ -49,8 +72,11 @@ def typed_frame_of(table: Any) -> tuple[pd.DataFrame, dict[str, Any] | None]:
     """`frame_of(table)` and, when it was built by its schema's recipe, its columns' dtypes by
     name (the frame's own: the recipe was kept because they are); else None."""
     if table.num_rows and not any(column.null_count for column in table.columns):
+        options = _text_options()
         for recipe in _recipes:
-            if recipe.schema.equals(table.schema, check_metadata=True):
+            if recipe.options == options and recipe.schema.equals(
+                table.schema, check_metadata=True
+            ):
                 built = _guarded(_built, table, recipe)
                 if built is None:
                     return table.to_pandas(use_threads=False), None
@@ -134,7 +160,12 @@ def _recipe_of(table: Any, frame: pd.DataFrame) -> _Recipe | None:
         return None
     order = tuple(int(b.mgr_locs.as_array[0]) for b in blocks)
     recipe = _Recipe(
-        table.schema, frame.columns, tuple(dtypes), order, dict(zip(names, dtypes, strict=True))
+        table.schema,
+        frame.columns,
+        tuple(dtypes),
+        order,
+        dict(zip(names, dtypes, strict=True)),
+        _text_options(),
     )
     built = _built(table, recipe)
     return recipe if built is not None and _same_frame(built, frame) else None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from harness.core.errors import ModelLoadError
 from harness.data.builtin import digits
@@ -62,3 +63,28 @@ def test_integer_scores_are_refused_unless_outputs_says_logits(tmp_path: Path, k
 def test_float_scores_still_read_as_logits(tmp_path: Path) -> None:
     path = _linear_head(tmp_path, onnx.TensorProto.FLOAT, "float.onnx")
     build("onnx", {"path": str(path)}, tmp_path, name="f").check_task(digits())
+
+
+def test_a_label_output_points_at_the_score_output(tmp_path: Path) -> None:
+    """skl2onnx's `label` output (int64, one per input) named by `output:` was refused with the
+    advice to set `outputs: logits`, which only led to "shape (4,) ... expected (batch,
+    classes)": a label output names the graph's float score outputs instead. Without `output:`
+    the classifier's probabilities are read, as before."""
+    pytest.importorskip("skl2onnx")
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32)
+    fitted = LogisticRegression().fit(x, (x[:, 0] > 0).astype(np.int64))
+    graph = to_onnx(fitted, x[:1], options={id(fitted): {"zipmap": False}}, target_opset=17)
+    path = tmp_path / "clf.onnx"
+    path.write_bytes(graph.SerializeToString())
+    assert build("onnx", {"path": str(path)}, tmp_path, name="c").logits(
+        torch.as_tensor(x[:4])
+    ).shape == (4, 2)
+    with pytest.raises(ModelLoadError) as err:
+        build("onnx", {"path": str(path), "output": "label"}, tmp_path, name="c")
+    line = str(err.value)
+    assert line.startswith("model 'c': output 'label' of clf.onnx holds one integer per input")
+    assert "output: probabilities" in line and "outputs: logits" not in line
+    assert "\n" not in line

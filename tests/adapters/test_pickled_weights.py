@@ -86,3 +86,14 @@ def test_a_cut_or_empty_file_is_not_accused_of_holding_code(
 def test_a_file_torch_did_not_write_says_what_the_unpickler_read(tmp_path: Path) -> None:
     line = _refusal(tmp_path, b"not a pickle at all")
     assert "Unsupported operand" in line and "not a file torch.save wrote" in line
+
+
+def test_a_damaged_class_name_is_not_accused_of_holding_code(tmp_path: Path) -> None:
+    """Bytes zeroed inside the pickle's `torch._utils._rebuild_tensor_v2` made torch refuse
+    "GLOBAL torch._utils._rebuild_\\x00\\x00...": the file was said to name
+    `torch._utils._rebuild_`, code; it is damaged, and the NULs stay out of the line."""
+    name = b"_rebuild_tensor_v2"
+    assert name in STATE
+    raw = STATE.replace(name, b"_rebuild_" + b"\0" * (len(name) - len(b"_rebuild_")), 1)
+    line = _refusal(tmp_path, raw)
+    assert "damaged" in line and "code" not in line and "\0" not in line

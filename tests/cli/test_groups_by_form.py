@@ -40,3 +40,11 @@ def test_the_api_names_its_keyword() -> None:
         harness.groups(QUICKSTART, by="sex&sex")
     with pytest.raises(ResultsError, match=r"^by='label,label' gives grouping 'label' twice"):
         harness.groups(QUICKSTART, by=["label", "label"])
+
+
+@pytest.mark.parametrize("by", [[1], ["sex", None], 3])
+def test_the_api_refuses_a_by_that_is_not_text(by: object) -> None:
+    """by=[1] raised TypeError 'sequence item 0: expected str instance, int found' (before the
+    form check: AttributeError 'int' object has no attribute 'split'), naming no keyword."""
+    with pytest.raises(ResultsError, match=r"^by: give a column name or a list of them"):
+        harness.groups(QUICKSTART, by=by)  # type: ignore[arg-type]

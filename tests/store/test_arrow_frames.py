@@ -132,3 +132,18 @@ def test_a_pandas_without_the_internals_the_recipe_uses_gets_to_pandas_frames(
     for table in tables:
         _alike(frame_of(table), table.to_pandas(use_threads=False))
     assert arrow_frames._recipes == []
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_a_recipe_follows_the_string_storage_option_as_to_pandas_does(storage: str) -> None:
+    """to_pandas makes a text column's type from `mode.string_storage` at each call; a recipe
+    kept its first table's: under `pd.option_context("mode.string_storage", "python")` a later
+    table came back with Arrow-backed text (ArrowStringArray) where to_pandas gives StringArray."""
+    other = "pyarrow" if storage == "python" else "python"
+    tables = [_stored(_table(50, seed)) for seed in range(3)]
+    with pd.option_context("mode.string_storage", other):
+        frame_of(tables[0])
+        frame_of(tables[1])
+    with pd.option_context("mode.string_storage", storage):
+        _alike(frame_of(tables[2]), tables[2].to_pandas(use_threads=False))
+        assert frame_of(tables[2])["sample_id"].dtype.storage == storage

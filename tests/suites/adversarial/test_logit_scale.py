@@ -107,6 +107,23 @@ def test_the_loss_check_reads_a_rise_in_the_logits_unit(scale: float) -> None:
     assert masked.raised and masked.bad > 0.9 * masked.n
 
 
+class _MaskLast(torch.nn.Module):
+    """Class 9's logit at -inf (a model that never predicts it)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[:, :9], torch.full_like(x[:, 9:], -torch.inf)], 1)
+
+
+def test_the_loss_check_reads_the_unit_of_the_finite_logits() -> None:
+    """A class masked to -inf gave each row an inf scale, so the rise was read relative to the
+    loss again: an honest linear model x1e-7 with class 9 masked was flagged on 52 of 52
+    samples. The -inf class adds nothing to the loss and has no rounding."""
+    honest = torch.nn.Sequential(M.control_digits(), M._Scale(1e-7), _MaskLast())
+    assert not _loss_check(honest).raised
+    masked = _loss_check(torch.nn.Sequential(M.quantized_digits(), M._Scale(1e-7), _MaskLast()))
+    assert masked.raised and masked.bad > 0.9 * masked.n
+
+
 def _masked_class(out: torch.Tensor) -> torch.Tensor:
     """The logits with class 0 masked to -inf (a model that never predicts it)."""
     out = out.clone()
