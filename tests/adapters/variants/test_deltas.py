@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -461,6 +462,32 @@ def test_a_half_variants_speed_gets_its_note_on_the_parents_board_column(tmp_pat
     assert note.endswith(", size 0.50x"), note
 
 
+def _rerun_jobs(tmp_path: Path, *, parent_again: bool) -> list[tuple[Any, Any]]:
+    """A parent `m` and its variant `m@fp16` at limit 200 (run r-old), and at limit 100 (run
+    r-new, other samples): the variant, and the parent too when `parent_again`."""
+    lineage = {"parent": "m", "variant": "fp16"}
+
+    def job(run: Any, folder: str, model: str, size: int, when: str) -> tuple[Any, Any]:
+        labels = np.repeat(np.arange(5), size // 5)
+        kept = lineage if "@" in model else {}
+        made = _job(
+            tmp_path / folder,
+            model,
+            np.ones(size, dtype=bool),
+            labels,
+            kept,
+            finished=when,
+            fingerprint="a" if when == "1" else "b",
+        )
+        return run, made
+
+    old, new = run_manifest("r-old", []), run_manifest("r-new", [])
+    jobs = [job(old, "p1", "m", 200, "1"), job(old, "v1", "m@fp16", 200, "1")]
+    if parent_again:
+        jobs.append(job(new, "p2", "m", 100, "2"))
+    return [*jobs, job(new, "v2", "m@fp16", 100, "2")]
+
+
 def test_a_variant_and_parent_run_again_on_other_samples_are_compared_once(
     tmp_path: Path,
 ) -> None:
@@ -469,39 +496,7 @@ def test_a_variant_and_parent_run_again_on_other_samples_are_compared_once(
     n=100 rows side by side without a run to tell them apart, and Holm over both (p doubled).
     The newest pair is compared, as the leaderboard shows the newest jobs; the older one is
     named in a note."""
-    lineage = {"parent": "m", "variant": "fp16"}
-    old_labels, new_labels = np.repeat(np.arange(5), 40), np.repeat(np.arange(5), 20)
-    old_ok, new_ok = np.ones(200, dtype=bool), np.ones(100, dtype=bool)
-    old, new = run_manifest("r-old", []), run_manifest("r-new", [])
-    jobs = [
-        (old, _job(tmp_path / "p1", "m", old_ok, old_labels, {}, finished="1", fingerprint="a")),
-        (
-            old,
-            _job(
-                tmp_path / "v1",
-                "m@fp16",
-                old_ok,
-                old_labels,
-                lineage,
-                finished="1",
-                fingerprint="a",
-            ),
-        ),  # fmt: skip
-        (new, _job(tmp_path / "p2", "m", new_ok, new_labels, {}, finished="2", fingerprint="b")),
-        (
-            new,
-            _job(
-                tmp_path / "v2",
-                "m@fp16",
-                new_ok,
-                new_labels,
-                lineage,
-                finished="2",
-                fingerprint="b",
-            ),
-        ),  # fmt: skip
-    ]
-    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    (comp,) = compare_variants(_rerun_jobs(tmp_path, parent_again=True), configs=CONFIGS)
     top1 = [d for d in comp.deltas if d.metric == "top1_acc"]
     assert [d.n for d in top1] == [100], comp.deltas
     assert any("run r-old" in n and "not compared" in n for n in comp.notes), comp.notes
@@ -513,38 +508,7 @@ def test_a_newer_variant_job_without_its_parent_leaves_the_older_pair_said_so(
     """`harness run --models m@fp16 --limit 100` into a folder with both at limit 200: the
     older pair was compared under a note "accuracy: not compared: ... other samples", which
     read as if the accuracy rows shown were not there; the note says which job is left out."""
-    lineage = {"parent": "m", "variant": "fp16"}
-    old_labels, new_labels = np.repeat(np.arange(5), 40), np.repeat(np.arange(5), 20)
-    old_ok, new_ok = np.ones(200, dtype=bool), np.ones(100, dtype=bool)
-    old, new = run_manifest("r-old", []), run_manifest("r-new", [])
-    jobs = [
-        (old, _job(tmp_path / "p1", "m", old_ok, old_labels, {}, finished="1", fingerprint="a")),
-        (
-            old,
-            _job(
-                tmp_path / "v1",
-                "m@fp16",
-                old_ok,
-                old_labels,
-                lineage,
-                finished="1",
-                fingerprint="a",
-            ),
-        ),  # fmt: skip
-        (
-            new,
-            _job(
-                tmp_path / "v2",
-                "m@fp16",
-                new_ok,
-                new_labels,
-                lineage,
-                finished="2",
-                fingerprint="b",
-            ),
-        ),  # fmt: skip
-    ]
-    (comp,) = compare_variants(jobs, configs=CONFIGS)
+    (comp,) = compare_variants(_rerun_jobs(tmp_path, parent_again=False), configs=CONFIGS)
     assert comp.status == "compared"
     assert [d.n for d in comp.deltas if d.metric == "top1_acc"] == [200]
     assert not any(n.startswith("accuracy: not compared:") for n in comp.notes), comp.notes
