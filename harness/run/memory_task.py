@@ -329,15 +329,24 @@ def _check_values(x: torch.Tensor, box: tuple[float, float], integer_dtype: str 
             raise InMemoryDataError(
                 f"data: sample {start + row} has inputs in [{float(lows[row]):g}, "
                 f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; "
-                + _range_fix(integer_dtype, float(highs[row]))
+                + _range_fix(integer_dtype, float(lows[row]), float(highs[row]))
             )
 
 
-def _range_fix(integer_dtype: str | None, high: float) -> str:
+def _range_fix(integer_dtype: str | None, low: float, high: float) -> str:
     """What to do about inputs outside the bounds: scale integer images to [0, 1] (uint8 x:
-    `x.float() / 255`), else pass the model's input range."""
+    `x.float() / 255`), else pass the model's input range. Signed integers with negative values
+    are not bytes: no division brings them into [0, 1] (int8 x / 255 was advised)."""
     if integer_dtype is None:
         return "pass the model's input range as bounds=(low, high)"
+    if low < 0:
+        info = torch.iinfo(getattr(torch, integer_dtype)) if hasattr(torch, integer_dtype) else None
+        example = f" ({integer_dtype}: bounds=({info.min}, {info.max}))" if info else ""
+        return (
+            f"x holds {integer_dtype} values, some negative (down to {low:g}): no division "
+            f"brings them into [0, 1]; pass the model's input range as bounds=(low, high)"
+            f"{example}, or shift and scale them into [0, 1] first"
+        )
     scale = "255" if high <= 255 else "their maximum"
     return (
         f"x holds {integer_dtype} values: scale images to [0, 1] with x.float() / {scale} (numpy: "

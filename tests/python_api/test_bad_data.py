@@ -168,6 +168,12 @@ CASES = {
         dict(data=TensorDataset((X * 255).to(torch.uint8), Y)),
         r"x holds uint8 values: scale images to \[0, 1\] with x\.float\(\) / 255",
     ),
+    "int8 images with negatives": (  # dividing by 255 cannot bring them into [0, 1]
+        dict(data=((X * 255 - 128).to(torch.int8), Y)),
+        r"x holds int8 values, some negative \(down to -[0-9]+\): no division brings them into "
+        r"\[0, 1\]; pass the model's input range as bounds=\(low, high\) \(int8: "
+        r"bounds=\(-128, 127\)\), or shift and scale them into \[0, 1\] first$",
+    ),
     "outside given bounds": (
         dict(data=(X, Y), bounds=(0.0, 0.5)),
         r"outside bounds \[0, 0\.5\]",
