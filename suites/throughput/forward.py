@@ -87,7 +87,7 @@ def check_rows(out: object, batch: int, *, model: str) -> None:
     timing never reads the output, so a module that computes only the first rows of a large
     batch would be timed as that many times faster. `adapter.logits` checks its own output;
     this is for the module's forward pass. An output that is no tensor is left alone."""
-    logits = out.logits if not isinstance(out, torch.Tensor) and hasattr(out, "logits") else out
+    logits = _logits_of(out)
     if not isinstance(logits, torch.Tensor) or logits.dim() == 0 or logits.shape[0] == batch:
         return
     raise ModelOutputError(
@@ -96,6 +96,11 @@ def check_rows(out: object, batch: int, *, model: str) -> None:
         "returns one row per input, and timing fewer rows than the batch would overstate its "
         "speed"
     )
+
+
+def _logits_of(out: object) -> object:
+    """A forward pass's logits: the output, or its `.logits` (a Hugging Face output object)."""
+    return out.logits if not isinstance(out, torch.Tensor) and hasattr(out, "logits") else out
 
 
 def uses_module(adapter: ModelAdapter, samples: Samples) -> bool:
@@ -131,8 +136,10 @@ class TimedForward:
 
     def keep_first(self, out: object) -> None:
         """Keep the logits of the condition's first call (`nonfinite_rows` reads them later)."""
-        logits = out.logits if not isinstance(out, torch.Tensor) and hasattr(out, "logits") else out
-        if self.first_output is None and isinstance(logits, torch.Tensor) and logits.dim() > 0:
+        if self.first_output is not None:
+            return
+        logits = _logits_of(out)
+        if isinstance(logits, torch.Tensor) and logits.dim() > 0:
             self.first_output = logits.detach()
 
     def nonfinite_rows(self) -> int | None:

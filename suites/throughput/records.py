@@ -159,8 +159,9 @@ def _rounds(e: dict[str, Any]) -> list[list[float]]:
 def _timing_flags(
     e: dict[str, Any], per_round: dict[str, np.ndarray], max_cv: float, rounds: list[list[float]]
 ) -> tuple[tuple[str, ...], str | None]:
-    """untimed_work, cached_outputs and unstable_timing, with a note saying how unstable or
-    how much slower inputs the model had not seen were."""
+    """untimed_work, cached_outputs, unstable_timing and nonfinite_outputs (the timed forward
+    pass's logits unusable), with a note saying how unstable, how much slower inputs the model
+    had not seen were, or how many rows were NaN or inf."""
     flags: tuple[str, ...] = ("untimed_work",) if untimed_work(e["times_s"], e["wall_s"]) else ()
     broken = e.get("nonfinite_rows")
     broken_note = None
