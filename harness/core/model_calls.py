@@ -83,6 +83,25 @@ def out_of_memory(err: BaseException) -> bool:
     )
 
 
+class ModelOutOfMemoryError(HarnessError, torch.OutOfMemoryError, MemoryError):
+    """A model ran out of memory on its device (`harness.evaluate`'s one line, with what to
+    change). Also a `torch.OutOfMemoryError` and a `MemoryError`, so a caller's `except` for the
+    error it was still catches it; the original is its `__cause__`."""
+
+
+def out_of_memory_error(
+    model: str, suite: str, task: str, batch_size: int, err: BaseException
+) -> ModelOutOfMemoryError:
+    """The one line of `model` running out of memory in `suite` on `task` (`err`, which
+    `out_of_memory` says is one), naming the batch size to lower."""
+    first = (str(err).strip().splitlines() or [""])[0][:200]
+    return ModelOutOfMemoryError(
+        f"model {model!r} ran out of memory in suite {suite!r} on task {task!r} at "
+        f"batch_size={batch_size} ({type(err).__name__}: {first}); pass a smaller batch_size= "
+        "or a device with more memory"
+    )
+
+
 def model_failure(model: str, during: str, err: BaseException) -> ModelCallError:
     """The one-line failure of model code that raised `err` (any BaseException) during `during`."""
     if isinstance(err, RecursionError):

@@ -33,7 +33,12 @@ from harness.core.edge_digits import fraction_off_the_edges
 from harness.core.errors import ClassCountError, HarnessError, SpecError
 from harness.core.group_context import is_worst_group, worst_group_records
 from harness.core.metric_record import MetricRecord
-from harness.core.model_calls import CheckedAdapter, with_input_notes
+from harness.core.model_calls import (
+    CheckedAdapter,
+    out_of_memory,
+    out_of_memory_error,
+    with_input_notes,
+)
 from harness.core.sample_table import SampleTable
 from harness.core.suite import RunContext, Suite, SuiteResult
 from harness.core.task import Task
@@ -990,8 +995,13 @@ def _run_suite(
         out.skipped[name] = reason
         return
     checked = CheckedAdapter(adapter, task)
-    with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
-        result = suite.run(checked, task, ctx)  # one-line failures
+    try:
+        with seeded_global_rng(ctx.seed, suite.name, adapter.name, task.name, adapter.device):
+            result = suite.run(checked, task, ctx)  # one-line failures
+    except Exception as err:  # out of memory passes the model's check: suites may handle it
+        if isinstance(err, HarnessError) or not out_of_memory(err):
+            raise
+        raise out_of_memory_error(adapter.name, name, task.name, ctx.batch_size, err) from err
     result = with_input_notes(result, checked, ctx.batch_size)
     out.results[name] = SuiteResult(
         table=result.table.with_groups(task.groups()) if result.table is not None else None,
