@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -570,7 +570,7 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
     """Read a DataLoader of (x, y) batches once, in order, into one tensor (filled in place when
     the dataset's length is known, so only one copy of the data is held)."""
     _check_reads_all_in_order(loader)
-    _check_items_repeat(loader.dataset)
+    _check_items_repeat(loader.dataset, _own_collate(loader))
     texts: list[str] = []
     parts: list[torch.Tensor] = []
     labels: list[np.ndarray] = []
@@ -602,28 +602,44 @@ def _loader(loader: DataLoader[Any], names: tuple[str, ...] | None) -> Labeled:
 
 
 _REREAD_ITEMS = 8  # a coin-flip transform passes all 8 twice alike once in 256 reads
+_COLLATE_CALLS = 8  # a collate_fn mixing half its batches passes 8 calls alike once in 256
 
 
-def _check_items_repeat(dataset: Any) -> None:
+def _own_collate(loader: DataLoader[Any]) -> Callable[[list[Any]], Any] | None:
+    """The loader's collate_fn when it is the caller's own (not torch's default)."""
+    collate = loader.collate_fn
+    defaults = (torch.utils.data.default_collate, torch.utils.data.default_convert)
+    return None if collate in defaults else collate
+
+
+def _check_items_repeat(dataset: Any, collate: Callable[[list[Any]], Any] | None = None) -> None:
     """Refuse a map-style dataset whose first items change when read again: a training set's
-    random transform (RandomCrop, RandomHorizontalFlip) left on. Read once, its numbers were
-    one draw of the augmentation, unsaid: the same call scored 0.110, then 0.107 (probe86).
-    Global generators are restored: a dataset that draws nothing reads as before."""
+    random transform (RandomCrop, RandomHorizontalFlip) or label noise left on; and a loader's
+    own `collate` that batches those items differently when called again (mixup, CutMix). Read
+    once, their numbers were one random draw, unsaid: the same call scored 0.110, then 0.107
+    (probe86). Global generators are restored: a dataset that draws nothing reads as before."""
     if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__len__"):
         return
     states = torch.random.get_rng_state(), np.random.get_state(), random.getstate()
     try:
+        items: list[Any] = []
         for i in range(min(_REREAD_ITEMS, len(dataset))):
             first, again = dataset[i], dataset[i]
             if not (isinstance(first, list | tuple) and isinstance(again, list | tuple)):
                 return  # not (x, y) pairs: the read refuses them, naming what they are
-            if len(first) == 2 and len(again) == 2 and not _alike(first[0], again[0]):
-                raise InMemoryDataError(
-                    f"data: item {i} of the dataset holds another input when read again (a "
-                    "random transform such as RandomCrop or RandomHorizontalFlip, or other "
-                    "randomness in __getitem__), so its numbers would be one random draw; pass "
-                    "the dataset with its evaluation transform"
-                )
+            if len(first) != 2 or len(again) != 2:
+                return
+            for part, what in ((0, "input"), (1, "label")):
+                if not _alike(first[part], again[part]):
+                    raise InMemoryDataError(
+                        f"data: item {i} of the dataset holds another {what} when read again "
+                        "(a random transform such as RandomCrop or RandomHorizontalFlip, label "
+                        "noise, or other randomness in __getitem__), so its numbers would be "
+                        "one random draw; pass the dataset with its evaluation transform"
+                    )
+            items.append(first)
+        if collate is not None and items:
+            _check_collate_repeats(collate, items)
     except InMemoryDataError:
         raise
     except Exception as err:
@@ -634,13 +650,33 @@ def _check_items_repeat(dataset: Any) -> None:
         random.setstate(states[2])
 
 
+def _check_collate_repeats(collate: Callable[[list[Any]], Any], items: list[Any]) -> None:
+    """Refuse a collate_fn that batches the same items differently when called again."""
+    first = collate(items)
+    for _ in range(_COLLATE_CALLS - 1):
+        again = collate(items)
+        pairs = isinstance(first, list | tuple) and isinstance(again, list | tuple)
+        if not pairs or len(first) != len(again):
+            return  # not (x, y) batches: the read refuses them, naming what they are
+        if not all(_alike(a, b) for a, b in zip(first, again, strict=True)):
+            raise InMemoryDataError(
+                "data: the DataLoader's collate_fn gives another batch when called again on "
+                "the same items (mixup, CutMix or other randomness in it), so its numbers "
+                "would be one random draw; pass a loader with the default collate_fn or an "
+                "evaluation one"
+            )
+
+
 def _alike(a: Any, b: Any) -> bool:
-    """Two reads of one item's input alike (tensors and arrays by value, NaN equal to NaN);
-    other kinds are left to the read."""
+    """Two reads of one item's input or label alike (tensors and arrays by value, NaN equal to
+    NaN; Python and numpy numbers by value); other kinds are left to the read."""
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
         return a.shape == b.shape and _tensors_alike(a, b)
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    numbers = (int, float, np.integer, np.floating)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool):
+        return bool(a == b or (a != a and b != b))  # NaN read twice is alike
     return True
 
 

@@ -67,6 +67,33 @@ class _Augmented(torch.utils.data.Dataset):  # type: ignore[type-arg]
         return x, int(Y[i])
 
 
+class _NoisyLabels(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Label noise drawn in `__getitem__` (a training set's label smoothing by resampling)."""
+
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        noisy = torch.rand(()) < 0.3
+        return X[i], torch.randint(10, ()) if noisy else Y[i]
+
+
+class _Pairs(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return X[i], int(Y[i])
+
+
+def _mixup(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training loader's mixup collate: each input mixed with another of the batch."""
+    x = torch.stack([item[0] for item in items])
+    y = torch.tensor([item[1] for item in items])
+    lam = float(torch.distributions.Beta(0.4, 0.4).sample())
+    return lam * x + (1 - lam) * x[torch.randperm(len(x))], y
+
+
 def _nan() -> torch.Tensor:
     x = X.clone()
     x[3, 0, 1, 1] = float("nan")
@@ -502,6 +529,15 @@ CASES = {
     "a loader over a dataset with a random transform": (
         dict(data=DataLoader(_Augmented(), batch_size=8)),
         r"^data: item \d+ of the dataset holds another input when read again",
+    ),
+    "a dataset with random labels": (  # scored one draw of the noise, unsaid
+        dict(data=_NoisyLabels()),
+        r"^data: item \d+ of the dataset holds another label when read again",
+    ),
+    "a loader with a random collate_fn": (  # mixup: scored mixed inputs, unsaid
+        dict(data=DataLoader(_Pairs(), batch_size=8, collate_fn=_mixup)),
+        r"^data: the DataLoader's collate_fn gives another batch when called again on the "
+        r"same items",
     ),
     "an empty list of texts": (  # said "x is a list; pass a torch tensor ..." (probe86)
         dict(data=([], []), class_names=["neg", "pos"]),

@@ -19,6 +19,10 @@ from tests.python_api.models import KeywordText
 FAST = {"device": "cpu", "bootstrap_resamples": 0}
 
 
+def _stacked(items: list[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+    return [torch.stack([x for x, _ in items]), torch.stack([y for _, y in items])]
+
+
 @pytest.fixture(scope="module")
 def digits_xy() -> tuple[torch.Tensor, torch.Tensor]:
     x, y = digits_arrays("test")
@@ -51,6 +55,8 @@ def test_every_kind_gives_the_same_fingerprint(digits_xy) -> None:
         "float64 numpy": (x.numpy().astype(np.float64), y.numpy()),
         "dataset": TensorDataset(x, y),
         "loader": DataLoader(TensorDataset(x, y), batch_size=50),
+        # a collate_fn of the caller's own that batches alike each time is read as any loader
+        "own collate": DataLoader(TensorDataset(x, y), batch_size=50, collate_fn=_stacked),
         "hf": datasets.Dataset.from_dict({"image": x.numpy(), "label": y.numpy()}),
     }
     prints = {}
