@@ -82,6 +82,11 @@ def output_folder(path: Path, what: str, *, create: bool = True) -> Path:
     kind = kind_of(path, what)
     if kind not in (None, "folder"):
         raise PathArgumentError(f"{what} {path} is a {kind}, not a folder; give a folder")
+    if kind is None and path.is_symlink():  # mkdir said 'cannot create folder L: File exists'
+        raise PathArgumentError(
+            f"{what} {path} is a link to {os.readlink(path)}, which does not exist; create "
+            "the folder it points to, or give another folder"
+        )
     if kind is None and create:
         try:
             path.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,12 @@ def report(
     metrics), `compare` adds comparison pages of model pairs, `site_url` is where the site will
     be published (summary.md links there), `allow_partial` publishes incomplete results marked
     PARTIAL (refused otherwise)."""
+    if site_url is not None and not isinstance(site_url, str):
+        raise ConfigError(
+            f"site_url: expected the http(s) address as text, got {type(site_url).__name__}"
+        )
     url = check_site_url(site_url) if site_url else None
-    pairs = [(a, b) for a, b in compare]
+    pairs = _pairs(compare)
     for a, b in pairs:  # before anything is read or written
         if a == b:
             raise ConfigError(
@@ -54,3 +58,26 @@ def report(
         allow_partial=allow_partial,
     )
     return ReportSite(folder=index.parent, index=index, summary=index.parent / "summary.md")
+
+
+def _pairs(compare: object) -> list[tuple[str, str]]:
+    """`compare` as (model, model) pairs; anything else is one line (it raised ValueError or
+    TypeError from unpacking in Python; the CLI's pairs are two names each by argparse)."""
+    items = None if isinstance(compare, str | bytes) else compare
+    try:
+        listed = list(items)  # type: ignore[call-overload]
+    except TypeError:
+        listed = None
+    if listed is None:
+        raise ConfigError(
+            f"compare: expected a list of (model, model) pairs, got {type(compare).__name__}"
+        )
+    for pair in listed:
+        if (
+            isinstance(pair, str | bytes)
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or not all(isinstance(name, str) for name in pair)
+        ):
+            raise ConfigError(f"compare: expected pairs of two model names, got {pair!r:.200}")
+    return [(a, b) for a, b in listed]

@@ -62,16 +62,24 @@ plt.rcParams.update(
 def label(text: object, limit: int = 48) -> str:
     """Untrusted text as a plain matplotlib label (no mathtext, one line, bounded length). A
     leading `_` gets a space before it: matplotlib leaves such labels out of every legend."""
-    s = strip_control(text).replace("\n", " ").replace("\r", " ").replace("$", r"\$")
-    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    s = _cut(strip_control(text).replace("\n", " ").replace("\r", " "), limit)
+    s = s.replace("$", r"\$")  # after the cut: a cut between `\` and `$` would leave a bare `$`
     return " " + s if s.startswith("_") else s
 
 
 def plain_label(text: object, limit: int = 48) -> str:
     """Untrusted text as one line of bounded length, for text drawn other than by matplotlib
     (no mathtext to escape)."""
-    s = strip_control(text).replace("\n", " ").replace("\r", " ")
-    return s if len(s) <= limit else s[: limit - 1] + "…"
+    return _cut(strip_control(text).replace("\n", " ").replace("\r", " "), limit)
+
+
+def _cut(s: str, limit: int) -> str:
+    """`s`, or its start and end around `…` in `limit` characters: names that differ at the end
+    (`...&p (n=25)`, `...&q (n=25)`; `resnet-...-fp16`, `resnet-...-int8`) stay apart."""
+    if len(s) <= limit:
+        return s
+    tail = (limit - 1) // 2
+    return s[: limit - 1 - tail] + "…" + s[len(s) - tail :]
 
 
 def axis_label(text: object, width: int = 56) -> str:

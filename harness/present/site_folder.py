@@ -66,7 +66,12 @@ def site_folder(out: Path) -> Path:
     report's (an empty page index) before anything else is written in a new one."""
     refuse_foreign_folder(out)
     real = _followed(out)
-    real.mkdir(parents=True, exist_ok=True)
+    try:
+        real.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file, a device or a file above it (the CLI checks --out first)
+        blocker = next((p for p in (real, *real.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is not a folder" if blocker else (err.strerror or type(err).__name__)
+        raise ResultsError(f"report folder {out}: {reason}; choose another --out") from None
     index = real / INDEX
     if not index.is_file():
         empty = {"format": FORMAT, "identity": "", "pages": {}}

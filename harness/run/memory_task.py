@@ -326,17 +326,21 @@ def _check_values(x: torch.Tensor, box: tuple[float, float], integer_dtype: str 
             row = int(bad[0])
             if not bool(torch.isfinite(chunk[row]).all()):
                 raise InMemoryDataError(f"data: sample {start + row} has NaN or inf inputs")
+            # the advice reads every sample's minimum: int8 x / 255 is wrong for all of x
+            # when any sample is negative, the first one refused in [0, 127] or not
+            least = float(x.min()) if integer_dtype is not None else float(lows[row])
             raise InMemoryDataError(
                 f"data: sample {start + row} has inputs in [{float(lows[row]):g}, "
                 f"{float(highs[row]):g}], outside bounds [{low:g}, {high:g}]; "
-                + _range_fix(integer_dtype, float(lows[row]), float(highs[row]))
+                + _range_fix(integer_dtype, least, float(highs[row]))
             )
 
 
 def _range_fix(integer_dtype: str | None, low: float, high: float) -> str:
     """What to do about inputs outside the bounds: scale integer images to [0, 1] (uint8 x:
     `x.float() / 255`), else pass the model's input range. Signed integers with negative values
-    are not bytes: no division brings them into [0, 1] (int8 x / 255 was advised)."""
+    (`low`: the least of all of x) are not bytes: no division brings them into [0, 1] (int8
+    x / 255 was advised)."""
     if integer_dtype is None:
         return "pass the model's input range as bounds=(low, high)"
     if low < 0:

@@ -191,3 +191,16 @@ def test_the_junit_report_parses_whatever_the_names_hold() -> None:
     assert case.get("classname") == "harness.t.m\\ufffe"
     assert strip_control("x\uffff") == "x\\uffff" and md_text("\ufffe") == "\\\\ufffe"
     assert terminal_text("x\uffff") == "x\\uffff"
+
+
+def test_figure_labels_cut_short_keep_their_end() -> None:
+    """Group values (or model names) that differ only past the limit drew the same label:
+    `CCC...&p (n=25)` and `CCC...&q (n=25)` both read `CCCC…` in the per-group figure, the
+    groups and their n lost (and two long model names `...-fp16`, `...-int8` one legend
+    entry). A label cut short keeps its start and its end."""
+    for draw in (label, plain_label):
+        p, q = draw("C" * 300 + "&p (n=25)", 40), draw("C" * 300 + "&q (n=25)", 40)
+        assert p != q and len(p) == len(q) == 40, (p, q)
+        assert p.startswith("CCCC") and p.endswith("&p (n=25)") and "…" in p, p
+        assert draw("x" * 100 + "-fp16").endswith("-fp16")
+        assert draw("short (n=3)", 40) == "short (n=3)"

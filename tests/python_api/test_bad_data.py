@@ -201,6 +201,11 @@ CASES = {
         r"\[0, 1\]; pass the model's input range as bounds=\(low, high\) \(int8: "
         r"bounds=\(-128, 127\)\), or shift and scale them into \[0, 1\] first$",
     ),
+    "int8 images negative past the first sample": (  # sample 0 alone is in [0, 127]
+        dict(data=(torch.cat([(X[:1] * 127), X[1:] * 255 - 128]).to(torch.int8), Y)),
+        r"^data: sample 0 has inputs in \[[0-9]+, [0-9]+\], outside bounds \[0, 1\]; x holds "
+        r"int8 values, some negative \(down to -[0-9]+\): no division brings them into",
+    ),
     "outside given bounds": (
         dict(data=(X, Y), bounds=(0.0, 0.5)),
         r"outside bounds \[0, 0\.5\]",

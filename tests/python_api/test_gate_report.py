@@ -9,7 +9,7 @@ import pytest
 
 import harness
 from harness.cli.main import main
-from harness.core.errors import ResultsError
+from harness.core.errors import HarnessError, ResultsError
 from harness.run.api_gate import ROW_COLUMNS
 from tests.present.synthetic import write_synthetic_run
 
@@ -51,3 +51,31 @@ def test_report_writes_the_site_and_says_where(runs: tuple[Path, Path], tmp_path
     assert site.index == tmp_path / "site" / "index.html" and site.index.is_file()
     assert site.summary == tmp_path / "site" / "summary.md" and site.summary.is_file()
     assert "good-model" in site.index.read_text()
+
+
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
+def test_report_refuses_what_the_command_refuses_in_one_line(
+    runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The CLI checks --out before it calls `harness.report`; from Python, an `out` that is a
+    file (or /dev/full, or under a file) raised FileExistsError, and a `compare` pair that is
+    not two names or a `site_url` that is not text raised ValueError / TypeError."""
+    afile = tmp_path / "a-file"
+    afile.write_text("keep me\n")
+    for out in (afile, afile / "site", Path("/dev/full")):
+        with pytest.raises(HarnessError, match=f"report folder {out}: .*not a folder") as err:
+            harness.report(runs[0], out)
+        assert "\n" not in str(err.value)
+    assert afile.read_text() == "keep me\n"
+    bad: list[dict[str, object]] = [
+        {"compare": [("good-model",)]},
+        {"compare": "ab"},
+        {"compare": [("good-model", "other", "third")]},
+        {"compare": [("good-model", 3)]},
+        {"site_url": 5},
+    ]
+    for options in bad:
+        with pytest.raises(HarnessError, match=r"^(compare|site_url): ") as err:
+            harness.report(runs[0], tmp_path / "site", **options)
+        assert "\n" not in str(err.value), options
+    assert not (tmp_path / "site").exists()

@@ -81,7 +81,8 @@ ARGUMENTS: dict[str, tuple[str, Argv]] = {
 HOSTILE = {
     "file-in": ("folder", "missing", "under-a-file", "fifo", "device"),
     "folder-in": ("file", "missing", "under-a-file", "fifo", "device"),
-    "folder-out": ("file", "under-a-file", "fifo", "device", "unwritable"),
+    # a link to a missing folder: `mkdir` of the link said 'cannot create folder L: File exists'
+    "folder-out": ("file", "under-a-file", "fifo", "device", "unwritable", "dangling-link"),
     "file-out": ("folder", "under-a-file", "fifo", "device", "unwritable"),
 }
 CASES = [(arg, kind) for arg, (role, _argv) in ARGUMENTS.items() for kind in HOSTILE[role]]
@@ -106,6 +107,9 @@ def _make(kind: str, root: Path) -> Path:
         os.mkfifo(path)
     elif kind == "device":
         path = Path("/dev/full")
+    elif kind == "dangling-link":
+        path = root / "a-link"
+        path.symlink_to(root / "gone")
     else:  # sysfs refuses new files to everyone, root included
         path = Path("/sys/kernel/harness-hostile-corpus/x.xml")
     return path
@@ -156,6 +160,8 @@ def test_a_path_of_the_wrong_kind_is_one_line(
     assert code == 2, (code, err)
     named = str(path) if kind != "unwritable" else str(path.parent)
     assert named in line or str(path) in line, line
+    if kind == "dangling-link":
+        assert "link to" in line and "does not exist" in line, line
     assert _snapshot(scratch) == before  # nothing created, truncated or replaced
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
 
