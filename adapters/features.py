@@ -108,6 +108,7 @@ class FeatureTap:
         """Run `forward` (which returns float logits) with the hook on; features and, when they
         reproduce the logits, the layer's weight and bias."""
         seen: list[torch.Tensor] = []
+        other: list[str] = []  # the type of each input that was no tensor (a list, a dict)
 
         def hook(
             _module: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object]
@@ -122,12 +123,27 @@ class FeatureTap:
             )
             if isinstance(first, torch.Tensor):
                 seen.append(first.detach())
+            else:
+                other.append(type(first).__name__)
 
         handle = self._module.register_forward_pre_hook(hook, with_kwargs=True)
         try:
             logits = forward()
         finally:
             handle.remove()
+        if other and len(seen) + len(other) == 1:  # ran once, on a list or a dict
+            said = (
+                f"layer {self.layer!r} ran once, but its input is a {other[0]}, not a tensor, "
+                "so it has no penultimate features to read"
+            )
+            if not self.named:
+                raise FeaturesUnavailable(
+                    f"{said}; set features_layer to the module whose input is them"
+                )
+            raise ModelCallError(
+                f"model {self.model!r}: {said}; name as features_layer a module whose input is "
+                "the features tensor"
+            )
         if len(seen) != 1 and not self.named:  # the default guessed wrong: no features
             raise FeaturesUnavailable(
                 f"layer {self.layer!r} (the last nn.Linear) ran {len(seen)} times in one "

@@ -11,7 +11,7 @@ import json
 import logging
 from pathlib import Path
 
-from harness.core.errors import ConfigError, HarnessError
+from harness.core.errors import ConfigError, DatasetError, HarnessError
 from harness.core.task import Task
 from harness.data.task_spec import TaskSpec
 from harness.suites.shift import selection
@@ -33,6 +33,26 @@ def shifted_entries(cfg: ShiftConfig, task: Task) -> list[TaskEntry]:
 
 def ood_entries(cfg: ShiftConfig, task: Task) -> list[OODEntry]:
     return for_task(cfg.ood_sets, task)
+
+
+def _unneeded_labels(err: DatasetError, entry: TaskSpec, where: str) -> DatasetError | None:
+    """An OOD set's entry whose label column failed to load (one class in every row, a value
+    out of range): the loader's advice (declare num_classes / class_names) fits a task, but an
+    OOD set needs no labels. The same line, saying so; None for any other error."""
+    label = entry.label_column
+    if where != "suites.shift.ood_sets" or label is None:
+        return None
+    if f"label column {label!r}" not in str(err):
+        return None
+    return DatasetError(
+        f"{err}; suites.shift.ood_sets: OOD set {entry.name!r} needs no labels (every OOD row "
+        "counts as out-of-distribution): set label_column: null on its entry"
+        + (
+            " and list its feature_columns (else the label is read as a feature)"
+            if entry.modality == "tabular" and not entry.feature_columns
+            else ""
+        )
+    )
 
 
 class TaskSources:
@@ -79,7 +99,13 @@ class TaskSources:
             else:
                 from harness.data.loader import load_task
 
-                self.tasks[key] = load_task(entry, base_dir=self.base_dir)
+                try:
+                    self.tasks[key] = load_task(entry, base_dir=self.base_dir)
+                except DatasetError as err:
+                    told = _unneeded_labels(err, entry, where)
+                    if told is None:
+                        raise
+                    raise told from None
             log.info("%s: loaded %s", where, self.tasks[key].name)
         return self.tasks[key]
 

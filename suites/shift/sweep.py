@@ -233,6 +233,8 @@ def perturbation_cells(
                 sweep.blocks.setdefault((family, severity), []).append(block)
         start += len(batch)
     clean = join(sweep.clean)
+    if bank is not None:  # ODIN on a model whose inputs have no gradient: left out
+        bank.settle_odin(adapter.name, clean)
     parts.tables.append(SampleTable.build(clean))
     cells = _applicable_cells(task, families, sweep, parts, cfg)
     if sweep.gallery is not None:

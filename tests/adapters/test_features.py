@@ -319,3 +319,34 @@ def test_a_default_layer_that_is_not_the_classifier_gives_no_features() -> None:
         TorchModuleAdapter.from_module(_EmbedThenConv(), name="m").features(x)
     named = _with_layer(_EmbedThenConv(), "head").features(x)
     assert named.features.shape == (3, 32)
+
+
+class _ListInput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return self.fc(parts[0])
+
+
+class _ReadsAList(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = _ListInput()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head([x.flatten(1)])  # the named layer takes a list, not a tensor
+
+
+def test_a_named_layer_whose_input_is_not_a_tensor_says_so() -> None:
+    """`features_layer` naming a module called once with a list failed the job with "layer
+    'head' ran 0 times in one forward pass" though it ran once (/tmp/p89/t11.py): its input
+    is no tensor, which is what the message must say."""
+    from harness.core.errors import ModelCallError
+
+    with pytest.raises(ModelCallError) as err:
+        _with_layer(_ReadsAList(), "head").features(torch.rand(3, 1, 8, 8))
+    said = str(err.value)
+    assert "ran 0 times" not in said
+    assert "'head' ran once" in said and "list" in said and "not a tensor" in said

@@ -31,7 +31,7 @@ from harness.suites.shift.ood import feature_detectors as fd
 from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood import logit_detectors as ld
 from harness.suites.shift.ood.base import Detector, FitData, Head, NotFitted, Outputs
-from harness.suites.shift.ood.odin import ODIN, Bounds, odin_scores
+from harness.suites.shift.ood.odin import ODIN, Bounds, odin_scored
 
 
 def column_of(name: str) -> str:
@@ -72,6 +72,9 @@ class Bank:
     use_features: bool = False
     odin: OODConfig | None = None
     fit: dict[str, Any] = field(default_factory=dict)
+    # inputs ODIN scored, and how many of them had a non-zero gradient to move along
+    odin_inputs: int = 0
+    odin_steered: int = 0
 
     def outputs(
         self,
@@ -133,17 +136,40 @@ class Bank:
     ) -> np.ndarray:
         assert self.odin is not None and isinstance(inputs, torch.Tensor)
         module = adapter.module()
-        parts = [
-            odin_scores(
+        parts = []
+        for start in range(0, len(inputs), ctx.batch_size):
+            chunk = inputs[start : start + ctx.batch_size]
+            scores, steered = odin_scored(
                 module,
-                inputs[start : start + ctx.batch_size].to(adapter.device),
+                chunk.to(adapter.device),
                 temperature=self.odin.odin_temperature,
                 epsilon=self.odin.odin_epsilon,
                 bounds=odin_box(task),
             )
-            for start in range(0, len(inputs), ctx.batch_size)
-        ]
+            parts.append(scores)
+            self.odin_inputs += len(chunk)
+            self.odin_steered += steered
         return np.concatenate(parts) if parts else np.zeros(0)
+
+    def settle_odin(self, model: str, clean: dict[str, Any]) -> None:
+        """Leave ODIN out (and its column of the clean rows) when none of the test inputs it
+        scored had a gradient: the model detaches or rounds its input, or computes outside
+        torch's autograd, so no input moved and the score is the MSP at T under ODIN's name (a
+        digits MLP behind `x.detach()`: AUROC 0.776 on noise, its ODIN 0.771)."""
+        if "odin" not in self.detectors or self.odin is None or self.odin_inputs == 0:
+            return
+        if self.odin_steered > 0:
+            return
+        _drop(
+            self,
+            ["odin"],
+            f"model {model!r} gives its inputs no gradient (none of the {self.odin_inputs} test "
+            "inputs has one: its forward pass detaches or rounds them, or computes outside "
+            "torch's autograd), so ODIN's perturbation moves nothing and its score would be the "
+            f"MSP at T = {self.odin.odin_temperature:g}; read msp, or make the forward pass "
+            "differentiable",
+        )
+        clean.pop(column_of("odin"), None)
 
 
 def odin_box(task: Task) -> Bounds | None:

@@ -32,6 +32,19 @@ def odin_inputs(
     """`x` moved by epsilon (times the bounds' width: each feature's own with per-feature
     bounds) against the gradient sign of the cross-entropy of its prediction at `temperature`,
     clamped to the bounds."""
+    return _moved(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)[0]
+
+
+def _moved(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    temperature: float,
+    epsilon: float,
+    bounds: Bounds | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`odin_inputs`, and per input whether its gradient has a non-zero value (an input that
+    has none is not moved, whatever epsilon)."""
     low, high = bounds if bounds is not None else (0.0, 1.0)
     if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
         low, high = low.to(x.device, x.dtype), high.to(x.device, x.dtype)
@@ -44,14 +57,18 @@ def odin_inputs(
         (gradient,) = (
             torch.autograd.grad(loss, leaf, allow_unused=True) if loss.requires_grad else (None,)
         )
+    if gradient is None:
+        steered = torch.zeros(len(x), dtype=torch.bool)
+    else:
+        steered = gradient.detach().reshape(len(x), -1).ne(0).any(dim=1).cpu()
     moved = (
         x.detach() if gradient is None else x.detach() - epsilon * (high - low) * gradient.sign()
     )
     if bounds is None:
-        return moved
+        return moved, steered
     if isinstance(low, torch.Tensor) and isinstance(high, torch.Tensor):
-        return moved.clamp(low, high)
-    return moved.clamp(float(low), float(high))
+        return moved.clamp(low, high), steered
+    return moved.clamp(float(low), float(high)), steered
 
 
 def odin_scores(
@@ -63,10 +80,24 @@ def odin_scores(
     bounds: Bounds | None,
 ) -> np.ndarray:
     """ODIN's score (higher = more in-distribution) of a batch of raw inputs."""
-    moved = odin_inputs(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)
+    return odin_scored(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)[0]
+
+
+def odin_scored(
+    module: torch.nn.Module,
+    x: torch.Tensor,
+    *,
+    temperature: float,
+    epsilon: float,
+    bounds: Bounds | None,
+) -> tuple[np.ndarray, int]:
+    """`odin_scores`, and how many of the inputs had a non-zero gradient to move along (0 on a
+    model that detaches or rounds its input, or computes outside torch's autograd: there ODIN
+    is the MSP at T, not ODIN)."""
+    moved, steered = _moved(module, x, temperature=temperature, epsilon=epsilon, bounds=bounds)
     with torch.no_grad():
         logits = module(moved).double() / temperature
-    return torch.softmax(logits, dim=1).max(dim=1).values.cpu().numpy()
+    return torch.softmax(logits, dim=1).max(dim=1).values.cpu().numpy(), int(steered.sum())
 
 
 class ODIN(Detector):
