@@ -253,6 +253,7 @@ def run_check(
             *_version_notes(base, cur),
             *renames,
             *_unstable_model_notes(cur),
+            *_floors_without_values(base, cur, policy),
         ],
         power=power_summary(pending, tests),
         current_run=cur,
@@ -285,6 +286,34 @@ def _unstable_model_notes(cur: LoadedRun) -> list[str]:
         "share a batch"
         for model, task in sorted(batched - randomised)
     ]
+
+
+def _floors_without_values(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[str]:
+    """A floor the policy sets that a finished job of the current run is not held to because
+    neither run has the metric for its model, while other models' jobs of that task and suite
+    have it (a detector left out for a model whose outputs give it nothing to read). Nothing was
+    lost between the runs, so it does not fail; said, so that a floor read as holding every
+    model does not pass in silence for some."""
+    floors = {name: r for name, r in policy.metrics.items() if r.floor is not None and not r.ignore}
+    if not floors:
+        return []
+    held: dict[JobKey, set[str]] = {}
+    for key, job in cur.jobs.items():
+        if job.status != JobStatus.COMPLETED:
+            continue
+        found = [*job.metrics, *(base.jobs[key].metrics if key in base.jobs else [])]
+        held[key] = {name for m in found for name in (m.key, m.metric, suite_column(m))}
+    notes = []
+    for name, rule in sorted(floors.items()):
+        somewhere = {key[1:] for key, names in held.items() if name in names}
+        for key in sorted(
+            k for k, names in held.items() if k[1:] in somewhere and name not in names
+        ):
+            notes.append(
+                f"floor {rule.floor:g} on {name} checked no value of model {key[0]!r} (task "
+                f"{key[1]}, suite {key[2]}): neither run has that metric for it"
+            )
+    return notes
 
 
 def _version_notes(base: LoadedRun, cur: LoadedRun) -> list[str]:

@@ -986,3 +986,39 @@ def test_a_gates_rules_are_the_policys_made_once_per_column() -> None:
                 got = _rule_for(policy, *column)
                 assert got == policy.rule_for(*column)
                 assert _rule_for(policy, *column) is got
+
+
+def test_a_floor_some_models_lack_the_metric_for_is_said_not_passed_in_silence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A floor on a detector's AUROC where one model has no such record in either run (ODIN left
+    out: its outputs give the input no gradient) cannot hold that model: nothing was lost between
+    the runs, so it does not fail, but the gate says which models the floor did not check (it
+    printed "PASS: 6 checks" and nothing of the model the policy reads as held)."""
+
+    def odin(value: float) -> MetricRecord:
+        return MetricRecord(
+            suite="shift",
+            metric="ood_auroc",
+            context={"score": "odin", "ood": "noise"},
+            value=value,
+            unit="fraction",
+            higher_is_better=True,
+            n=400,
+            ci=(value - 0.02, value + 0.02),
+            ci_method="DeLong, 95%",
+        )
+
+    more = {("m1", "shift"): [odin(0.95)]}
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8}, more=more)
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, more=more)
+    policy = tmp_path / "floor.yaml"
+    policy.write_text("metrics:\n  ood_auroc[ood=noise,score=odin]: {floor: 0.9}\n")
+    assert check("--baseline", base, "--current", cur, "--policy", policy) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"floor 0\.9 on ood_auroc\[ood=noise,score=odin\] checked no value of model 'm2' "
+        r"\(task \S+, suite shift\): neither run has that metric for it",
+        out,
+    ), out
+    assert "model 'm1'" not in out.split("floor 0.9 on", 1)[1].split("\n", 1)[0]
