@@ -330,35 +330,59 @@ def ece_intervals(
     """`ece_interval` of each group's samples (group i: `codes == i`; None for an empty group),
     the same numbers bit for bit: one bincount over the table accumulates each group's bin sums
     in the order of its samples, as the group's own call does."""
-    z = z_value(alpha)
-    hit = np.asarray(correct, dtype=bool).astype(np.float64)
-    gap = hit - confidence
-    keys = codes * n_bins + confidence_bins(confidence, n_bins)
-    size = groups * n_bins
+    return GroupBinSums.of(confidence, correct, codes, groups, n_bins).intervals(alpha)
 
-    def sums(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
 
-    count = sums(None).astype(np.float64)
-    n = count.sum(axis=1, keepdims=True)
-    rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
-    share, gap_b, se = _gaps_of(count, sums(hit), sums(confidence), sums(gap * gap), rows, z)
-    low = _debiased(share, gap_b, se)
-    # each group's sums over its bins, one row each: the same sums as over the group's own
-    # (1, bins) slice (one contiguous row either way), the rest per group as `ece_interval`
-    plains = (share * np.abs(gap_b)).sum(axis=1)
-    squares = (share * gap_b * gap_b).sum(axis=1)
-    variances = (share * share * se * se).sum(axis=1)
-    out: list[tuple[float, float] | None] = []
-    for i in range(groups):
-        if n[i, 0] == 0:
-            out.append(None)
-            continue
-        plain = float(plains[i])
-        spread = max(0.0, float(squares[i]) - plain * plain) / int(n[i, 0])
-        sd = float(np.sqrt(variances[i] + spread))
-        out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
-    return out
+class GroupBinSums:
+    """Each group's sums per confidence bin (count, hits, confidences, squared gaps) of one
+    table: `intervals(alpha)` is `ece_intervals` at any level from sums made once (a breakdown
+    asks for two levels: the groups' own and the ECE gap's Bonferroni level)."""
+
+    def __init__(self, count: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.count, self.sums = count, sums
+        self.n = count.sum(axis=1, keepdims=True)
+
+    @classmethod
+    def of(
+        cls,
+        confidence: np.ndarray,
+        correct: np.ndarray,
+        codes: np.ndarray,
+        groups: int,
+        n_bins: int,
+    ) -> GroupBinSums:
+        hit = np.asarray(correct, dtype=bool).astype(np.float64)
+        gap = hit - confidence
+        keys = codes * n_bins + confidence_bins(confidence, n_bins)
+        size = groups * n_bins
+
+        def sums(weights: np.ndarray | None) -> np.ndarray:
+            return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
+
+        return cls(sums(None).astype(np.float64), (sums(hit), sums(confidence), sums(gap * gap)))
+
+    def intervals(self, alpha: float = ALPHA) -> list[tuple[float, float] | None]:
+        """Each group's `ece_interval` at level `alpha` (None for an empty group)."""
+        z = z_value(alpha)
+        n = self.n
+        rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
+        share, gap_b, se = _gaps_of(self.count, *self.sums, rows, z)
+        low = _debiased(share, gap_b, se)
+        # each group's sums over its bins, one row each: the same sums as over the group's own
+        # (1, bins) slice (one contiguous row either way), the rest per group as `ece_interval`
+        plains = (share * np.abs(gap_b)).sum(axis=1)
+        squares = (share * gap_b * gap_b).sum(axis=1)
+        variances = (share * share * se * se).sum(axis=1)
+        out: list[tuple[float, float] | None] = []
+        for i in range(len(n)):
+            if n[i, 0] == 0:
+                out.append(None)
+                continue
+            plain = float(plains[i])
+            spread = max(0.0, float(squares[i]) - plain * plain) / int(n[i, 0])
+            sd = float(np.sqrt(variances[i] + spread))
+            out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
+        return out
 
 
 def balanced_accuracy(

@@ -37,7 +37,7 @@ tests/analysis/test_interval_coverage.py checks the coverage by seeded simulatio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,9 +71,19 @@ class Rate:
 
     successes: np.ndarray
     trials: np.ndarray
+    # each level's bounds, computed once (a breakdown reads the 95% ones for the groups' rows
+    # and again for the worst group's interval); read-only arrays, shared by the callers
+    _bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def bounds(self, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
-        return wilson_bounds(self.successes, self.trials, alpha=alpha)
+        """Every group's Wilson bounds at level `alpha` (NaN for a group without trials)."""
+        if alpha not in self._bounds:
+            lo, hi = wilson_bounds(self.successes, self.trials, alpha=alpha)
+            lo.flags.writeable = hi.flags.writeable = False
+            self._bounds[alpha] = (lo, hi)
+        return self._bounds[alpha]
 
 
 def extreme_pair(values: np.ndarray, active: np.ndarray) -> tuple[int, int]:

@@ -86,7 +86,7 @@ def wilson_bounds(
         p = k / m
         denom = 1.0 + z * z / m
         centre = (p + z * z / (2.0 * m)) / denom
-        half = z * np.sqrt(np.clip(p * (1.0 - p), 0.0, None) / m + z * z / (4.0 * m * m)) / denom
+        half = z * np.sqrt(np.maximum(p * (1.0 - p), 0.0) / m + z * z / (4.0 * m * m)) / denom
     lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     hi = np.where(k >= m, 1.0, np.clip(centre + half, 0.0, 1.0))
     empty = ~(m > 0)
