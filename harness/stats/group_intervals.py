@@ -45,7 +45,7 @@ from harness.stats.intervals import (
     ALPHA,
     VALUE_TIE_ATOL,
     mover_difference,
-    newcombe_difference,
+    newcombe_of_bounds,
     wilson_bounds,
 )
 
@@ -132,10 +132,10 @@ def _newcombe_pairs(rate: Rate, his: np.ndarray, los: np.ndarray, alpha: float) 
     """The union of the Newcombe intervals of the pairs (his[i], los[i])."""
     if not len(his):
         return None
-    successes, trials = np.asarray(rate.successes), np.asarray(rate.trials)
-    a, b = newcombe_difference(
-        successes[his], trials[his], successes[los], trials[los], alpha=alpha
-    )
+    # each group's bounds at this level made once, as `newcombe_difference` makes the pairs'
+    low, high = rate.bounds(alpha)
+    p = _point(rate)
+    a, b = newcombe_of_bounds(p[his], (low[his], high[his]), p[los], (low[los], high[los]))
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None
     return float(np.min(a)), float(np.max(b))

@@ -57,7 +57,7 @@ def test_bin_sums_give_each_groups_own_ece_interval_at_every_level(seed: int) ->
             calibration.ece_interval(confidence[codes == i], correct[codes == i], alpha=alpha)
             for i in range(g)
         ]
-        assert sums.intervals(alpha) == want
+        assert repr(sums.intervals(alpha)) == repr(want)  # -0.0 too
         assert calibration.ece_intervals(confidence, correct, codes, g, alpha=alpha) == want
 
 
@@ -146,3 +146,35 @@ def test_a_resampled_statistic_that_disagrees_is_refused(monkeypatch: pytest.Mon
         group_breakdown(
             _frame(False), [("a",)], num_classes=2, seed=0, condition="attack", resamples=20
         )
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [True, True],
+        [True, False],
+        [],
+        pd.array([True, True], dtype="boolean"),
+        pd.array([True, None], dtype="boolean"),
+        [True, None],
+        [1, 1],
+        np.array([True, True]),
+    ],
+)
+def test_calibration_flags_read_every_kind_of_column_as_before(values: object) -> None:
+    """A pandas column of numpy booleans is read by `to_numpy` (the rest as before): the same
+    answer as `np.asarray`'s for every kind of column a table can hold."""
+    from harness.core.calibration_flags import COLUMN, FLAG, calibration_flags, every_row_true
+
+    column = pd.Series(
+        values, dtype=object if isinstance(values, list) and None in values else None
+    )
+    want = len(column) > 0 and (
+        bool(np.asarray(column).all())
+        if np.asarray(column).dtype == np.bool_
+        else all(v is True for v in np.asarray(column).tolist())
+    )
+    assert every_row_true(column) is want
+    assert every_row_true(np.asarray(column)) is want
+    frame = pd.DataFrame({COLUMN: column}) if len(column) else pd.DataFrame({"x": []})
+    assert calibration_flags(frame) == ((FLAG,) if want else ())
