@@ -220,14 +220,29 @@ def _gaps_of(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(shares, gaps, standard errors) from the bins' sums (`_bin_sums`), n samples a row (one
     n for every row, or a column of them)."""
-    filled = count > 0
-    safe = np.where(filled, count, 1.0)
-    gap = np.where(filled, (hits - conf) / safe, 0.0)
-    smooth = (hits + z * z / 2.0) / (count + z * z)
-    own = np.where(filled, squares / safe - gap * gap, 0.0)
-    var = np.maximum(smooth * (1.0 - smooth), own)
-    se = np.where(filled, np.sqrt(var / safe), 0.0)
-    return count / n, gap, se
+    means = _BinMeans(count, hits, conf, squares)
+    return count / n, means.gap, means.errors(z)
+
+
+class _BinMeans:
+    """Each bin's mean gap (correct - confidence) and own variance, from its sums: the part of
+    `_gaps_of` that the bins' standard errors at every level share."""
+
+    def __init__(
+        self, count: np.ndarray, hits: np.ndarray, conf: np.ndarray, squares: np.ndarray
+    ) -> None:
+        self.count, self.hits = count, hits
+        self.filled = count > 0
+        self.safe = np.where(self.filled, count, 1.0)
+        self.gap = np.where(self.filled, (hits - conf) / self.safe, 0.0)
+        self.own = np.where(self.filled, squares / self.safe - self.gap * self.gap, 0.0)
+
+    def errors(self, z: float) -> np.ndarray:
+        """Each bin's standard error at the level of `z` (0 for an empty bin): Wilson-smoothed
+        accuracy, or the bin's own variance where larger."""
+        smooth = (self.hits + z * z / 2.0) / (self.count + z * z)
+        var = np.maximum(smooth * (1.0 - smooth), self.own)
+        return np.asarray(np.where(self.filled, np.sqrt(var / self.safe), 0.0))
 
 
 def _fold_bias(size: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -330,35 +345,62 @@ def ece_intervals(
     """`ece_interval` of each group's samples (group i: `codes == i`; None for an empty group),
     the same numbers bit for bit: one bincount over the table accumulates each group's bin sums
     in the order of its samples, as the group's own call does."""
-    z = z_value(alpha)
-    hit = np.asarray(correct, dtype=bool).astype(np.float64)
-    gap = hit - confidence
-    keys = codes * n_bins + confidence_bins(confidence, n_bins)
-    size = groups * n_bins
+    return GroupBinSums.of(confidence, correct, codes, groups, n_bins).intervals(alpha)
 
-    def sums(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
 
-    count = sums(None).astype(np.float64)
-    n = count.sum(axis=1, keepdims=True)
-    rows = np.maximum(n, 1.0)  # an empty group's (unused) shares stay finite
-    share, gap_b, se = _gaps_of(count, sums(hit), sums(confidence), sums(gap * gap), rows, z)
-    low = _debiased(share, gap_b, se)
-    # each group's sums over its bins, one row each: the same sums as over the group's own
-    # (1, bins) slice (one contiguous row either way), the rest per group as `ece_interval`
-    plains = (share * np.abs(gap_b)).sum(axis=1)
-    squares = (share * gap_b * gap_b).sum(axis=1)
-    variances = (share * share * se * se).sum(axis=1)
-    out: list[tuple[float, float] | None] = []
-    for i in range(groups):
-        if n[i, 0] == 0:
-            out.append(None)
-            continue
-        plain = float(plains[i])
-        spread = max(0.0, float(squares[i]) - plain * plain) / int(n[i, 0])
-        sd = float(np.sqrt(variances[i] + spread))
-        out.append((max(0.0, float(low[i]) - z * sd), min(1.0, plain + z * sd)))
-    return out
+class GroupBinSums:
+    """Each group's sums per confidence bin (count, hits, confidences, squared gaps) of one
+    table: `intervals(alpha)` is `ece_intervals` at any level from sums made once (a breakdown
+    asks for two levels: the groups' own and the ECE gap's Bonferroni level)."""
+
+    def __init__(self, count: np.ndarray, sums: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
+        self.n = count.sum(axis=1, keepdims=True)
+        self.means = _BinMeans(count, *sums)
+        # the level's parts aside, as `_gaps_of` and `ece_interval` make them: each bin's share
+        # of its group (an empty group's stay finite), and each group's sums over its bins, one
+        # row each (the same sums as over the group's own (1, bins) slice: one contiguous row)
+        self.share = count / np.maximum(self.n, 1.0)
+        gap = self.means.gap
+        self.plains = (self.share * np.abs(gap)).sum(axis=1)
+        squares = (self.share * gap * gap).sum(axis=1)
+        # `max(0.0, squares - plain * plain) / n` of each group, as Python's max takes it
+        excess = squares - self.plains * self.plains
+        self.spread = np.where(excess > 0.0, excess, 0.0) / np.maximum(self.n[:, 0], 1.0)
+
+    @classmethod
+    def of(
+        cls,
+        confidence: np.ndarray,
+        correct: np.ndarray,
+        codes: np.ndarray,
+        groups: int,
+        n_bins: int,
+    ) -> GroupBinSums:
+        hit = np.asarray(correct, dtype=bool).astype(np.float64)
+        gap = hit - confidence
+        keys = codes * n_bins + confidence_bins(confidence, n_bins)
+        size = groups * n_bins
+
+        def sums(weights: np.ndarray | None) -> np.ndarray:
+            return np.bincount(keys, weights=weights, minlength=size).reshape(groups, n_bins)
+
+        return cls(sums(None).astype(np.float64), (sums(hit), sums(confidence), sums(gap * gap)))
+
+    def intervals(self, alpha: float = ALPHA) -> list[tuple[float, float] | None]:
+        """Each group's `ece_interval` at level `alpha` (None for an empty group): the same
+        float64 operations, element by element (Python's `max(0.0, x)` as x where x > 0.0)."""
+        z = z_value(alpha)
+        share, se = self.share, self.means.errors(z)
+        low = _debiased(share, self.means.gap, se)
+        sd = np.sqrt((share * share * se * se).sum(axis=1) + self.spread)
+        lower = low - z * sd
+        upper = self.plains + z * sd
+        lows = np.where(lower > 0.0, lower, 0.0).tolist()
+        highs = np.where(upper < 1.0, upper, 1.0).tolist()
+        return [
+            (lo, hi) if size > 0 else None
+            for lo, hi, size in zip(lows, highs, self.n[:, 0].tolist(), strict=True)
+        ]
 
 
 def balanced_accuracy(

@@ -37,7 +37,7 @@ tests/analysis/test_interval_coverage.py checks the coverage by seeded simulatio
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -45,7 +45,7 @@ from harness.stats.intervals import (
     ALPHA,
     VALUE_TIE_ATOL,
     mover_difference,
-    newcombe_difference,
+    newcombe_of_bounds,
     wilson_bounds,
 )
 
@@ -71,9 +71,19 @@ class Rate:
 
     successes: np.ndarray
     trials: np.ndarray
+    # each level's bounds, computed once (a breakdown reads the 95% ones for the groups' rows
+    # and again for the worst group's interval); read-only arrays, shared by the callers
+    _bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def bounds(self, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
-        return wilson_bounds(self.successes, self.trials, alpha=alpha)
+        """Every group's Wilson bounds at level `alpha` (NaN for a group without trials)."""
+        if alpha not in self._bounds:
+            lo, hi = wilson_bounds(self.successes, self.trials, alpha=alpha)
+            lo.flags.writeable = hi.flags.writeable = False
+            self._bounds[alpha] = (lo, hi)
+        return self._bounds[alpha]
 
 
 def extreme_pair(values: np.ndarray, active: np.ndarray) -> tuple[int, int]:
@@ -122,10 +132,10 @@ def _newcombe_pairs(rate: Rate, his: np.ndarray, los: np.ndarray, alpha: float) 
     """The union of the Newcombe intervals of the pairs (his[i], los[i])."""
     if not len(his):
         return None
-    successes, trials = np.asarray(rate.successes), np.asarray(rate.trials)
-    a, b = newcombe_difference(
-        successes[his], trials[his], successes[los], trials[los], alpha=alpha
-    )
+    # each group's bounds at this level made once, as `newcombe_difference` makes the pairs'
+    low, high = rate.bounds(alpha)
+    p = _point(rate)
+    a, b = newcombe_of_bounds(p[his], (low[his], high[his]), p[los], (low[los], high[los]))
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         return None
     return float(np.min(a)), float(np.max(b))

@@ -86,7 +86,7 @@ def wilson_bounds(
         p = k / m
         denom = 1.0 + z * z / m
         centre = (p + z * z / (2.0 * m)) / denom
-        half = z * np.sqrt(np.clip(p * (1.0 - p), 0.0, None) / m + z * z / (4.0 * m * m)) / denom
+        half = z * np.sqrt(np.maximum(p * (1.0 - p), 0.0) / m + z * z / (4.0 * m * m)) / denom
     lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))
     hi = np.where(k >= m, 1.0, np.clip(centre + half, 0.0, 1.0))
     empty = ~(m > 0)
@@ -109,11 +109,23 @@ def newcombe_difference(
     L = d - sqrt((p1 - l1)^2 + (u2 - p2)^2), U = d + sqrt((u1 - p1)^2 + (p2 - l2)^2), with
     (l_i, u_i) the Wilson bounds of each proportion at the same level. NaN where a side is empty.
     """
-    a1, b1 = wilson_bounds(k1, n1, alpha=alpha)
-    a2, b2 = wilson_bounds(k2, n2, alpha=alpha)
+    first = wilson_bounds(k1, n1, alpha=alpha)
+    second = wilson_bounds(k2, n2, alpha=alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         p1 = np.asarray(k1, dtype=np.float64) / np.asarray(n1, dtype=np.float64)
         p2 = np.asarray(k2, dtype=np.float64) / np.asarray(n2, dtype=np.float64)
+    return newcombe_of_bounds(p1, first, p2, second)
+
+
+def newcombe_of_bounds(
+    p1: np.ndarray,
+    bounds1: tuple[np.ndarray, np.ndarray],
+    p2: np.ndarray,
+    bounds2: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """`newcombe_difference` from each proportion and its Wilson bounds at the level wanted
+    (bounds made once for many pairs: element by element, the same numbers)."""
+    (a1, b1), (a2, b2) = bounds1, bounds2
     d = p1 - p2
     lo = d - np.sqrt((p1 - a1) ** 2 + (b2 - p2) ** 2)
     hi = d + np.sqrt((b1 - p1) ** 2 + (p2 - a2) ** 2)
