@@ -71,9 +71,9 @@ demo: $(DEMO_STAMP)
 test: $(STAMP)
 	$(PYTEST) -q --durations=20 --numprocesses $(TEST_WORKERS) --dist loadgroup
 
-# the tests marked slow (the quickstart as it ships and the gate against its committed baseline,
-# the zoo's training, the full statistical simulations, the Ray, signal, lock, time-limit and
-# SIGKILL tests); CI runs them after `make test`
+# the tests marked slow (the quickstart runs the README path and the promises read, the gate
+# against the committed baseline, the zoo's training, the full statistical simulations, the Ray
+# cluster, signal, lock, time-limit and SIGKILL tests); CI runs them after `make test`
 test-slow: $(STAMP)
 	$(PYTEST) -q -m "slow and not gpu and not network" --durations=20 \
 		--numprocesses $(TEST_WORKERS) --dist loadgroup

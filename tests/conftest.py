@@ -109,7 +109,8 @@ def _hub_never_probed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 SHARED_FIXTURES = {
-    "demo_folder": "quickstart",  # the quickstart with a smaller adversarial suite
+    "mini_demo_folder": "quickstart-mini",  # a small quickstart (the default run's README path)
+    "demo_folder": "quickstart",  # the quickstart with a smaller adversarial suite (slow tests)
     "full_demo_folder": "quickstart-full",  # the whole quickstart run (slow tests)
     "baseline_site": "baseline-site",  # the committed baseline's report, torch blocked (30 s)
     "synthetic_site": "synthetic-site",

@@ -5,9 +5,13 @@ device the baseline was made on), checks its headline promises on the leaderboar
 check` against `results/baselines/quickstart` with the repository's policy: an unchanged checkout
 must pass. Regenerate the baseline when a change moves numbers on purpose (docs/ci-gate.md).
 
-The default test run checks the promises on the quickstart with a smaller adversarial suite
-(`demo_folder`, tests/cli/conftest.py: TEST_ADVERSARIAL); the tests marked slow check them on the
-quickstart as it ships and run the gate against the committed baseline (`full_demo_folder`).
+Every test here on a quickstart run is marked slow (CI runs them: `make test-slow`): they check the
+promises on the quickstart with a smaller adversarial suite (`demo_folder`, tests/cli/conftest.py:
+TEST_ADVERSARIAL) and on the quickstart as it ships, and run the gate against the committed
+baseline (`full_demo_folder`). The default test run checks the open-set benchmark on the
+quickstart's own settings alone (`open_set_spec`), and the speed gate on the small quickstart
+(`mini_demo_folder`); tests/zoo/test_zoo.py checks the models' digits and MNIST promises and
+tests/suites/adversarial/test_escalation.py that digits-cnn-adv raises no validity flag.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 from harness.analysis.leaderboard import build_boards
 from harness.cli.main import main
 from harness.run.suite_boards import installed_suite_boards
+from tests.cli.conftest import open_set_spec, run_in_folder
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / "results" / "baselines" / "quickstart"
@@ -36,6 +41,7 @@ def full_quickstart(full_demo_folder: Path) -> Path:
     return full_demo_folder / "results"
 
 
+@pytest.mark.slow
 def test_quickstart_leaderboard_promises(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -47,6 +53,24 @@ def test_full_quickstart_leaderboard_promises(
     full_quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _digits_promises(full_quickstart, capsys, adversarial_n=200)
+
+
+def test_a_small_quickstarts_digits_board_says_which_suites_took_a_subset(
+    mini_demo_folder: Path,
+) -> None:
+    """The board notes `_digits_promises` reads, on the small quickstart (the default run)."""
+    board = next(
+        b
+        for b in build_boards(
+            mini_demo_folder / "results", task="digits", suite_boards=installed_suite_boards()
+        )
+        if b.task == "digits"
+    )
+    assert board.n == 719
+    assert {"digits-mlp", "digits-mlp@int8"} <= {row.model for row in board.rows}
+    for suite, n in (("adversarial", 20), ("shift", 300)):
+        note = f"{suite}: evaluated on a seeded label-stratified subset of {n} of 719 samples"
+        assert f"{note} (max_samples={n})" in board.notes, board.notes
 
 
 def _digits_promises(
@@ -75,6 +99,7 @@ def _digits_promises(
         assert f"{note} (max_samples={n})" in board.notes, board.notes
 
 
+@pytest.mark.slow
 def test_quickstart_mnist_at_the_classical_budget(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,11 +127,30 @@ def _mnist_promises(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert plain["top1_acc"] > 0.95 and adv["top1_acc"] > 0.9
 
 
+@pytest.mark.slow
 def test_quickstart_open_set_benchmark(
     quickstart: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """MNIST digits 0-5 against held-out digits 6-9 (near), photo patches and noise (far): the
     headline detector's AUROC per set and per tag, clearly above chance (docs/shift.md)."""
+    _open_set_promises(quickstart, capsys)
+
+
+@pytest.fixture(scope="module")
+def open_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = open_set_spec(tmp_path_factory.mktemp("open-set-spec"))
+    return run_in_folder(tmp_path_factory, "open-set", ["run", str(spec)]) / "results"
+
+
+def test_the_quickstarts_open_set_benchmark_alone(
+    open_set: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same promise on the quickstart's open-set settings with its headline detector only
+    (seconds; the default test run)."""
+    _open_set_promises(open_set, capsys)
+
+
+def _open_set_promises(quickstart: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["leaderboard", str(quickstart), "--task", "mnist-seen", "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
@@ -158,7 +202,20 @@ def _other_hardware(run: Path) -> None:
         job.write_text(record_text(record.replace(files=files)))
 
 
+@pytest.mark.slow
 def test_without_a_policy_speed_is_gated_only_on_the_same_hardware(
+    quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _speed_gated_only_on_the_same_hardware(quickstart, tmp_path, capsys)
+
+
+def test_without_a_policy_speed_is_gated_only_on_the_same_hardware_on_a_small_quickstart(
+    mini_demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _speed_gated_only_on_the_same_hardware(mini_demo_folder / "results", tmp_path, capsys)
+
+
+def _speed_gated_only_on_the_same_hardware(
     quickstart: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import shutil
@@ -170,11 +227,12 @@ def test_without_a_policy_speed_is_gated_only_on_the_same_hardware(
     # a policy that gates speed (no `ignore`) and accepts only the flags the data and a shared
     # machine raise on their own (docs/ci-gate.md): speed must pass as "not gated" here
     policy = tmp_path / "gate-speed.yaml"
+    models = {job.name.split("--")[0] for job in (run / "jobs").iterdir()}
+    diabetes = sorted(models & {"diabetes-logreg", "diabetes-mlp"})  # those the run has
     policy.write_text(
         "accept_flags:\n"
-        "  diabetes-logreg: [small_denominator]\n"
-        "  diabetes-mlp: [small_denominator]\n"
-        '  "*": [unstable_timing]\n'
+        + "".join(f"  {model}: [small_denominator]\n" for model in diabetes)
+        + '  "*": [unstable_timing]\n'
     )
     capsys.readouterr()
     code = main(

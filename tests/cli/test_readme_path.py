@@ -6,6 +6,11 @@ runs as written (every `a|b|c` alternative, optional `[...]` parts both left out
 folder where `make demo`'s `harness run` ran, and must exit 0. Commands about a spec of the user's
 own (`my-spec.yaml`) or with a placeholder to fill in (`hf:<org>/<model>`, online) are out of
 scope here; the CLI tests cover them.
+
+The default test run runs them after a small quickstart of every suite (`mini_demo_folder`,
+tests/cli/conftest.py: MINI_QUICKSTART, seconds); the tests marked slow (CI runs them) run them
+after the quickstart with a smaller adversarial suite (`demo_folder`, 70 s of CPU) and, for the
+commands `_slow` names, after the quickstart as it ships.
 """
 
 from __future__ import annotations
@@ -108,6 +113,14 @@ def _slow(command: str) -> bool:
     return _needs_full_demo(command) or _other_format(command) or _complete_results_again(command)
 
 
+@pytest.mark.parametrize("command", [c for c in readme_commands() if not _slow(c)])
+def test_readme_command_works_after_a_small_quickstart(
+    mini_demo_folder: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _works(mini_demo_folder, command, capsys)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [c for c in readme_commands() if not _slow(c)])
 def test_readme_command_works_after_make_demo(
     demo_folder: Path, command: str, capsys: pytest.CaptureFixture[str]

@@ -138,7 +138,8 @@ def test_adversarially_trained_cnn_is_more_robust() -> None:
     assert robust_accuracy(_model("digits-cnn-adv"), x, y, eps=0.5, steps=10) < 0.05
 
 
-@pytest.mark.slow  # ~9 s; tests/cli/test_quickstart_gate.py checks the same promise by default
+# ~9 s: the default run's check of the MNIST promise (tests/cli/test_quickstart_gate.py checks it
+# on the quickstart, in the slow set)
 def test_mnist_adversarially_trained_cnn_is_more_robust_at_eps_0_3() -> None:
     """Madry et al.'s evaluation attack (PGD-40, step 0.01) at the classical MNIST budget."""
     x, y = task_arrays("mnist", "test")

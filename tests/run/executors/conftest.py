@@ -1,7 +1,7 @@
 """One local Ray cluster shared by the Ray tests of a module (starting one takes 5-20 s on this
 machine). Module-scoped, not session-scoped: a cluster left up until the session ends keeps its
 GCS, raylet and idle workers busy on the worker that ran the Ray tests (3 s of CPU a minute
-measured idle on a 2-core machine, 20-30 s over a default test run), after its last test."""
+measured idle on a 2-core machine, 20-30 s over a test run), after its last test."""
 
 from __future__ import annotations
 

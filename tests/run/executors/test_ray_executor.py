@@ -1,5 +1,12 @@
 """The Ray executor on a local cluster: same tables as local, retries after a killed worker,
-bounded retries then a failed job, progress per shard, and the install hint without Ray."""
+bounded retries then a failed job, progress per shard, and the install hint without Ray.
+
+Every test that starts a Ray cluster is marked slow (CI runs them: `make test-slow`): a local
+cluster's processes took ~50 s of a default run's wall, beside the test that needed them. The
+default run checks what the harness itself does around Ray on `InProcessRay` (Ray as a notebook
+has it started: the executor's inline driver), whose tasks run as a worker started elsewhere
+would run them: what the driver sends, and what `execute_remote` does with it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,10 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,6 +89,7 @@ def test_validate_says_a_ray_spec_needs_ray(
     )
 
 
+@pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
     ray_cluster: object,
     write_spec: Callable[..., Path],
@@ -274,14 +284,30 @@ def test_a_job_time_limit_stops_a_hung_job_on_ray_too(
     assert outcome.exit_code == 1
 
 
+def test_a_local_cluster_asks_for_the_commands_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray's default worker niceness (15) starves a run on a shared CPU (43 s instead of 3 s for
+    four torch-importing tasks next to two busy processes): the harness's local cluster asks for
+    niceness 0 (that it reaches the workers: the slow test below)."""
+    _asks_for_niceness_0(monkeypatch)
+
+
+@pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_a_local_cluster_runs_its_workers_at_the_commands_priority(
     ray_cluster: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ray's default worker niceness (15) starves a run on a shared CPU (43 s instead of 3 s for
-    four torch-importing tasks next to two busy processes): the harness's local cluster asks for
-    niceness 0, and on this Ray version that setting reaches the workers."""
+    """The same, and on this Ray version that setting reaches the workers."""
     import ray
 
+    _asks_for_niceness_0(monkeypatch)
+
+    @ray.remote
+    def niceness() -> int:
+        return os.nice(0)
+
+    assert ray.get(niceness.remote()) == os.nice(0)  # the fixture starts it as connect() does
+
+
+def _asks_for_niceness_0(monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.run.executors.ray_cluster import connect, local_system_config
 
     calls: list[dict[str, object]] = []
@@ -295,12 +321,6 @@ def test_a_local_cluster_runs_its_workers_at_the_commands_priority(
     assert calls[0]["address"] == "local"
     assert calls[0]["_system_config"] == {"worker_niceness": 0}
     assert local_system_config() == {"worker_niceness": 0}  # ray.init added to its own copy
-
-    @ray.remote
-    def niceness() -> int:
-        return os.nice(0)
-
-    assert ray.get(niceness.remote()) == os.nice(0)  # the fixture starts it as connect() does
 
 
 @pytest.mark.parametrize(
@@ -388,6 +408,7 @@ def predict(x):
 """
 
 
+@pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_a_model_from_the_spec_folder_runs_on_ray_workers(
     ray_cluster: object, write_spec: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -419,6 +440,7 @@ def predict(x):
 """
 
 
+@pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_a_model_reading_the_working_folder_sees_the_drivers_on_ray_workers(
     ray_cluster: object,
     write_spec: Callable[..., Path],
@@ -459,6 +481,7 @@ def _skewed_execute_remote(*args: object) -> None:
     )
 
 
+@pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line(
     ray_cluster: object,
     write_spec: Callable[..., Path],
@@ -518,3 +541,179 @@ def test_a_driver_that_fails_to_start_leaves_no_cluster_or_folder(
     with pytest.raises(TypeError):
         RayDriver(ray, plan, ExecutionSpec.model_validate({"executor": "ray"})).start()
     assert not ray.up and list(temp.iterdir()) == []
+
+
+class _Ref:
+    """An `InProcessRay` task's result to come (hashable, as Ray's object refs are)."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[object, ...]) -> None:
+        self.fn, self.args = fn, args
+
+
+class InProcessRay:
+    """Ray as a notebook has it started (`ray.is_initialized()`: the executor drives it from this
+    process), without a cluster: a task runs when its result is asked for, as a worker the
+    cluster started elsewhere runs it: in another working folder (`elsewhere`), with none of
+    `hidden` (the driver's folders) on `sys.path` and none of `modules` (the user's, imported by
+    the driver) imported; a task whose own code raises comes back as Ray returns it, a
+    `RayTaskError` built the way Ray's worker builds it (pid and address in its first line,
+    colour codes included)."""
+
+    def __init__(
+        self, elsewhere: Path, hidden: tuple[Path, ...] = (), modules: tuple[str, ...] = ()
+    ):
+        import ray.exceptions  # the real classes the driver catches (no cluster: a module import)
+
+        self.exceptions = ray.exceptions
+        self.elsewhere = elsewhere
+        self.hidden = {str(p) for p in hidden} | {"", "."}
+        self.modules = modules
+        self.options: list[dict[str, object]] = []
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def cluster_resources(self) -> dict[str, float]:
+        return {"CPU": 2.0}
+
+    def put(self, value: object) -> object:
+        return value
+
+    def remote(self, fn: Callable[..., Any]) -> Any:
+        fake = self
+
+        class Task:
+            def options(self, **kwargs: object) -> Task:
+                fake.options.append(kwargs)
+                return self
+
+            def remote(self, *args: object) -> _Ref:
+                return _Ref(fn, args)
+
+        return Task()
+
+    def wait(self, refs: list[Any], num_returns: int, timeout: float | None) -> tuple[list, list]:
+        return refs[:num_returns], refs[num_returns:]
+
+    def get(self, ref: _Ref) -> object:
+        fn, args = ref.fn, ref.args
+        path, cwd = list(sys.path), os.getcwd()
+        sys.path[:] = [p for p in sys.path if p not in self.hidden and p != cwd]
+        for name in self.modules:
+            sys.modules.pop(name, None)
+        os.chdir(self.elsewhere)
+        try:
+            return fn(*args)
+        except Exception as err:
+            raise self.exceptions.RayTaskError(
+                fn.__name__,
+                traceback.format_exc(),
+                err,
+                proctitle=f"ray::{fn.__name__}",
+                pid=os.getpid(),
+                ip="127.0.0.1",
+            ).as_instanceof_cause() from None
+        finally:
+            sys.path[:] = path
+            os.chdir(cwd)
+
+    def cancel(self, ref: object) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        raise AssertionError("the run must not shut down the Ray this process started")
+
+
+def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray_in_process(
+    write_spec: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The slow test above's refusal with Ray started in this process (`InProcessRay`)."""
+    import socket
+
+    monkeypatch.setitem(sys.modules, "ray", InProcessRay(tmp_path))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    args = ["run", str(write_spec(SPEC)), "--out", str(out), "--executor", "ray"]
+    assert main([*args, "--address", f"127.0.0.1:{port}"]) == 2
+    assert f"cannot reach a Ray cluster at --address 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_model_from_the_spec_folder_runs_on_a_worker_started_elsewhere(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow spec-folder test's bug on `InProcessRay`: the unit runs where neither the spec's
+    folder is on the path nor its module imported; the driver must send the folders."""
+    from harness.core.user_code import user_code
+
+    spec = write_spec(
+        "name: folder-model\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 0\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+        "  - {name: here, adapter: callable, callable: 'p84_spec_folder_model:predict', "
+        "outputs: probabilities, input_format: numpy}\n",
+        name="folder84.yaml",
+    )
+    (spec.parent / "p84_spec_folder_model.py").write_text(SPEC_FOLDER_MODEL)
+    elsewhere = tmp_path / "worker"
+    elsewhere.mkdir()
+    fake = InProcessRay(elsewhere, hidden=(spec.parent,), modules=("p84_spec_folder_model",))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with user_code(spec.parent):  # as `harness run` does for the spec's folder
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray"))
+    assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+    assert fake.options and all(o["retry_exceptions"] is False for o in fake.options)
+
+
+def test_a_model_reading_the_working_folder_sees_the_drivers_on_a_worker_started_elsewhere(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow working-folder test's bug on `InProcessRay`, whose worker runs in another folder
+    holding another `w.npy`: the unit must read the driver's, and give the local run's tables."""
+    import numpy as np
+
+    from harness.core.user_code import user_code
+
+    work, elsewhere = tmp_path / "work", tmp_path / "worker"
+    for folder, seed in ((work, 0), (elsewhere, 1)):
+        folder.mkdir()
+        np.save(folder / "w.npy", np.random.default_rng(seed).normal(size=(64, 10)))
+    spec = write_spec(
+        "name: cwd-model\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 0\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+        "  - {name: here, adapter: callable, callable: 'p84_cwd_model:predict', "
+        "outputs: logits, input_format: numpy}\n",
+        name="cwd84.yaml",
+    )
+    (spec.parent / "p84_cwd_model.py").write_text(CWD_MODEL)
+    fake = InProcessRay(elsewhere, hidden=(spec.parent,), modules=("p84_cwd_model",))
+    monkeypatch.chdir(work)
+    with user_code(spec.parent):
+        monkeypatch.setitem(sys.modules, "ray", fake)
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", shards=2))
+        assert outcome.exit_code == 0, [o.message for o in outcome.failed]
+        monkeypatch.delitem(sys.modules, "ray")
+        run(spec, tmp_path / "local")
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    assert Path.cwd() == work
+
+
+def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line_in_process(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The slow test's message, from the `RayTaskError` Ray returns for it (`InProcessRay`)."""
+    import harness.run.executors.ray_driver as ray_driver
+
+    monkeypatch.setitem(sys.modules, "ray", InProcessRay(tmp_path))
+    monkeypatch.setattr(ray_driver, "execute_remote", _skewed_execute_remote)
+    spec = write_spec(SPEC)
+    outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", max_retries=3))
+    assert outcome.exit_code == 1
+    message = outcome.failed[0].message
+    assert "TypeError: execute_remote() takes from 2 to 5 positional arguments" in message
+    assert "(worker pid " in message
+    assert "retries" not in message and "\x1b" not in message and "\n" not in message

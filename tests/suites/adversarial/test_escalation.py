@@ -79,11 +79,9 @@ def test_masked_adversarially_trained_cnn_is_flagged_with_a_wide_margin() -> Non
     assert any("escalation is off" in n for n in res.notes)
 
 
-@pytest.mark.slow  # the fast preset on 100 samples with 100 check samples (~8 s of CPU); by
-# default tests/cli/test_quickstart_gate.py::test_quickstart_leaderboard_promises reads the same
-# model and settings on the quickstart's stratified 100 (digits-cnn-adv at L-inf 0.1, 100 check
-# samples: no validity flag), and the bfloat16 case of the low-precision test below runs the
-# check itself on it
+# the fast preset on 100 samples with 100 check samples (~8 s of CPU): the default run's check
+# that the quickstart's adversarially trained digits CNN raises no validity flag at its settings
+# (tests/cli/test_quickstart_gate.py reads the same on the quickstart, in the slow set)
 def test_honest_zoo_cnn_raises_no_gradient_mismatch() -> None:
     task = builtin_tasks.digits().head(100)
     config = {"preset": "fast", "epsilons": {"linf": [0.1]}, "check_samples": 100}
