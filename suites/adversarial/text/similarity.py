@@ -49,6 +49,12 @@ class SentenceSimilarity:
                 f"suites.adversarial.text.similarity_model: cannot load encoder {source!r} "
                 f"offline ({first}); save one with save_pretrained() and give its folder"
             ) from None
+        if getattr(self._tok, "pad_token", None) is None:  # sentences are embedded in batches
+            raise ConfigError(
+                f"suites.adversarial.text.similarity_model: encoder {source!r} has a tokenizer "
+                "with no pad token, so sentences of different lengths cannot be batched; set "
+                "tokenizer.pad_token and save it"
+            )
         self._model = model.eval().to(device)
         # a tokenizer saved without model_max_length truncates nothing: cut at the positions
         # the encoder has, as the hf-text adapter does (`hf_text.position_limit`)
