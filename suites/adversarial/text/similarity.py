@@ -60,6 +60,17 @@ class SentenceSimilarity:
         # the encoder has, as the hf-text adapter does (`hf_text.position_limit`)
         limit = int(getattr(self._tok, "model_max_length", 1 << 30) or 1 << 30)
         self._max_length = min(limit, _positions(self._model))
+        try:  # below its special tokens a tokenizer does not truncate at all
+            specials = int(self._tok.num_special_tokens_to_add(pair=False))
+        except (AttributeError, TypeError, ValueError):
+            specials = 0
+        if self._max_length <= specials:
+            raise ConfigError(
+                f"suites.adversarial.text.similarity_model: encoder {source!r} reads at most "
+                f"{self._max_length} tokens, no more than the {specials} special tokens its "
+                "tokenizer adds to every sentence; save the tokenizer with a larger "
+                "model_max_length"
+            )
         self._device = device
         self._batch = batch_size
 
