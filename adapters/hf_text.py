@@ -104,6 +104,33 @@ def position_limit(model: torch.nn.Module) -> int:
     return positions
 
 
+def _check_room_for_text(tokenizer: Any, limit: int, max_length: int, *, name: str) -> None:
+    """Refuse a length limit that leaves no token of the text: a tokenizer asked to truncate
+    below its special tokens does not truncate at all ("Sequence to truncate too short"), so the
+    model would read every text whole while the truncation note says it reads `limit` tokens."""
+    try:
+        specials = int(tokenizer.num_special_tokens_to_add(pair=False))
+    except (AttributeError, TypeError, ValueError):  # a tokenizer without the method
+        return
+    if limit > specials:
+        return
+    source = (
+        f"max_length {max_length}"
+        if limit == max_length
+        else f"its length limit {limit} (the tokenizer's model_max_length or the model's "
+        "position embeddings)"
+    )
+    fix = (
+        f"give max_length at least {specials + 1}"
+        if limit == max_length
+        else f"save the tokenizer with model_max_length at least {specials + 1}"
+    )
+    raise ModelLoadError(
+        f"model {name!r}: {source} leaves no token of the text: the tokenizer adds "
+        f"{specials} special tokens to every text; {fix}"
+    )
+
+
 class HFTextAdapter(HFSourceHooks, AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
@@ -265,6 +292,7 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             int(getattr(tokenizer, "model_max_length", 1 << 30)),
             position_limit(model),
         )
+        _check_room_for_text(tokenizer, limit, max_length, name=name)
         description = {
             "adapter": cls.kind,
             "path": origin["path"],

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import torch
 
+from harness.core.errors import HarnessError
 from tests.adapters.builders import build
 
 tf = pytest.importorskip("transformers")
@@ -89,3 +90,22 @@ def test_long_texts_are_truncated_at_the_models_positions(
     logits = adapter.logits([long, "good film", cut])
     torch.testing.assert_close(logits[0], logits[2])
     assert adapter.count_tokens([long]) == usable
+
+
+@pytest.mark.parametrize("max_length", [1, 2])
+def test_a_max_length_that_leaves_no_text_token_is_refused(tmp_path: Path, max_length: int) -> None:
+    """A tokenizer asked to truncate below its special tokens does not truncate at all ("Sequence
+    to truncate too short"): with max_length 1 the model read every text whole while the job
+    note said its numbers were those of the texts' first token; at 2 it reads [CLS] [SEP] only."""
+    tokenizer = _tokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    torch.manual_seed(0)
+    config = tf.BertConfig(vocab_size=4 + len(WORDS), pad_token_id=tokenizer.pad_token_id, **SMALL)
+    folder = _save(tf.BertForSequenceClassification(config).eval(), tokenizer, tmp_path / "b")
+    with pytest.raises(HarnessError) as info:
+        build("hf-text", {"path": str(folder), "max_length": max_length}, Path("."), name="m")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "model 'm'" in message and f"max_length {max_length}" in message
+    assert "2 special tokens" in message and "at least 3" in message
+    adapter = build("hf-text", {"path": str(folder), "max_length": 3}, Path("."), name="m")
+    assert adapter.count_tokens(["good film plot"]) == 3

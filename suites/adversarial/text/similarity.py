@@ -49,11 +49,28 @@ class SentenceSimilarity:
                 f"suites.adversarial.text.similarity_model: cannot load encoder {source!r} "
                 f"offline ({first}); save one with save_pretrained() and give its folder"
             ) from None
+        if getattr(self._tok, "pad_token", None) is None:  # sentences are embedded in batches
+            raise ConfigError(
+                f"suites.adversarial.text.similarity_model: encoder {source!r} has a tokenizer "
+                "with no pad token, so sentences of different lengths cannot be batched; set "
+                "tokenizer.pad_token and save it"
+            )
         self._model = model.eval().to(device)
         # a tokenizer saved without model_max_length truncates nothing: cut at the positions
         # the encoder has, as the hf-text adapter does (`hf_text.position_limit`)
         limit = int(getattr(self._tok, "model_max_length", 1 << 30) or 1 << 30)
         self._max_length = min(limit, _positions(self._model))
+        try:  # below its special tokens a tokenizer does not truncate at all
+            specials = int(self._tok.num_special_tokens_to_add(pair=False))
+        except (AttributeError, TypeError, ValueError):
+            specials = 0
+        if self._max_length <= specials:
+            raise ConfigError(
+                f"suites.adversarial.text.similarity_model: encoder {source!r} reads at most "
+                f"{self._max_length} tokens, no more than the {specials} special tokens its "
+                "tokenizer adds to every sentence; save the tokenizer with a larger "
+                "model_max_length"
+            )
         self._device = device
         self._batch = batch_size
 

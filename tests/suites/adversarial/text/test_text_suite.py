@@ -433,6 +433,60 @@ def test_the_similarity_encoder_truncates_at_its_positions(encoder: Path) -> Non
     assert sim([long], [long.replace("good", "bad", 1)]).shape == (1,)
 
 
+def test_a_similarity_encoder_without_a_pad_token_is_named(encoder: Path, tmp_path: Path) -> None:
+    """An encoder whose tokenizer has no pad token failed the job at its first batch with
+    transformers' own "ValueError: Asking to pad but the tokenizer does not have a padding
+    token...", naming neither the key nor the folder."""
+    import shutil
+
+    import torch
+
+    from harness.suites.adversarial.text.similarity import SentenceSimilarity
+
+    folder = tmp_path / "nopad"
+    shutil.copytree(encoder, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("pad_token", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError) as info:
+        SentenceSimilarity(str(folder), device=torch.device("cpu"))
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("suites.adversarial.text.similarity_model: ")
+    assert "nopad" in message and "no pad token" in message
+
+
+def test_a_similarity_encoder_limit_below_its_special_tokens_is_named(tmp_path: Path) -> None:
+    """A tokenizer asked to truncate below its special tokens ([CLS] [SEP] at model_max_length
+    2) truncates nothing, so the encoder read whole texts past its positions."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    from harness.suites.adversarial.text.similarity import SentenceSimilarity
+
+    vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "film"])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", model_max_length=2
+    )
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=32, max_position_embeddings=32,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(tmp_path / "enc")
+    fast.save_pretrained(tmp_path / "enc")
+    with pytest.raises(ConfigError) as info:
+        SentenceSimilarity(str(tmp_path / "enc"), device=torch.device("cpu"))
+    message = str(info.value)
+    assert message.startswith("suites.adversarial.text.similarity_model: ")
+    assert "2 special tokens" in message and "\n" not in message
+
+
 def test_a_word_source_with_no_substitute_for_any_text_says_so(csv: Path) -> None:
     """A synonyms file that holds none of the task's words gave the word-level attack nothing to
     try on any text: robust accuracy equal to clean accuracy and attack success 0, with no flag
