@@ -89,6 +89,23 @@ def test_validate_says_a_ray_spec_needs_ray(
     )
 
 
+def _refuses_an_unreachable_address(
+    spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An --address that no cluster answers on (a port just freed) is refused in one line,
+    with no empty results folder left behind."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    args = ["run", str(spec), "--out", str(out), "--executor", "ray"]
+    assert main([*args, "--address", f"127.0.0.1:{port}"]) == 2
+    assert f"cannot reach a Ray cluster at --address 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not out.exists()
+
+
 @pytest.mark.slow  # a local Ray cluster (make test-slow; CI runs it)
 def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
     ray_cluster: object,
@@ -99,16 +116,7 @@ def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray(
     """With Ray already started in this process (a notebook, a Ray job), an --address that no
     cluster answers on is still refused in one line; it is not quietly replaced by the cluster
     this process is connected to."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = tmp_path / "out"
-    args = ["run", str(write_spec(SPEC)), "--out", str(out), "--executor", "ray"]
-    assert main([*args, "--address", f"127.0.0.1:{port}"]) == 2
-    assert f"cannot reach a Ray cluster at --address 127.0.0.1:{port}" in capsys.readouterr().err
-    assert not out.exists()  # no empty results folder left behind
+    _refuses_an_unreachable_address(write_spec(SPEC), tmp_path, capsys)
 
 
 def test_gpu_request_follows_the_spec(write_spec: Callable[..., Path]) -> None:
@@ -636,17 +644,8 @@ def test_an_unreachable_address_is_refused_also_when_this_process_runs_ray_in_pr
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The slow test above's refusal with Ray started in this process (`InProcessRay`)."""
-    import socket
-
     monkeypatch.setitem(sys.modules, "ray", InProcessRay(tmp_path))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = tmp_path / "out"
-    args = ["run", str(write_spec(SPEC)), "--out", str(out), "--executor", "ray"]
-    assert main([*args, "--address", f"127.0.0.1:{port}"]) == 2
-    assert f"cannot reach a Ray cluster at --address 127.0.0.1:{port}" in capsys.readouterr().err
-    assert not out.exists()
+    _refuses_an_unreachable_address(write_spec(SPEC), tmp_path, capsys)
 
 
 def test_a_model_from_the_spec_folder_runs_on_a_worker_started_elsewhere(
