@@ -307,9 +307,9 @@ def shown_uri(uri: str) -> str:
     secret than a password), so the command's output and a CI log never carry them. So is the
     value of a query parameter that names a password, token, secret, key, signature, credential
     or authorisation (`?X-Amz-Signature=`, `?sig=`, `?auth=`; `postgresql://ana@db/runs?password=`:
-    the database driver takes it, as libpq does), a JSON web token or an OAuth code (`?jwt=`,
-    `?code=`, an HTTP fragment's `#access_token=`), or holding one in its value
-    (`?odbc_connect=...;PWD=...`): `_secret_parameters`."""
+    the database driver takes it, as libpq does), a JSON web token, an OAuth code or a session
+    id (`?jwt=`, `?code=`, `;jsessionid=`, an HTTP fragment's `#access_token=`), or holding one
+    in its value (`?odbc_connect=...;PWD=...`): `_secret_parameters`."""
     masked = _masked(uri)
     shown = uri if masked is None else masked[1]
     for parameter, hidden in _secret_parameters(uri):
@@ -333,8 +333,9 @@ _SECRET_STEMS = re.compile(r"pass|pwd|token|secret|credential|signature|jwt|apik
 _SECRET_WORDS = frozenset({"key", "sig", "auth", "authorization", "assertion", "session", "bearer"})
 """... or holding one of these as a word of its own (`api_key`, `apiKey`, `sig`): not as letters
 of another word (`monkey`, `signal`, `author` are no secrets)."""
-_SECRET_NAMES = frozenset({"code"})
-"""... or being one of these (an OAuth authorisation code; `country_code` is no secret)."""
+_SECRET_NAMES = frozenset({"code", "jsessionid", "phpsessid", "sessionid", "sid"})
+"""... or being one of these (an OAuth authorisation code, a session id: Java's `;jsessionid=`,
+PHP's `PHPSESSID`; `country_code` is no secret)."""
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _INNER_NAME = re.compile(r"([A-Za-z0-9_.-]+)\s*=")
 """A `name=` inside a parameter's value (ODBC's `odbc_connect=...;PWD=...`, libpq's

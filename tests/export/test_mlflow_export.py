@@ -333,6 +333,11 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
             "https://a.blob.core.windows.net/mlflow?sv=2022&sig=***",
         ),
         ("https://mlflow.example/?auth=abc", "https://mlflow.example/?auth=***"),
+        # a session id logs its holder in as the session's user (Java's `;jsessionid=`, PHP's)
+        ("https://mlflow.example/x;jsessionid=A1B2", "https://mlflow.example/x;jsessionid=***"),
+        ("https://mlflow.example/?PHPSESSID=a1&x=1", "https://mlflow.example/?PHPSESSID=***&x=1"),
+        ("https://mlflow.example/?sessionid=a1", "https://mlflow.example/?sessionid=***"),
+        ("https://mlflow.example/?session_id=a1", "https://mlflow.example/?session_id=***"),
     ],
 )
 def test_a_tracking_uri_is_shown_without_its_password(uri: str, shown: str) -> None:
