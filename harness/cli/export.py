@@ -85,7 +85,7 @@ def export_command(args: argparse.Namespace) -> int:
 
     cards = export_model_index(
         results,
-        output_folder(args.out, "--out"),
+        output_folder(args.out, "--out", create=False),  # made with its first card
         all_metrics=args.all_metrics,
         allow_partial=args.allow_partial,
         suite_boards=installed_suite_boards(),  # which numbers have a chance level

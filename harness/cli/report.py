@@ -63,7 +63,7 @@ def report_command(args: argparse.Namespace) -> int:
     from harness.run.suite_boards import installed_suite_boards
 
     results = input_folder(args.results, "results folder")
-    out = output_folder(args.out, "--out")
+    out = output_folder(args.out, "--out", create=False)  # the site is made under its lock
     try:  # SIGINT, and SIGTERM (harness/cli/main.py), raise KeyboardInterrupt
         site = report(
             results,

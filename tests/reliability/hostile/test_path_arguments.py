@@ -166,6 +166,25 @@ def test_a_path_of_the_wrong_kind_is_one_line(
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "{results}", "--out", "{out}"],
+        ["export", "{results}", "--to", "model-index", "--out", "{out}"],
+    ],
+    ids=["report", "export-model-index"],
+)
+def test_a_refused_command_leaves_no_out_folder_behind(argv: list[str], tmp_path: Path) -> None:
+    """A command refused for its results (here a folder without runs) writes nothing: the
+    `--out` folder it was to create is not left behind, empty, with its parents."""
+    results = tmp_path / "results"
+    results.mkdir()
+    out = tmp_path / "new" / "site"
+    code, _out, err = cli(*(a.format(results=results, out=out) for a in argv))
+    assert code == 2 and "no runs found" in one_error_line(err), err
+    assert not (tmp_path / "new").exists()
+
+
 PREVIOUS_REPORT = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="harness-check"/>\n'
 
 
