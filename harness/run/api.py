@@ -49,8 +49,8 @@ from harness.run.api_progress import progress_wanted, suite_progress
 from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
 from harness.run.grad_mode import autograd_on
-from harness.run.memory_inputs import Columns, Groups, read_data
-from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, memory_task
+from harness.run.memory_inputs import Columns, Groups, column_names, read_data
+from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, Labeled, memory_task
 from harness.run.model_adapter import build_model_adapter
 from harness.run.model_rng import seeded_global_rng
 from harness.run.plugins import installed_plugins, suite_registry
@@ -214,10 +214,11 @@ class DataOptions:
     num_classes: int | None = None
     groups: Groups = None
     columns: Columns = field(default_factory=Columns)
+    train: Any = None  # the training split, in memory as data is
 
     def given(self) -> list[str]:
         """The settings that were set (they apply to data in memory only)."""
-        names = ("name", "bounds", "class_names", "num_classes", "groups")
+        names = ("name", "bounds", "class_names", "num_classes", "groups", "train")
         set_ = [n for n in names if getattr(self, n) is not None]
         return set_ + (["columns"] if self.columns != Columns() else [])
 
@@ -286,6 +287,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
         )
     if names is None and declared is not None:
         names = declared
+    train, train_groups = _read_train(options, names)
     built = memory_task(
         labeled,
         name=options.name or "in-memory",
@@ -293,8 +295,29 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
         class_names=names,
         num_classes=options.num_classes,
         groups=groups,
+        train=train,
+        train_groups=train_groups,
     )
     return built, names is None and options.num_classes is None
+
+
+def _read_train(
+    options: DataOptions, class_names: Sequence[str] | None
+) -> tuple[Labeled | None, pd.DataFrame | None]:
+    """The training split passed as `train=`, read as data is (the same columns; the sensitive
+    attributes too where `groups` names columns of the data, which the split then must have),
+    and its group frame. Every refusal names `train`."""
+    if options.train is None:
+        return None, None
+    _refuse_split_sets(options.train, "train")
+    named = column_names(options.groups)  # arrays of groups are the data's samples' alone
+    try:
+        return read_data(options.train, options.columns, named or None, class_names)
+    except InMemoryDataError as err:
+        text = (
+            str(err).removeprefix("data: ").replace("not a column of data", "not a column of train")
+        )
+        raise InMemoryDataError(f"train: {text}") from None
 
 
 def _first_names(names: Sequence[str]) -> str:
@@ -703,6 +726,7 @@ def evaluate(
     *,
     task: Any = None,
     data: Any = None,
+    train: Any = None,
     suites: Iterable[str] | Mapping[str, Mapping[str, Any] | None] = ("accuracy",),
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -735,7 +759,9 @@ def evaluate(
     (`label_column`, `feature_columns`); with `name`, `bounds` (default [0, 1] for images, the
     observed range for tables), `class_names`, `num_classes` and `groups` (sensitive
     attributes, one per sample: a DataFrame, a Series, a dict of named columns, a 1-D array or
-    tensor, or columns of `data`). `model` is an `nn.Module`, a
+    tensor, or columns of `data`). `train`: the training split beside `data`, in the same
+    form (for the shift suite's OOD detector fits and tabular noise scale, and the fairness
+    suite's group coverage, as a spec task's `train_split:`). `model` is an `nn.Module`, a
     fitted scikit-learn classifier, an adapter, a zoo name or a model spec mapping; `model_name`
     names a module or estimator in results (default: its class name); `outputs` says what an
     `nn.Module` returns: 'logits' (one score per class) or 'binary_logit' (one logit per input,
@@ -776,6 +802,7 @@ def evaluate(
         num_classes=num_classes,
         groups=groups,
         columns=columns,
+        train=train,
     )
     resolved, inferred = _resolve_task(task, data, base, options)
     the_task = resolved.subset(limit, seed=seed, purpose="limit", per_source=True)
@@ -846,6 +873,7 @@ def _evaluate(
         # the next line of their script may change in place (the saved fingerprint and job keys
         # would then describe data these results were not computed on)
         _ = the_task.fingerprint
+        _ = the_task.train_fingerprint
     provenance = Provenance(
         task=the_task,
         model_identity=adapter.identity(),

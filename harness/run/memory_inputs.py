@@ -168,7 +168,7 @@ def _group_frame(groups: Groups, frame: pd.DataFrame | None) -> pd.DataFrame | N
     return frame[list(groups)].reset_index(drop=True)
 
 
-def _column_names(groups: Groups) -> list[str]:
+def column_names(groups: Groups) -> list[str]:
     """The columns of the data that `groups` names (a list or tuple of names), else []."""
     if isinstance(groups, list | tuple):
         return list(groups)
@@ -806,7 +806,7 @@ def _frame(
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     named = _named_groups(groups, frame)
-    group_names = _column_names(groups)
+    group_names = column_names(groups)
     _check_group_order(named if _indexed(groups) else None, frame.index, "data")
     if columns.feature_columns is not None and not columns.feature_columns:
         raise InMemoryDataError("feature_columns: empty; name the model's input columns")
@@ -908,7 +908,7 @@ def _hub_dataset(
         raise InMemoryDataError(
             f"input_column: {source!r} is the label column (label_column); name the input column"
         )
-    names_used = _column_names(groups)
+    names_used = column_names(groups)
     if names_used:
         named = _named_groups(groups, ds.select_columns(_in(names_used, have)).to_pandas())
     else:

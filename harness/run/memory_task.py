@@ -8,8 +8,11 @@ bytes, the labels, the group values and the settings (shape, bounds), like every
 (`Task.fingerprint`): the same data gives the same print under any name. Texts are stored in
 Arrow as they are.
 
-Every check names the argument at fault (`data`, `bounds`, `class_names`, `groups`) in one line
-(`InMemoryDataError`).
+A training split passed beside the data (`train=`) becomes the task's `train`, stored the same
+way and checked against the data (`_train_split`).
+
+Every check names the argument at fault (`data`, `train`, `bounds`, `class_names`, `groups`) in
+one line (`InMemoryDataError`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import numbers
 import operator
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import SupportsIndex, cast
 
+import datasets
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -71,8 +75,26 @@ def memory_task(
     class_names: Sequence[str] | None,
     num_classes: int | None,
     groups: pd.DataFrame | None,
+    train: Labeled | None = None,
+    train_groups: pd.DataFrame | None = None,
 ) -> Task:
-    """Check `data` and build its task (see the module docstring)."""
+    """Check `data` and build its task (see the module docstring); `train` (with its own
+    `train_groups`) becomes the task's training split (`_train_split`)."""
+    task = _memory_task(data, name, bounds, class_names, num_classes, groups)
+    if train is None:
+        return task
+    inferred = num_classes is None and class_names is None
+    return replace(task, train=_train_split(train, train_groups, task, data, inferred=inferred))
+
+
+def _memory_task(
+    data: Labeled,
+    name: str,
+    bounds: tuple[float, float] | None,
+    class_names: Sequence[str] | None,
+    num_classes: int | None,
+    groups: pd.DataFrame | None,
+) -> Task:
     n = len(data.labels)
     if n == 0:
         raise InMemoryDataError("data: holds no samples")
@@ -125,6 +147,91 @@ def memory_task(
         source=MEMORY_SOURCE,
         description=f"{n:,} samples of shape {list(shape)} passed from Python",
     )
+
+
+def _train_split(
+    train: Labeled,
+    groups: pd.DataFrame | None,
+    task: Task,
+    data: Labeled,
+    *,
+    inferred: bool,
+) -> datasets.Dataset:
+    """The training split passed beside the data (`harness.evaluate(train=...)`), as the task's
+    `train`: what the shift suite's OOD detectors fit on and its tabular noise is scaled by, and
+    the fairness suite's group coverage reads. It must be the same kind of data as `data`
+    (texts or inputs of the same shape and features) with labels in the task's classes; its
+    inputs lie in the task's bounds (images, or a table given `bounds`). Every refusal names
+    `train`."""
+    n = len(train.labels)
+    if n == 0:
+        raise InMemoryDataError("train: holds no samples")
+    texts, train_texts = isinstance(data.inputs, list), isinstance(train.inputs, list)
+    if texts != train_texts:
+        raise InMemoryDataError(
+            f"train: holds {'texts' if train_texts else 'tensors'} but data holds "
+            f"{'texts' if texts else 'tensors'}; pass the training split in the same form"
+        )
+    k = task.num_classes
+    low, high = int(train.labels.min()), int(train.labels.max())
+    if low < 0 or high >= k:
+        bad = low if low < 0 else high
+        row = int(np.flatnonzero(train.labels == bad)[0])
+        raise InMemoryDataError(
+            f"train: label {bad} (sample {row}) is outside the task's classes [0, {k})"
+            + ("; pass num_classes= (data's labels set the count)" if inferred else "")
+        )
+    if train.class_names is not None and train.class_names != task.class_names:
+        raise InMemoryDataError(
+            f"train: its label column declares the classes {train.class_names[:3]!r}..., "
+            f"not data's {task.class_names[:3]!r}...; pass both with the same classes"
+        )
+    columns: dict[str, pa.Array] = {
+        SAMPLE_ID: pa.array(_sample_ids(n), pa.string()),
+        "label": pa.array(train.labels, pa.int64()),
+    }
+    if isinstance(train.inputs, list):
+        columns["input"] = pa.array(train.inputs, pa.string())
+    else:
+        _check_train_inputs(train, task, data)
+        columns["input"] = _rows_view(train.inputs)
+    try:
+        _group_columns(groups, n, columns)
+    except InMemoryDataError as err:
+        raise InMemoryDataError(f"train: {err}") from None
+    return arrow_dataset(pa.table(columns))
+
+
+def _check_train_inputs(train: Labeled, task: Task, data: Labeled) -> None:
+    """The training inputs' shape and features as data's, and their values in the task's box
+    where it is a declared one (images, or `bounds=`); a table's observed ranges are data's
+    own, which a training split may exceed: its values need only be finite."""
+    x = train.inputs
+    assert isinstance(x, torch.Tensor)
+    shape = tuple(int(s) for s in x.shape[1:])
+    if shape != task.input_shape:
+        raise InMemoryDataError(
+            f"train: samples of shape {list(shape)}, but data's are {list(task.input_shape)}"
+        )
+    if train.feature_names and data.feature_names and train.feature_names != data.feature_names:
+        differ = next(
+            (a, b) for a, b in zip(train.feature_names, data.feature_names, strict=True) if a != b
+        )
+        raise InMemoryDataError(
+            f"train: its feature columns differ from data's (column {differ[0]!r} where data "
+            f"has {differ[1]!r}); pass the same columns in the same order"
+        )
+    box = task.bounds
+    if task.observed_bounds or box is None:  # a table's range observed in data
+        finite = torch.isfinite(x.reshape(len(x), -1)).all(dim=1)
+        if not bool(finite.all()):
+            row = int(torch.nonzero(~finite).flatten()[0])
+            raise InMemoryDataError(f"train: sample {row} has NaN or inf inputs")
+        return
+    try:
+        _check_values(x, box, train.integer_dtype)
+    except InMemoryDataError as err:
+        raise InMemoryDataError(f"train: {str(err).removeprefix('data: ')}") from None
 
 
 def _rows_view(x: torch.Tensor) -> pa.FixedSizeListArray:

@@ -270,7 +270,8 @@ def build_bank(
     fit = fit_task(task, cfg.fit_samples, ctx)
     if fit is None:
         _drop(bank, fitting, f"task {task.name!r} has no train split to fit on (a task "
-              "spec names one with train_split: or train_source:, docs/tasks.md)")  # fmt: skip
+              "spec names one with train_split: or train_source:, docs/tasks.md; data in "
+              "memory takes one as harness.evaluate(..., train=))")  # fmt: skip
         return bank
     if len(fit) < 2:
         _drop(bank, fitting, f"the train split of {task.name!r} has {len(fit)} sample(s); "

@@ -1,0 +1,134 @@
+"""`harness.evaluate(data=..., train=...)`: a training split held in memory, beside the data,
+is the task's training split, as a spec task's `train_split:` is. Without it the shift suite's
+OOD feature detectors had nothing to fit on and were left out (their note named only spec
+keys), and a table's noise was scaled by the evaluation data's own spread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import harness
+from harness.core.errors import HarnessError
+from harness.data.builtin import digits_arrays
+from tests.fixture_models import linear_digits
+
+FAST = {"device": "cpu", "bootstrap_resamples": 0}
+SHIFT = {
+    "shift": {
+        "corruptions": [],
+        "ood_sets": [{"generated": "uniform_noise", "n": 100}],
+        # more than the 1,078 training images: every one is fitted on, in order
+        "ood": {"fit_samples": 5000, "detectors": ["msp", "mahalanobis", "knn"], "headline": "msp"},
+    }
+}
+
+
+def _split(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = digits_arrays(name)
+    return torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+
+
+def _aurocs(result: harness.EvaluationResult) -> dict[str, float]:  # type: ignore[name-defined]
+    return {
+        str(m.context["score"]): m.value
+        for m in result.metrics
+        if m.metric == "ood_auroc" and m.condition == "ood=uniform_noise"
+    }
+
+
+def test_a_training_split_in_memory_fits_the_detectors_as_the_catalogue_tasks_does() -> None:
+    model = linear_digits()
+    memory = harness.evaluate(
+        model, data=_split("test"), train=_split("train"), suites=SHIFT, **FAST
+    )
+    catalogue = harness.evaluate(model, task="digits", suites=SHIFT, **FAST)
+    ours, theirs = _aurocs(memory), _aurocs(catalogue)
+    assert set(ours) == {"msp", "mahalanobis", "knn"}
+    assert ours == pytest.approx(theirs, abs=1e-12)
+    # without it the feature detectors are left out, saying how to give one from Python
+    without = harness.evaluate(model, data=_split("test"), suites=SHIFT, **FAST)
+    absent = without.results["shift"].artifacts["ood"]["absent"]
+    assert set(_aurocs(without)) == {"msp"} and "train=" in absent["mahalanobis"]
+
+
+def test_a_tables_training_split_scales_its_noise() -> None:
+    """A table's noise follows the training split's spread (the note saying it used the
+    evaluation split's is gone), as a spec task with `train_split:` gives it."""
+    frame = pd.DataFrame(
+        {"a": [0.1 * i for i in range(40)], "b": [float(i % 7) for i in range(40)]}
+    )
+    frame["label"] = [i % 2 for i in range(40)]
+    suites = {"shift": {"tabular": ["gaussian_noise"], "severities": [3]}}
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return np.stack([x[:, 0] - 2.0, 2.0 - x[:, 0]], axis=1)
+
+    alone = harness.evaluate(model, data=frame[20:], suites=suites, **FAST)
+    trained = harness.evaluate(model, data=frame[20:], train=frame[:20], suites=suites, **FAST)
+    note = "tabular shifts use evaluation-split feature statistics"
+    assert any(note in n for n in alone.results["shift"].notes)
+    assert not any(note in n for n in trained.results["shift"].notes)
+
+
+def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None:
+    """`groups` naming columns of data names the training split's columns too: a group only
+    the training split holds is said, as for a spec task with a train split."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "a": rng.normal(size=200),
+            "sex": rng.choice(["f", "m"], 200),
+            "label": rng.integers(0, 2, 200),
+        }
+    )
+    train = frame.copy()
+    train.loc[:9, "sex"] = "x"
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return np.stack([x[:, 0], -x[:, 0]], axis=1)
+
+    result = harness.evaluate(
+        model, data=frame, train=train, groups=["sex"], suites=["fairness"], **FAST
+    )
+    said = "sex: groups present in the training split but absent from the test split: x"
+    assert said in result.results["fairness"].notes
+    with pytest.raises(HarnessError, match="^train: groups: column 'sex' is not a column of train"):
+        harness.evaluate(model, data=frame, train=train[["a", "label"]], groups=["sex"], **FAST)
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        (
+            (torch.zeros(5, 1, 4, 4), torch.zeros(5, dtype=torch.long)),
+            "train: samples of shape [1, 4, 4], but data's are [1, 8, 8]",
+        ),
+        (
+            (torch.zeros(5, 1, 8, 8), torch.full((5,), 12)),
+            "train: label 12 (sample 0) is outside the task's classes [0, 10)",
+        ),
+        (
+            (torch.full((5, 1, 8, 8), 2.0), torch.zeros(5, dtype=torch.long)),
+            "train: sample 0 has inputs in [2, 2], outside bounds [0, 1]",
+        ),
+        ((["a text"] * 5, [0] * 5), "train: holds texts but data holds tensors"),
+        ((torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)), "train:"),
+        ("digits", "train: got a str"),
+    ],
+    ids=["shape", "label", "bounds", "texts", "empty", "a name"],
+)
+def test_a_training_split_unlike_the_data_is_one_line_naming_train(
+    train: object, message: str
+) -> None:
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(linear_digits(), data=_split("test"), train=train, **FAST)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_train_goes_with_data_in_memory_only() -> None:
+    with pytest.raises(HarnessError, match="train: applies to data passed in memory"):
+        harness.evaluate(linear_digits(), task="digits", train=_split("train"), **FAST)
