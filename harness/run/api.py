@@ -50,7 +50,13 @@ from harness.run.environment import resolve_device
 from harness.run.evaluation import Evaluation, Provenance
 from harness.run.grad_mode import autograd_on
 from harness.run.memory_inputs import Columns, Groups, column_names, read_data
-from harness.run.memory_task import MEMORY_SOURCE, InMemoryDataError, Labeled, memory_task
+from harness.run.memory_task import (
+    MEMORY_SOURCE,
+    InMemoryDataError,
+    Labeled,
+    memory_task,
+    with_train,
+)
 from harness.run.model_adapter import build_model_adapter
 from harness.run.model_rng import seeded_global_rng
 from harness.run.plugins import installed_plugins, suite_registry
@@ -295,10 +301,11 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
         class_names=names,
         num_classes=options.num_classes,
         groups=groups,
-        train=train,
-        train_groups=train_groups,
     )
-    return built, names is None and options.num_classes is None
+    inferred = names is None and options.num_classes is None
+    if train is not None:
+        built = with_train(built, labeled, train, train_groups, inferred=inferred)
+    return built, inferred
 
 
 def _read_train(

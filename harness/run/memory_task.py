@@ -9,7 +9,7 @@ bytes, the labels, the group values and the settings (shape, bounds), like every
 Arrow as they are.
 
 A training split passed beside the data (`train=`) becomes the task's `train`, stored the same
-way and checked against the data (`_train_split`).
+way and checked against the data (`with_train`).
 
 Every check names the argument at fault (`data`, `train`, `bounds`, `class_names`, `groups`) in
 one line (`InMemoryDataError`).
@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import SupportsIndex, cast
 
-import datasets
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -75,26 +74,8 @@ def memory_task(
     class_names: Sequence[str] | None,
     num_classes: int | None,
     groups: pd.DataFrame | None,
-    train: Labeled | None = None,
-    train_groups: pd.DataFrame | None = None,
 ) -> Task:
-    """Check `data` and build its task (see the module docstring); `train` (with its own
-    `train_groups`) becomes the task's training split (`_train_split`)."""
-    task = _memory_task(data, name, bounds, class_names, num_classes, groups)
-    if train is None:
-        return task
-    inferred = num_classes is None and class_names is None
-    return replace(task, train=_train_split(train, train_groups, task, data, inferred=inferred))
-
-
-def _memory_task(
-    data: Labeled,
-    name: str,
-    bounds: tuple[float, float] | None,
-    class_names: Sequence[str] | None,
-    num_classes: int | None,
-    groups: pd.DataFrame | None,
-) -> Task:
+    """Check `data` and build its task (see the module docstring)."""
     n = len(data.labels)
     if n == 0:
         raise InMemoryDataError("data: holds no samples")
@@ -149,16 +130,16 @@ def _memory_task(
     )
 
 
-def _train_split(
-    train: Labeled,
-    groups: pd.DataFrame | None,
+def with_train(
     task: Task,
     data: Labeled,
+    train: Labeled,
+    groups: pd.DataFrame | None,
     *,
     inferred: bool,
-) -> datasets.Dataset:
-    """The training split passed beside the data (`harness.evaluate(train=...)`), as the task's
-    `train`: what the shift suite's OOD detectors fit on and its tabular noise is scaled by, and
+) -> Task:
+    """`task` (built from `data`) with the training split passed beside the data
+    (`harness.evaluate(train=...)`) as its `train`: what the shift suite's OOD detectors fit on and its tabular noise is scaled by, and
     the fairness suite's group coverage reads. It must be the same kind of data as `data`
     (texts or inputs of the same shape and features) with labels in the task's classes; its
     inputs lie in the task's bounds (images, or a table given `bounds`). Every refusal names
@@ -199,7 +180,7 @@ def _train_split(
         _group_columns(groups, n, columns)
     except InMemoryDataError as err:
         raise InMemoryDataError(f"train: {err}") from None
-    return arrow_dataset(pa.table(columns))
+    return replace(task, train=arrow_dataset(pa.table(columns)))
 
 
 def _check_train_inputs(train: Labeled, task: Task, data: Labeled) -> None:
