@@ -50,7 +50,16 @@ def calibration_flags(frame: Any) -> tuple[str, ...]:
     """The flags on the calibration numbers (NLL, ECE, Brier; per-group ECE) of a table's rows
     (a pandas DataFrame): every output a probability vector (`FLAG`), or every score a decision
     margin (`DECISION_FLAG`). Tables stored before a column existed have none: not flagged."""
-    flags = (FLAG,) if every_row_true(frame.get(COLUMN)) else ()
-    if every_row_true(frame.get(DECISION_COLUMN)):
+    flags = (FLAG,) if every_row_true(_column(frame, COLUMN)) else ()
+    if every_row_true(_column(frame, DECISION_COLUMN)):
         flags = (*flags, DECISION_FLAG)
     return flags
+
+
+def _column(frame: Any, name: str) -> Any:
+    """`frame.get(name)`: a numpy column's array where the frame holds one (no Series), else
+    pandas' column (or None)."""
+    from harness.core.sample_table import numpy_column
+
+    values = numpy_column(frame, name) if hasattr(frame, "columns") else None
+    return frame.get(name) if values is None else values

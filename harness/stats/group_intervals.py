@@ -86,6 +86,27 @@ class Rate:
         return self._bounds[alpha]
 
 
+def bounds_together(rates: Sequence[Rate], alpha: float = ALPHA) -> None:
+    """Compute the Wilson bounds at `alpha` of every rate of `rates` that lacks them in one
+    `wilson_bounds` call over all their groups, kept in each rate's memo (`Rate.bounds`): its
+    operations are element by element, so each group's bounds are the ones its own rate's call
+    gives, bit for bit, for one call's fixed cost instead of one per rate (~5 a table)."""
+    missing = [rate for rate in rates if alpha not in rate._bounds]
+    if len(missing) < 2:
+        return
+    lo, hi = wilson_bounds(
+        np.concatenate([np.asarray(r.successes, dtype=np.float64) for r in missing]),
+        np.concatenate([np.asarray(r.trials, dtype=np.float64) for r in missing]),
+        alpha=alpha,
+    )
+    lo.flags.writeable = hi.flags.writeable = False
+    start = 0
+    for rate in missing:
+        end = start + len(rate.trials)
+        rate._bounds[alpha] = (lo[start:end], hi[start:end])
+        start = end
+
+
 def extreme_pair(values: np.ndarray, active: np.ndarray) -> tuple[int, int]:
     """(highest, lowest) active group by point value (first one on ties)."""
     idx = np.flatnonzero(active)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from harness.core.sample_table import numpy_column
 from harness.core.seeding import rng
 from harness.stats import tie_breaks
 from harness.stats.calibration import confidence_bins, counted_sums
@@ -79,16 +80,21 @@ class Columns:
 
     @classmethod
     def of(cls, frame: pd.DataFrame, positive: int) -> Columns:
-        clean = frame[CLEAN_CORRECT].to_numpy(bool) if CLEAN_CORRECT in frame.columns else None
+        def read(column: str, dtype: type) -> np.ndarray:
+            """`frame[column].to_numpy(dtype)`, a numpy column's array read without a Series."""
+            values = numpy_column(frame, column, dtype)
+            return frame[column].to_numpy(dtype) if values is None else values
+
+        clean = read(CLEAN_CORRECT, bool) if CLEAN_CORRECT in frame.columns else None
 
         def optional(column: str) -> np.ndarray | None:
-            return frame[column].to_numpy(bool) if column in frame.columns else None
+            return read(column, bool) if column in frame.columns else None
 
         return cls(
-            label=frame["label"].to_numpy(np.int64),
-            prediction=frame["prediction"].to_numpy(np.int64),
-            correct=frame["correct"].to_numpy(bool),
-            confidence=frame["confidence"].to_numpy(np.float64),
+            label=read("label", np.int64),
+            prediction=read("prediction", np.int64),
+            correct=read("correct", bool),
+            confidence=read("confidence", np.float64),
             clean_correct=clean,
             positive=positive,
             tied=optional(TIED),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,7 +31,7 @@ import pandas as pd
 from harness.core.calibration_flags import calibration_flags
 from harness.core.errors import DatasetError
 from harness.core.group_order import value_order
-from harness.core.sample_table import GROUP_PREFIX
+from harness.core.sample_table import GROUP_PREFIX, numpy_column
 from harness.stats.calibration import (
     ECE_BINS,
     ECE_METHOD,
@@ -46,6 +47,7 @@ from harness.stats.group_intervals import (
     WILSON_GROUP_METHOD,
     Rate,
     bootstrap_gap_ci,
+    bounds_together,
     ece_gap_ci,
     extreme_bootstrap_ci,
     extreme_rate_ci,
@@ -340,7 +342,19 @@ class _Computed:
     def wilson(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Each rate's Wilson bounds of every group, computed once (a group's are its own
         `wilson_ci`'s, bit for bit: the same float64 operations element by element)."""
+        bounds_together(list(self.rates.values()))
         return {metric: rate.bounds() for metric, rate in self.rates.items()}
+
+    @functools.cached_property
+    def numbers(self) -> _Numbers:
+        """The groups' point values, rate trials and Wilson bounds as Python numbers, each
+        array read once for all groups (a numpy scalar per group and metric cost ~1 us a read,
+        ~20 reads a group's row)."""
+        return _Numbers(
+            values={metric: v[0].tolist() for metric, v in self.point.items()},
+            trials={metric: rate.trials.tolist() for metric, rate in self.rates.items()},
+            wilson={m: (low.tolist(), high.tolist()) for m, (low, high) in self.wilson.items()},
+        )
 
     def small_denominators(self, metric: str) -> list[str]:
         """Active groups whose `metric` rests on fewer than `min_group_size` trials."""
@@ -349,6 +363,17 @@ class _Computed:
             return []
         small = self.active & (rate.trials > 0) & (rate.trials < self.min_group_size)
         return [self.labels[i] for i in np.flatnonzero(small)]
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """`_Computed.numbers`: `values[metric][i]` is `point[metric][0, i]`, `trials[metric][i]`
+    is `rates[metric].trials[i]` and `wilson[metric]` the rate's bounds, as `tolist` gives them
+    (the same values: a float64's Python float, an integer's int)."""
+
+    values: dict[str, list[Any]]
+    trials: dict[str, list[Any]]
+    wilson: dict[str, tuple[list[float], list[float]]]
 
 
 _BOOTSTRAPPED = ("ece", "acc_drop")
@@ -379,16 +404,38 @@ def _codes_of(
     for tables whose grouping columns are the same integers (`harness groups --by label`: every
     model of a task has the same labels in the same order): the codes are a function of those
     values alone. Each table's columns are still checked (`_group_column`)."""
-    columns = {col: _group_column(frame, col) for col in grouping}
+    columns = {col: _integer_group(frame, col) for col in grouping}
 
     def made() -> tuple[list[tuple[str, ...]], np.ndarray]:
-        return _group_codes({col: _text_of(v) for col, v in columns.items()}, grouping)
+        return _group_codes(
+            {
+                col: v.astype(str) if isinstance(v, np.ndarray) else _text_of(v)
+                for col, v in columns.items()
+            },
+            grouping,
+        )
 
-    numbers = [v.to_numpy() for v in columns.values() if _integer(v)]
+    numbers = [
+        v if isinstance(v, np.ndarray) else v.to_numpy()
+        for v in columns.values()
+        if isinstance(v, np.ndarray) or _integer(v)
+    ]
     if shared is None or len(numbers) != len(columns):
         return made()
     key = ("group-codes", grouping, *((v.dtype.str, v.tobytes()) for v in numbers))
     return shared.draws(key, made)
+
+
+def _integer_group(frame: pd.DataFrame, name: str) -> np.ndarray | pd.Series:
+    """`_group_column(frame, name)`, as the numpy array of its integers where the column is
+    numpy integers (which that check returns unread: none missing, none blank, not
+    continuous), read without a pandas Series; else the checked column itself."""
+    col = GROUP_PREFIX + name
+    held = col if col in frame.columns else "label" if name == LABEL_GROUP else None
+    values = None if held is None else numpy_column(frame, held)
+    if values is not None and values.dtype.kind in "iu":
+        return np.asarray(values)
+    return _group_column(frame, name)
 
 
 def _integer(values: pd.Series) -> bool:
@@ -550,14 +597,19 @@ def _joined(*notes: str | None) -> str | None:
 
 def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
     """One group's metric: Wilson for rates (with a small-denominator note), else bootstrap."""
-    count = int(comp.point["n"][0, i])
-    value = comp.point[metric][0, i]
+    numbers = comp.numbers
+    count = int(numbers.values["n"][i])
+    value = numbers.values[metric][i]
     rate = comp.rates.get(metric)
     # an undefined TPR/FPR is of its 0 positives/negatives, not of the group's size
-    own_n = int(rate.trials[i]) if rate is not None and metric in _DENOMINATOR_NAMES else None
+    own_n = (
+        int(numbers.trials[metric][i])
+        if rate is not None and metric in _DENOMINATOR_NAMES
+        else None
+    )
     if count == 0:
         return Estimate(value=None, note="no samples in this group (empty intersection)", n=own_n)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         return Estimate(value=None, note=_UNDEFINED_NOTES.get(metric, "undefined"), n=own_n)
     if metric == "ece":  # biased upward in small groups: the bias-aware interval
         ci = comp.ece_cis[i]
@@ -567,7 +619,7 @@ def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
         ci = _percentile_ci(boot[:, i]) if boot is not None else None
         method = BOOTSTRAP_GROUP_METHOD if ci else None
         return Estimate(value=float(value), ci=ci, method=method)
-    trials = int(rate.trials[i])
+    trials = int(numbers.trials[metric][i])
     note: str | None = None
     flags: tuple[str, ...] = ()
     if metric in _DENOMINATOR_NAMES and trials < comp.min_group_size:
@@ -576,7 +628,7 @@ def _own_estimate(comp: _Computed, metric: str, i: int) -> Estimate:
             f"{comp.min_group_size}): the rate is unreliable and its interval wide"
         )
         flags = (SMALL_DENOMINATOR,)
-    low, high = comp.wilson[metric]
+    low, high = numbers.wilson[metric]
     ci = (float(low[i]), float(high[i])) if trials > 0 else None  # `wilson_ci`'s
     return Estimate(
         value=float(value),
@@ -596,8 +648,9 @@ def _group_rows(comp: _Computed, condition: str) -> tuple[list[GroupRow], list[s
     small: list[str] = []  # as the note lists them: each with its size
     empty: list[str] = []
     metrics = [k for k in comp.point if k != "n"]
+    counts = comp.numbers.values["n"]
     for i, label in enumerate(comp.labels):
-        count = int(comp.point["n"][0, i])
+        count = int(counts[i])
         if 0 < count < comp.min_group_size:
             insufficient.append(label)
             small.append(f"{label} ({_counted(count, 'sample', 'samples')})")

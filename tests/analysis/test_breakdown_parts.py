@@ -178,3 +178,61 @@ def test_calibration_flags_read_every_kind_of_column_as_before(values: object) -
     assert every_row_true(np.asarray(column)) is want
     frame = pd.DataFrame({COLUMN: column}) if len(column) else pd.DataFrame({"x": []})
     assert calibration_flags(frame) == ((FLAG,) if want else ())
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_breakdowns_python_numbers_are_its_arrays_read_one_by_one(seed: int) -> None:
+    """`_Computed.numbers` (each array's `tolist`) holds what reading every group's numpy
+    scalar gave: the same ints and floats, -0.0 and NaN included (reprs compared)."""
+    from harness.stats.groups import _compute, _Options
+
+    labels, correct, confidence, codes, _g = _layout(seed)
+    frame = pd.DataFrame(
+        {
+            "label": labels % 2,
+            "prediction": np.where(correct, labels % 2, 1 - labels % 2),
+            "correct": correct,
+            "confidence": confidence,
+            "group:a": codes,
+        }
+    )
+    comp = _compute(
+        frame, ("a",), binary=True, seed=0, condition="clean", options=_Options(min_group_size=5)
+    )
+    numbers = comp.numbers
+    for metric, values in comp.point.items():
+        got = numbers.values[metric]
+        assert all(type(v) in (int, float) for v in got)
+        assert [repr(float(v)) for v in values[0]] == [repr(float(v)) for v in got]
+    for metric, rate in comp.rates.items():
+        assert [int(t) for t in rate.trials] == [int(t) for t in numbers.trials[metric]]
+        low, high = comp.wilson[metric]
+        assert [repr(float(v)) for v in low] == [repr(v) for v in numbers.wilson[metric][0]]
+        assert [repr(float(v)) for v in high] == [repr(v) for v in numbers.wilson[metric][1]]
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.05 / 3, 0.01])
+def test_rates_bounds_made_together_are_each_rates_own(alpha: float) -> None:
+    """`bounds_together`: one `wilson_bounds` call over several rates gives each rate the
+    bounds its own call gives (repr: -0.0 and NaN too), kept read-only in its memo; a rate
+    that has its bounds already keeps them."""
+    from harness.stats.group_intervals import bounds_together
+
+    gen = np.random.default_rng(7)
+    made = []
+    for size in (1, 4, 9, 30):
+        trials = gen.integers(0, 40, size)
+        trials[0] = 0  # an empty group: NaN
+        successes = np.minimum(gen.integers(0, 40, size), trials)
+        made.append((successes, trials))
+    made.append((np.array([0.0, 3.5, 7.0]), np.array([7.0, 7.0, 7.0])))  # fractional n
+    together = [Rate(k, n) for k, n in made]
+    held = together[1].bounds(alpha)
+    bounds_together(together, alpha)
+    assert together[1].bounds(alpha) is held
+    for rate, (k, n) in zip(together, made, strict=True):
+        want = wilson_bounds(k, n, alpha=alpha)
+        got = rate.bounds(alpha)
+        for a, b in zip(got, want, strict=True):
+            assert [repr(float(v)) for v in a] == [repr(float(v)) for v in b]
+            assert not a.flags.writeable
