@@ -627,7 +627,10 @@ def _check_items_repeat(dataset: Any, collate: Callable[[list[Any]], Any] | None
             first, again = dataset[i], dataset[i]
             pairs = isinstance(first, list | tuple) and isinstance(again, list | tuple)
             if pairs and len(first) == 2 and len(again) == 2:
-                parts = ((first[0], again[0], "input"), (first[1], again[1], "label"))
+                parts: tuple[tuple[Any, Any, str], ...] = (
+                    (first[0], again[0], "input"),
+                    (first[1], again[1], "label"),
+                )
             elif collate is None:
                 return  # not (x, y) pairs: the read refuses them, naming what they are
             else:  # dicts or triples the loader's own collate_fn makes (x, y) batches of
