@@ -298,19 +298,23 @@ def _floors_without_values(base: LoadedRun, cur: LoadedRun, policy: Policy) -> l
     if not floors:
         return []
     held: dict[JobKey, set[str]] = {}
+    lower: set[str] = set()  # the names of lower-is-better metrics: their `floor` is a ceiling
     for key, job in cur.jobs.items():
         if job.status != JobStatus.COMPLETED:
             continue
         found = [*job.metrics, *(base.jobs[key].metrics if key in base.jobs else [])]
         held[key] = {name for m in found for name in (m.key, m.metric, suite_column(m))}
+        lower |= {n for m in found if not m.higher_is_better for n in (m.key, m.metric)}
+        lower |= {suite_column(m) for m in found if not m.higher_is_better}
     notes = []
     for name, rule in sorted(floors.items()):
         somewhere = {key[1:] for key, names in held.items() if name in names}
+        word = "ceiling" if name in lower else "floor"
         for key in sorted(
             k for k, names in held.items() if k[1:] in somewhere and name not in names
         ):
             notes.append(
-                f"floor {rule.floor:g} on {name} checked no value of model {key[0]!r} (task "
+                f"{word} {rule.floor:g} on {name} checked no value of model {key[0]!r} (task "
                 f"{key[1]}, suite {key[2]}): neither run has that metric for it"
             )
     return notes

@@ -186,6 +186,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.report is not None:  # before the run, not after it
         from harness.present.site_folder import refuse_foreign_folder
 
+        # a file, a device or a dangling link there failed only after every job had run
+        output_folder(args.report, "--report", create=False)
         refuse_foreign_folder(args.report)
     plan = load_plan(args, spec_path)
     origin = "--protocol" if args.protocol else str(spec_path)

@@ -69,6 +69,8 @@ def calling_model(model: str, during: str) -> Iterator[None]:
                 raise
             raise KeyboardInterrupt(f"a signal arrived during {during}") from err
         if isinstance(err, Exception) and out_of_memory(err):
+            with contextlib.suppress(AttributeError):  # whose it was, for its one line
+                setattr(err, _MODEL_OOM, model)
             raise  # a condition suites handle (throughput's batch-size sweep), not a model bug
         raise model_failure(model, during, err) from err
 
@@ -89,12 +91,24 @@ class ModelOutOfMemoryError(HarnessError, torch.OutOfMemoryError, MemoryError):
     error it was still catches it; the original is its `__cause__`."""
 
 
+_MODEL_OOM = "_harness_model_out_of_memory"  # set on an out-of-memory error model code raised
+
+
 def out_of_memory_error(
     model: str, suite: str, task: str, batch_size: int, err: BaseException
 ) -> ModelOutOfMemoryError:
     """The one line of `model` running out of memory in `suite` on `task` (`err`, which
-    `out_of_memory` says is one), naming the batch size to lower."""
+    `out_of_memory` says is one), naming the batch size to lower. One the suite's own code
+    raised (not through the model's checked calls: a dataset-sized array of its own, or a
+    white-box attack's forward through `module()`) names the suite first, and also the sample
+    limit: the batch size may size nothing it allocated."""
     first = (str(err).strip().splitlines() or [""])[0][:200]
+    if getattr(err, _MODEL_OOM, None) != model:
+        return ModelOutOfMemoryError(
+            f"suite {suite!r} ran out of memory on task {task!r} with model {model!r} at "
+            f"batch_size={batch_size} ({type(err).__name__}: {first}); pass a smaller "
+            "batch_size= or limit=, or a device with more memory"
+        )
     return ModelOutOfMemoryError(
         f"model {model!r} ran out of memory in suite {suite!r} on task {task!r} at "
         f"batch_size={batch_size} ({type(err).__name__}: {first}); pass a smaller batch_size= "

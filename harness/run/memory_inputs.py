@@ -625,12 +625,18 @@ def _check_items_repeat(dataset: Any, collate: Callable[[list[Any]], Any] | None
         items: list[Any] = []
         for i in range(min(_REREAD_ITEMS, len(dataset))):
             first, again = dataset[i], dataset[i]
-            if not (isinstance(first, list | tuple) and isinstance(again, list | tuple)):
+            pairs = isinstance(first, list | tuple) and isinstance(again, list | tuple)
+            if pairs and len(first) == 2 and len(again) == 2:
+                parts: tuple[tuple[Any, Any, str], ...] = (
+                    (first[0], again[0], "input"),
+                    (first[1], again[1], "label"),
+                )
+            elif collate is None:
                 return  # not (x, y) pairs: the read refuses them, naming what they are
-            if len(first) != 2 or len(again) != 2:
-                return
-            for part, what in ((0, "input"), (1, "label")):
-                if not _alike(first[part], again[part]):
+            else:  # dicts or triples the loader's own collate_fn makes (x, y) batches of
+                parts = ((first, again, "item"),)
+            for one, other, what in parts:
+                if not _alike(one, other):
                     raise InMemoryDataError(
                         f"data: item {i} of the dataset holds another {what} when read again "
                         "(a random transform such as RandomCrop or RandomHorizontalFlip, label "
@@ -669,7 +675,14 @@ def _check_collate_repeats(collate: Callable[[list[Any]], Any], items: list[Any]
 
 def _alike(a: Any, b: Any) -> bool:
     """Two reads of one item's input or label alike (tensors and arrays by value, NaN equal to
-    NaN; Python and numpy numbers by value); other kinds are left to the read."""
+    NaN; Python and numpy numbers and texts by value; lists, tuples and dicts part by part);
+    other kinds are left to the read."""
+    if isinstance(a, str | bytes) and isinstance(b, str | bytes):
+        return a == b  # a text's random word dropout or swap read as alike
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_alike(p, q) for p, q in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_alike(a[k], b[k]) for k in a)
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
         return a.shape == b.shape and _tensors_alike(a, b)
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):

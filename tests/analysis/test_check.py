@@ -1022,3 +1022,36 @@ def test_a_floor_some_models_lack_the_metric_for_is_said_not_passed_in_silence(
         out,
     ), out
     assert "model 'm1'" not in out.split("floor 0.9 on", 1)[1].split("\n", 1)[0]
+
+
+def test_a_ceiling_some_models_lack_the_metric_for_is_said_as_a_ceiling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same note for a lower-is-better metric names its `floor` as the ceiling it is, as the
+    gate's rows do (it said "floor 0.3 on ood_fpr_at_95_tpr[...]")."""
+
+    def odin(value: float) -> MetricRecord:
+        return MetricRecord(
+            suite="shift",
+            metric="ood_fpr_at_95_tpr",
+            context={"score": "odin", "ood": "noise"},
+            value=value,
+            unit="fraction",
+            higher_is_better=False,
+            n=400,
+            ci=(value - 0.02, value + 0.02),
+            ci_method="Wilson, 95%",
+        )
+
+    more = {("m1", "shift"): [odin(0.2)]}
+    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8}, more=more)
+    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, more=more)
+    policy = tmp_path / "ceiling.yaml"
+    policy.write_text("metrics:\n  ood_fpr_at_95_tpr[ood=noise,score=odin]: {floor: 0.3}\n")
+    assert check("--baseline", base, "--current", cur, "--policy", policy) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"ceiling 0\.3 on ood_fpr_at_95_tpr\[ood=noise,score=odin\] checked no value of model "
+        r"'m2' \(task \S+, suite shift\): neither run has that metric for it",
+        out,
+    ), out

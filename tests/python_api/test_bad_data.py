@@ -94,6 +94,34 @@ def _mixup(items: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.T
     return lam * x + (1 - lam) * x[torch.randperm(len(x))], y
 
 
+class _DictItems(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """Items as dicts: a loader's own collate_fn makes the (x, y) batches."""
+
+    def __len__(self) -> int:
+        return 20
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {"x": X[i], "y": Y[i]}
+
+
+def _mixup_dicts(items: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """`_mixup` of dict items (a collate that batches dicts into (x, y) pairs)."""
+    return _mixup([(item["x"], int(item["y"])) for item in items])
+
+
+class _TextDropout(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A text training set's random word dropout left on in `__getitem__`."""
+
+    TEXTS = ("a good film", "bad and not good at all", "good", "a bad one") * 5
+
+    def __len__(self) -> int:
+        return len(self.TEXTS)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        words = self.TEXTS[i].split()
+        return " ".join(w for w in words if torch.rand(()) > 0.3), i % 2
+
+
 def _nan() -> torch.Tensor:
     x = X.clone()
     x[3, 0, 1, 1] = float("nan")
@@ -543,6 +571,15 @@ CASES = {
         dict(data=DataLoader(_Pairs(), batch_size=8, collate_fn=_mixup)),
         r"^data: the DataLoader's collate_fn gives another batch when called again on the "
         r"same items",
+    ),
+    "a loader of dict items with a random collate_fn": (  # the check read pairs only
+        dict(data=DataLoader(_DictItems(), batch_size=8, collate_fn=_mixup_dicts)),
+        r"^data: the DataLoader's collate_fn gives another batch when called again on the "
+        r"same items",
+    ),
+    "a dataset with a random text transform": (  # word dropout: texts compared as alike
+        dict(data=_TextDropout(), class_names=["neg", "pos"]),
+        r"^data: item \d+ of the dataset holds another input when read again",
     ),
     "an empty list of texts": (  # said "x is a list; pass a torch tensor ..." (probe86)
         dict(data=([], []), class_names=["neg", "pos"]),

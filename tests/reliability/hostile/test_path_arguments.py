@@ -44,6 +44,11 @@ ARGUMENTS: dict[str, tuple[str, Argv]] = {
     # argument: (role, the command line with the path in it)
     "run.spec": ("file-in", lambda p, c: ["run", p, "--out", str(c.out)]),
     "run.--out": ("folder-out", lambda p, c: ["run", str(c.spec), "--out", p]),
+    # refused before the run: a file there ran every job, then said 'choose another --out'
+    "run.--report": (
+        "folder-out",
+        lambda p, c: ["run", str(c.spec), "--out", str(c.out), "--report", p],
+    ),
     "run.--protocol-ids": (
         "file-in",
         lambda p, c: ["run", "--protocol", "x", "--models", "m", "--protocol-ids", p],
@@ -162,6 +167,9 @@ def test_a_path_of_the_wrong_kind_is_one_line(
     assert named in line or str(path) in line, line
     if kind == "dangling-link":
         assert "link to" in line and "does not exist" in line, line
+    if argument == "run.--report":  # named as the option it is, before any job ran
+        assert "--report" in line and "--out" not in line, line
+        assert not context.out.exists()
     assert _snapshot(scratch) == before  # nothing created, truncated or replaced
     assert stat.S_ISCHR(Path("/dev/full").stat().st_mode)
 
