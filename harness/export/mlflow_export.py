@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
+from harness.store.links import first_link
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -107,6 +108,8 @@ def export_mlflow(
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
+    if site is not None:
+        _refuse_site_links(site)
     counts = {"logged": 0, "kept": 0, "replaced": 0}
     with _one_export_at_a_time(uri, experiment), _quiet_mlflow():
         client, experiment_id = _experiment(client_type, uri, experiment)
@@ -497,6 +500,24 @@ def _artifact_location(uri: str) -> str | None:
     if not uri.startswith(prefix) or uri == f"{prefix}:memory:":
         return None
     return (Path(uri[len(prefix) :]).resolve().parent / "mlruns").as_uri()
+
+
+def _refuse_site_links(site: Path) -> None:
+    """A link inside the report site: MLflow's `log_artifacts` follows it and uploads the file
+    it points to (a site may come with a results folder from a shared cache). Refused before
+    anything is logged; the site folder itself may be a link the user gave."""
+    found = first_link(site)
+    if found is None:
+        return
+    try:
+        target = f" (pointing to {os.readlink(found)})"
+    except OSError:
+        target = ""
+    raise HarnessError(
+        f"report site {site} holds a symbolic link, {found}{target}: MLflow would upload "
+        "what it points to; a report site holds plain files and folders only: remove the link "
+        "or pass another --report (nothing was logged)"
+    )
 
 
 def _found_report(results: Path) -> Path | None:
