@@ -276,6 +276,22 @@ def test_a_report_site_holding_a_link_is_refused_before_anything_is_logged(
     assert experiment is None or not _job_runs(tracking_uri)  # nothing logged
 
 
+def test_a_run_file_that_is_a_link_is_refused_before_anything_is_logged(
+    results: Path, tracking_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run folder's spec.yaml replaced by a link (to /etc/passwd in the probe): the export
+    logged the file it points to as the harness run's `spec.yaml` artifact, exit 0."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    spec = next((results / "runs").glob("*/manifest.json")).with_name("spec.yaml")
+    spec.unlink(missing_ok=True)
+    spec.symlink_to(secret)
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {spec} is a symbolic link (pointing to {secret})"), err
+    assert err.count("\n") == 1 and "nothing was logged" in err, err
+
+
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "nosuchscheme://x"])
 def test_an_unusable_tracking_uri_is_one_line(
     results: Path, uri: str, capsys: pytest.CaptureFixture[str]
