@@ -490,7 +490,7 @@ def stored_group_rows(
         _check_by_columns(query.by, stored, query.words)
     kept, repeated = once_per_condition(planned)
     _forget_others(selected, kept)
-    for line in _lacking(lacking, kept, of_task, query):
+    for line in _lacking(lacking, kept, of_task, query) + _continuous(kept, stored, query):
         if on_missing is not None:
             on_missing(line)
     for line in repeated:
@@ -596,6 +596,37 @@ def _lacking(
             f"have (its own: {', '.join(own) or '(none)'})"
         )
     return lines
+
+
+def _continuous(kept: list[Planned], stored: dict[str, set[bool]], query: GroupQuery) -> list[str]:
+    """Without `--by`, one line per task and group column that the shown tables hold as
+    continuous values, which no default grouping breaks down: the default is "each group
+    column", and a column such as a float `x2` (or diabetes' raw `age`) was left out without a
+    word, while the fairness suite's table beside it may store its bins (`x2_bin`)."""
+    if query.by:
+        return []
+    lines: dict[tuple[str, str], str] = {}
+    for (_manifest, job), plan, _by, _conditions in kept:
+        for column in group_columns_of(plan.groups):
+            task = job.record.task
+            if (task, column) in lines or not is_float_dtype(
+                plan.groups[f"{GROUP_PREFIX}{column}"]
+            ):
+                continue
+            binned = f"{column}_bin"
+            if binned in group_columns_of(plan.groups):
+                continue  # its bins are a grouping of this very table: shown
+            how = (
+                f"{query.words('by', binned)} breaks down the bins the fairness suite stored"
+                if binned in stored
+                else "only a fairness suite's table stores it binned (by its bins or the "
+                f"task's group_bins, as {column}_bin)"
+            )
+            lines[(task, column)] = (
+                f"group column {column!r} of task {task!r}: it holds continuous values, not "
+                f"groups; {how}"
+            )
+    return list(lines.values())
 
 
 def _check_by_form(by: list[str] | None, words: SettingWords) -> None:

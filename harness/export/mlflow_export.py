@@ -33,6 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
+from harness.store.links import first_link, is_link
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -107,6 +108,9 @@ def export_mlflow(
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
+    if site is not None:
+        _refuse_site_links(site)
+    _refuse_file_links(jobs)
     counts = {"logged": 0, "kept": 0, "replaced": 0}
     with _one_export_at_a_time(uri, experiment), _quiet_mlflow():
         client, experiment_id = _experiment(client_type, uri, experiment)
@@ -498,6 +502,43 @@ def _artifact_location(uri: str) -> str | None:
     if not uri.startswith(prefix) or uri == f"{prefix}:memory:":
         return None
     return (Path(uri[len(prefix) :]).resolve().parent / "mlruns").as_uri()
+
+
+def _refuse_file_links(jobs: list[ExportedJob]) -> None:
+    """A run's spec.yaml or manifest.json, or a job's file, that is a link: MLflow's
+    `log_artifact` follows it and uploads the file it points to. Refused before anything is
+    logged."""
+    for job in jobs:
+        run_dir = job.job.path.parent.parent
+        paths = [run_dir / name for name in _RUN_FILES] + [job.job.path / n for n in _JOB_FILES]
+        for path in paths:
+            if is_link(path):
+                raise HarnessError(
+                    f"{path} is a symbolic link{_pointing(path)}: MLflow would upload what it "
+                    "points to; a results folder holds plain files and folders only: remove "
+                    "the link (nothing was logged)"
+                )
+
+
+def _pointing(path: Path) -> str:
+    try:
+        return f" (pointing to {os.readlink(path)})"
+    except OSError:
+        return ""
+
+
+def _refuse_site_links(site: Path) -> None:
+    """A link inside the report site: MLflow's `log_artifacts` follows it and uploads the file
+    it points to (a site may come with a results folder from a shared cache). Refused before
+    anything is logged; the site folder itself may be a link the user gave."""
+    found = first_link(site)
+    if found is None:
+        return
+    raise HarnessError(
+        f"report site {site} holds a symbolic link, {found}{_pointing(found)}: MLflow would upload "
+        "what it points to; a report site holds plain files and folders only: remove the link "
+        "or pass another --report (nothing was logged)"
+    )
 
 
 def _found_report(results: Path) -> Path | None:

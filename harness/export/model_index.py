@@ -26,6 +26,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs
 from harness.store.atomic import write_text
+from harness.store.links import is_link, link_refusal
 from harness.store.recency import oldest_first
 from harness.store.run_store import safe_component
 
@@ -232,6 +233,8 @@ def _card_text(path: Path, model: str, evals: list[EvalResult]) -> str:
     import yaml
     from huggingface_hub import ModelCard, ModelCardData
 
+    if is_link(path.parent):  # refused here, before any card is written, dangling or not
+        raise link_refusal(path.parent)
     if path.is_symlink():  # never read (huggingface_hub warns about the target) nor written
         target = os.readlink(path) if path.exists() else "nothing"
         raise ResultsError(

@@ -27,7 +27,7 @@ from harness.core.errors import ResultsError
 from harness.core.suite_board import suite_configs
 from harness.run.suite_boards import installed_suite_boards
 from harness.stats.intervals import DEFAULT_RESAMPLES
-from harness.store.completeness import completeness
+from harness.store.completeness import Completeness, completeness
 from harness.store.run_store import load_jobs
 
 
@@ -95,7 +95,18 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
     repeats: list[str] = []
     missing: list[str] = []
     loaded = load_jobs(results)
-    jobs = select_jobs(results, query, loaded=loaded)  # read once for the rows and the notes
+    try:
+        jobs = select_jobs(results, query, loaded=loaded)  # read once for the rows and the notes
+    except ResultsError:
+        stored = [
+            (m, j)
+            for m, j in loaded
+            if query.task in (None, j.record.task)
+            and query.run in (None, m.run_id, j.path.parent.parent.name)
+        ]
+        if not stored and not allow_partial:  # none stored as the run is unfinished: say that
+            _scope(completeness(results, loaded), query.task, query.run).refuse(results)
+        raise
     gaps = completeness(results, loaded)
     if query.task is not None:
         gaps = gaps.for_task(query.task)
@@ -126,6 +137,13 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
         missing=missing,
         bounds=bound_notes(jobs, rows),
     )
+
+
+def _scope(gaps: Completeness, task: str | None, run: str | None) -> Completeness:
+    """The gaps a breakdown filtered to `task` and `run` (a run id is its folder's name) is
+    refused for."""
+    gaps = gaps if task is None else gaps.for_task(task)
+    return gaps if run is None else gaps.for_run(run)
 
 
 def groups(

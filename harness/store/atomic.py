@@ -51,6 +51,7 @@ def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
     The temp file is created exclusively (`mkstemp`: never an existing file or link); a link at
     `path` or at its folder is refused, so nothing is written or replaced through one. Without
     `durable` nothing is fsynced (report pages: whole after a crash, not necessarily on disk)."""
+    links.refuse_link(path.parent)  # first: mkdir of a link to nothing says "File exists"
     path.parent.mkdir(parents=True, exist_ok=True)
     links.refuse_link(path.parent)
     links.refuse_link(path)

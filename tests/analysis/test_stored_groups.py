@@ -216,3 +216,24 @@ def test_accuracies_under_an_attack_that_only_bounds_them_say_so(
     )
     assert main([*args, "--allow-partial", "--width", "400", "--format", "json"]) == 0
     assert "each group's acc is an upper bound too" in capsys.readouterr().err
+
+
+def test_a_run_whose_every_table_is_missing_is_refused_as_incomplete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run interrupted before its first job finished (or whose job folders were deleted):
+    `harness groups` said `no stored per-sample tables under R match the filters; available:
+    (none)`, where the leaderboard and the exports say the results are incomplete and how to
+    finish them. It now says what they say; with --allow-partial there is still nothing."""
+    import shutil
+
+    write_synthetic_run(tmp_path / "res", models={"a": 0.9})
+    for job in (tmp_path / "res" / "runs").glob("*/jobs/*"):
+        shutil.rmtree(job)
+    capsys.readouterr()
+    assert main(["groups", str(tmp_path / "res")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: results under {tmp_path / 'res'} are incomplete"), err
+    assert "--allow-partial" in err and err.count("\n") == 1, err
+    assert main(["groups", str(tmp_path / "res"), "--allow-partial"]) == 2
+    assert "no stored per-sample tables" in capsys.readouterr().err

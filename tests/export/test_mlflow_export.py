@@ -251,6 +251,47 @@ def test_the_report_site_is_logged_with_the_run(
     assert [f.path for f in listed] == ["report/index.html"]
 
 
+@pytest.mark.parametrize("where", ["found", "given"])
+def test_a_report_site_holding_a_link_is_refused_before_anything_is_logged(
+    results: Path, tracking_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    """A report site with a link inside (`report/figures/x -> ~/.aws/credentials`; a results
+    folder may come from a shared CI cache): MLflow's `log_artifacts` follows it and uploaded
+    the file it points to, /etc/passwd in the probe, to the tracking store as
+    `report/secret`. Refused now in one line naming the link, with nothing logged."""
+    site = results / "report" if where == "found" else tmp_path / "site"
+    (site / "figures").mkdir(parents=True)
+    (site / "index.html").write_text("<html>report</html>")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    (site / "figures" / "x").symlink_to(secret)
+    args = ["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]
+    assert main(args + ([] if where == "found" else ["--report", str(site)])) == 2
+    err = capsys.readouterr().err
+    says = f"error: report site {site} holds a symbolic link, {site / 'figures' / 'x'} (pointing to {secret})"
+    assert err.startswith(says) and err.count("\n") == 1, err
+    from mlflow import MlflowClient
+
+    experiment = MlflowClient(tracking_uri).get_experiment_by_name("harness")
+    assert experiment is None or not _job_runs(tracking_uri)  # nothing logged
+
+
+def test_a_run_file_that_is_a_link_is_refused_before_anything_is_logged(
+    results: Path, tracking_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run folder's spec.yaml replaced by a link (to /etc/passwd in the probe): the export
+    logged the file it points to as the harness run's `spec.yaml` artifact, exit 0."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2")
+    spec = next((results / "runs").glob("*/manifest.json")).with_name("spec.yaml")
+    spec.unlink(missing_ok=True)
+    spec.symlink_to(secret)
+    assert main(["export", str(results), "--to", "mlflow", "--tracking-uri", tracking_uri]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {spec} is a symbolic link (pointing to {secret})"), err
+    assert err.count("\n") == 1 and "nothing was logged" in err, err
+
+
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "nosuchscheme://x"])
 def test_an_unusable_tracking_uri_is_one_line(
     results: Path, uri: str, capsys: pytest.CaptureFixture[str]

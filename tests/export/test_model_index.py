@@ -197,6 +197,30 @@ def test_a_link_or_a_file_where_a_card_goes_is_one_clear_line(
     assert victim.read_text() == "not a card"
 
 
+@pytest.mark.parametrize("model", ["good-model", HOSTILE])
+@pytest.mark.parametrize("target", ["folder", "missing"])
+def test_a_link_at_a_card_folder_is_refused_before_any_card_is_written(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, target: str
+) -> None:
+    """A link where a model's card folder goes: a link to a folder was refused only when its
+    card was written, after the other model's card (exit 2 with one card written, where every
+    card's text is built before the first is written); a link to nothing was `error: File
+    exists: cards/<model>`. Both are now refused, naming the link, before any card is written."""
+    out = tmp_path / "cards"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    if target == "folder":
+        elsewhere.mkdir()
+    folder = out / safe_component(model)
+    folder.symlink_to(elsewhere)
+    assert _export(results, out) == 2
+    err = capsys.readouterr().err
+    says = f"error: refusing to write through symbolic link {folder} (pointing to {elsewhere})"
+    assert err.startswith(says) and err.count("\n") == 1, err
+    assert [p.name for p in out.iterdir()] == [folder.name]  # no card written, the link kept
+    assert folder.is_symlink() and not (elsewhere.exists() and any(elsewhere.iterdir()))
+
+
 def test_an_error_naming_a_hostile_model_is_one_line(
     results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -78,8 +78,13 @@ def test_cli_groups_default_leaves_out_continuous_columns(
     assert main(["run", str(spec), "--out", str(out)]) == 0
     capsys.readouterr()
     assert main(["groups", str(out), "--format", "csv", "--resamples", "20"]) == 0
-    rows = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    out_err = capsys.readouterr()
+    rows = pd.read_csv(__import__("io").StringIO(out_err.out))
     assert set(rows["group_by"]) == {"grp"}
+    # "default: each group column", and 'age' was left out without a word
+    note = "left out group column 'age' of task 't': it holds continuous values, not groups; "
+    said = " ".join(out_err.err.split())
+    assert f"{note}only a fairness suite's table stores it binned (by its bins" in said, said
     assert main(["groups", str(out), "--by", "age"]) == 2  # named explicitly: needs bins
     err = capsys.readouterr().err
     assert "'age' holds continuous values in every selected table" in err, err
@@ -95,6 +100,15 @@ def test_cli_groups_default_leaves_out_continuous_columns(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "its binned form is stored: --by age_bin" in err, err
     assert main(["groups", str(out), "--by", "age_bin", "--resamples", "0"]) == 0
+    capsys.readouterr()
+    # the default shows the accuracy table (the fairness table's rows of clean are repeats):
+    # the note names the bins stored beside it; the fairness table's own view shows them
+    assert main(["groups", str(out), "--resamples", "0"]) == 0
+    assert f"{note}--by age_bin breaks down the bins the fairness suite stored" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    assert main(["groups", str(out), "--suite", "fairness", "--resamples", "0"]) == 0
+    assert "left out group column" not in capsys.readouterr().err
 
 
 def test_report_group_figure_leaves_out_continuous_columns() -> None:
