@@ -6,6 +6,9 @@ keys), and a table's noise was scaled by the evaluation data's own spread.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +135,40 @@ def test_a_training_split_unlike_the_data_is_one_line_naming_train(
 def test_train_goes_with_data_in_memory_only() -> None:
     with pytest.raises(HarnessError, match="train: applies to data passed in memory"):
         harness.evaluate(linear_digits(), task="digits", train=_split("train"), **FAST)
+
+
+def _job_keys(run: Path) -> list[str]:
+    return sorted(json.loads(p.read_text())["key"] for p in run.glob("jobs/*/job.json"))
+
+
+def test_a_training_split_changed_in_place_after_evaluate_keeps_the_saved_job_key(
+    tmp_path: Path,
+) -> None:
+    """The training images are a view of the caller's tensor: a save after the caller changed
+    them in place wrote the job key of the changed split (the OOD fit subset's rows were hashed
+    on save), beside numbers fitted on the old one."""
+    model, suites = linear_digits(), {"shift": {**SHIFT["shift"], "ood": {"fit_samples": 100}}}
+    (x, y), (xr, yr) = _split("test"), _split("train")
+    first = harness.evaluate(model, data=(x, y), train=(xr, yr), suites=suites, **FAST)
+    changed = xr.clone()
+    changed[:, :, :4] = 0
+    other = harness.evaluate(model, data=(x, y), train=(changed, yr), suites=suites, **FAST)
+    xr[:, :, :4] = 0  # the caller's next line
+    saved = _job_keys(first.save(tmp_path / "a"))
+    assert saved != _job_keys(other.save(tmp_path / "b"))
+
+
+def test_evaluations_with_other_training_splits_are_saved_as_runs_of_their_own(
+    tmp_path: Path,
+) -> None:
+    """Their OOD numbers differ: saving the second into the same folder replaced the first
+    (one run id: the task's fingerprint leaves the training split out)."""
+    model = linear_digits()
+    (x, y), (xr, yr) = _split("test"), _split("train")
+    changed = xr.clone()
+    changed[:, :, :4] = 0
+    a = harness.evaluate(model, data=(x, y), train=(xr, yr), suites=SHIFT, **FAST)
+    b = harness.evaluate(model, data=(x, y), train=(changed, yr), suites=SHIFT, **FAST)
+    assert _aurocs(a) != _aurocs(b)
+    assert a.save(tmp_path) != b.save(tmp_path)
+    assert a.save(tmp_path) == a.save(tmp_path)  # the same evaluation still rewrites its folder
