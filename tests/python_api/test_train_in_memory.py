@@ -172,3 +172,44 @@ def test_evaluations_with_other_training_splits_are_saved_as_runs_of_their_own(
     assert _aurocs(a) != _aurocs(b)
     assert a.save(tmp_path) != b.save(tmp_path)
     assert a.save(tmp_path) == a.save(tmp_path)  # the same evaluation still rewrites its folder
+
+
+def test_a_tables_observed_bounds_take_in_the_training_split(tmp_path: Path) -> None:
+    """A spec task's observed feature ranges span its training and evaluation splits, which
+    the noise is clipped to; data in memory took the evaluation data's range alone, so its noise
+    was clipped where the spec task's was not (other numbers for the same splits)."""
+    rng = np.random.default_rng(0)
+
+    def table(n: int, scale: float, width: int) -> pd.DataFrame:
+        frame = pd.DataFrame({"a": rng.normal(size=n) * scale, "b": rng.normal(size=n)})
+        frame["label"] = (frame["a"] > 0).astype(int)
+        frame["sid"] = [f"{i:0{width}d}" for i in range(n)]  # the ids data in memory gets
+        return frame
+
+    test, train = table(100, 1.0, 2), table(300, 3.0, 3)
+    test.to_parquet(tmp_path / "test.parquet")
+    train.to_parquet(tmp_path / "train.parquet")
+
+    def model(x: np.ndarray) -> np.ndarray:
+        s = np.asarray(x, dtype=np.float64)[:, 0] - 2.6  # a past data's range, not train's
+        return np.stack([-s, s], axis=1)
+
+    suites = {"shift": {"tabular": ["gaussian_noise"], "severities": [5]}}
+    spec = {
+        "name": "t",
+        "source": str(tmp_path / "test.parquet"),
+        "train_source": str(tmp_path / "train.parquet"),
+        "modality": "tabular",
+        "id_column": "sid",
+        "feature_columns": ["a", "b"],
+    }
+    theirs = harness.evaluate(model, task=spec, suites=suites, **FAST)
+    cols = ["a", "b", "label"]
+    ours = harness.evaluate(model, data=test[cols], train=train[cols], suites=suites, **FAST)
+
+    def shifted(r: harness.EvaluationResult) -> float:  # type: ignore[name-defined]
+        return r.metric("tabular_shift_acc[tabular=gaussian_noise]").value
+
+    assert shifted(ours) == pytest.approx(shifted(theirs), abs=1e-12)
+    assert ours.provenance is not None and theirs.provenance is not None
+    assert ours.provenance.task.feature_bounds == theirs.provenance.task.feature_bounds
