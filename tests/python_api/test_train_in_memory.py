@@ -7,6 +7,7 @@ keys), and a table's noise was scaled by the evaluation data's own spread.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +214,22 @@ def test_a_tables_observed_bounds_take_in_the_training_split(tmp_path: Path) -> 
     assert shifted(ours) == pytest.approx(shifted(theirs), abs=1e-12)
     assert ours.provenance is not None and theirs.provenance is not None
     assert ours.provenance.task.feature_bounds == theirs.provenance.task.feature_bounds
+
+
+def test_a_large_tables_training_statistics_are_read_in_whole_columns() -> None:
+    """The shift suite read a table's training split row by row (datasets' numpy format of a
+    list column): 200,000 rows of 2 features took 62 s for 5 evaluated samples."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"a": rng.normal(size=6), "b": rng.normal(size=6), "label": [0, 1] * 3})
+    n = 200_000
+    train = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.normal(size=n), "label": rng.integers(0, 2, n)}
+    )
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return np.stack([x[:, 0], -x[:, 0]], axis=1)
+
+    suites = {"shift": {"tabular": ["gaussian_noise", "feature_dropout"], "severities": [3]}}
+    clock = time.perf_counter()
+    harness.evaluate(model, data=data, train=train, suites=suites, **FAST)
+    assert time.perf_counter() - clock < 20
