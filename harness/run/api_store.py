@@ -5,8 +5,9 @@ Each suite becomes a job folder with the same job record a run writes (its key f
 version and config, seed, device, bootstrap resamples, batch size), and the manifest lists them
 as planned and finished. Jobs are written first and the manifest last, so a save that fails half
 way never leaves a run that looks complete. The run id hashes the evaluation's spec (model and
-task names, suites and settings) with the model's identity and the task's fingerprint: saving
-the same evaluation again rewrites its folder, another model or other data gets its own.
+task names, suites and settings) with the model's identity, the task's fingerprint and the prints
+of the training split its jobs read: saving the same evaluation again rewrites its folder, another
+model, other data or another training split gets its own.
 """
 
 from __future__ import annotations
