@@ -875,12 +875,14 @@ def _evaluate(
             suite_ctx = replace(ctx, progress=bar)
             _run_suite(suite_name, suite, adapter, the_task, suite_ctx, base, out)
         seconds[suite_name] = time.perf_counter() - clock
+    inputs: dict[str, dict[str, str]] | None = None  # read on save
     if the_task.source == MEMORY_SOURCE:
         # hashed now, not when first read: the inputs are a view of the caller's tensor, which
         # the next line of their script may change in place (the saved fingerprint and job keys
         # would then describe data these results were not computed on)
         _ = the_task.fingerprint
         _ = the_task.train_fingerprint
+        inputs = {n: dict(s.input_fingerprints(the_task)) for n, s in loaded.items()}
     provenance = Provenance(
         task=the_task,
         model_identity=adapter.identity(),
@@ -894,6 +896,7 @@ def _evaluate(
         bootstrap_resamples=bootstrap_resamples,
         started=started,
         finished=_now(),
+        input_fingerprints=inputs,
     )
     return replace(out, provenance=provenance)
 

@@ -5,8 +5,9 @@ Each suite becomes a job folder with the same job record a run writes (its key f
 version and config, seed, device, bootstrap resamples, batch size), and the manifest lists them
 as planned and finished. Jobs are written first and the manifest last, so a save that fails half
 way never leaves a run that looks complete. The run id hashes the evaluation's spec (model and
-task names, suites and settings) with the model's identity and the task's fingerprint: saving
-the same evaluation again rewrites its folder, another model or other data gets its own.
+task names, suites and settings) with the model's identity, the task's fingerprint and the prints
+of the training split its jobs read: saving the same evaluation again rewrites its folder, another
+model, other data or another training split gets its own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from harness.core.manifest import (
     RunStatus,
     TaskSummary,
 )
+from harness.core.task import TRAIN_SPLIT
 from harness.core.version import __version__
 from harness.run.environment import device_info, git_sha, package_versions, resolve_device
 from harness.run.evaluation import Evaluation, Provenance
@@ -48,16 +50,23 @@ def write_run(result: Evaluation, facts: Provenance, out: Path) -> Path:
     summary = task.summary()  # computes the content fingerprint once
     spec = _spec(result, facts, task)
     spec_hash = _sha256(spec)
+    inputs = facts.input_fingerprints
+    if inputs is None:
+        inputs = {name: dict(s.input_fingerprints(task)) for name, s in facts.suites.items()}
     # one folder per distinct evaluation: the spec names the model and the task as a spec file
     # would (so `harness check` compares a retrained model's runs), the folder their content
     content = {"spec": spec, "model": facts.model_identity, "task": summary.fingerprint}
+    trains = {n: p[TRAIN_SPLIT] for n, p in inputs.items() if TRAIN_SPLIT in p}
+    if trains:  # the task's fingerprint leaves its training split out: another one is its own run
+        content["train"] = trains
     run_id = f"{spec['name']}-{_sha256(content)[:12]}"
     store = RunStore.open_for_writing(out, run_id)
     try:
         with RunLock(store.run_dir):
             store.remove_leftovers()
             entries = [
-                _write_job(result, facts, store, run_id, name, summary) for name in facts.suites
+                _write_job(result, facts, store, run_id, name, summary, inputs[name])
+                for name in facts.suites
             ]
             store.write_file("spec.yaml", yaml.safe_dump(spec, sort_keys=False))
             store.write_manifest(_manifest(facts, run_id, spec, spec_hash, entries))
@@ -98,9 +107,9 @@ def _write_job(
     run_id: str,
     name: str,
     summary: TaskSummary,
+    inputs: dict[str, str],  # shifted tasks, OOD sets, the training split: in the key
 ) -> JobEntry:
     suite = facts.suites[name]
-    inputs = dict(suite.input_fingerprints(facts.task))  # shifted tasks, OOD sets: in the key
     key = job_key(
         model_identity=facts.model_identity,
         task_fingerprint=summary.fingerprint,

@@ -42,3 +42,8 @@ class Provenance:
     bootstrap_resamples: int
     started: str
     finished: str
+    # per suite, the prints of what its jobs read beside the task (`Suite.input_fingerprints`),
+    # taken when the evaluation ends for data in memory (a training split is a view of the
+    # caller's tensor: hashed on save, after an in-place change, the key described other data);
+    # None: read on save
+    input_fingerprints: dict[str, dict[str, str]] | None = None

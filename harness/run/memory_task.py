@@ -180,7 +180,24 @@ def with_train(
         _group_columns(groups, n, columns)
     except InMemoryDataError as err:
         raise InMemoryDataError(f"train: {err}") from None
-    return replace(task, train=arrow_dataset(pa.table(columns)))
+    return _spanned(replace(task, train=arrow_dataset(pa.table(columns))), train)
+
+
+def _spanned(task: Task, train: Labeled) -> Task:
+    """A table's observed feature ranges (no `bounds` given) over both splits, as a spec task's
+    span its training and evaluation splits: the shift suite clips its noise to them, and the
+    training split's spread goes past the data's. `task` as it is for a declared box."""
+    if not task.observed_bounds or task.feature_bounds is None:
+        return task
+    x = train.inputs
+    assert isinstance(x, torch.Tensor)
+    lows, highs = x.amin(dim=0).tolist(), x.amax(dim=0).tolist()
+    pairs = tuple(
+        (min(a, float(lo)), max(b, float(hi)))
+        for (a, b), lo, hi in zip(task.feature_bounds, lows, highs, strict=True)
+    )
+    box = (min(p[0] for p in pairs), max(p[1] for p in pairs))
+    return replace(task, feature_bounds=pairs, bounds=box)
 
 
 def _check_train_inputs(train: Labeled, task: Task, data: Labeled) -> None:
