@@ -988,70 +988,48 @@ def test_a_gates_rules_are_the_policys_made_once_per_column() -> None:
                 assert _rule_for(policy, *column) is got
 
 
+@pytest.mark.parametrize(
+    ("metric", "higher_is_better", "value", "bound", "word"),
+    [
+        ("ood_auroc", True, 0.95, 0.9, "floor"),
+        # a lower-is-better metric's floor is the ceiling the gate's rows call it (it said
+        # "floor 0.3 on ood_fpr_at_95_tpr[...]")
+        ("ood_fpr_at_95_tpr", False, 0.2, 0.3, "ceiling"),
+    ],
+)
 def test_a_floor_some_models_lack_the_metric_for_is_said_not_passed_in_silence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    metric: str,
+    higher_is_better: bool,
+    value: float,
+    bound: float,
+    word: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A floor on a detector's AUROC where one model has no such record in either run (ODIN left
     out: its outputs give the input no gradient) cannot hold that model: nothing was lost between
     the runs, so it does not fail, but the gate says which models the floor did not check (it
     printed "PASS: 6 checks" and nothing of the model the policy reads as held)."""
-
-    def odin(value: float) -> MetricRecord:
-        return MetricRecord(
-            suite="shift",
-            metric="ood_auroc",
-            context={"score": "odin", "ood": "noise"},
-            value=value,
-            unit="fraction",
-            higher_is_better=True,
-            n=400,
-            ci=(value - 0.02, value + 0.02),
-            ci_method="DeLong, 95%",
-        )
-
-    more = {("m1", "shift"): [odin(0.95)]}
+    odin = MetricRecord(
+        suite="shift",
+        metric=metric,
+        context={"score": "odin", "ood": "noise"},
+        value=value,
+        unit="fraction",
+        higher_is_better=higher_is_better,
+        n=400,
+        ci=(value - 0.02, value + 0.02),
+        ci_method="Wilson, 95%",
+    )
+    more = {("m1", "shift"): [odin]}
     base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8}, more=more)
     cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, more=more)
     policy = tmp_path / "floor.yaml"
-    policy.write_text("metrics:\n  ood_auroc[ood=noise,score=odin]: {floor: 0.9}\n")
+    policy.write_text(f"metrics:\n  {metric}[ood=noise,score=odin]: {{floor: {bound}}}\n")
     assert check("--baseline", base, "--current", cur, "--policy", policy) == 0
     out = capsys.readouterr().out
+    said = f"{word} {bound} on {metric}[ood=noise,score=odin] checked no value of model 'm2'"
     assert re.search(
-        r"floor 0\.9 on ood_auroc\[ood=noise,score=odin\] checked no value of model 'm2' "
-        r"\(task \S+, suite shift\): neither run has that metric for it",
-        out,
+        re.escape(said) + r" \(task \S+, suite shift\): neither run has that metric for it", out
     ), out
-    assert "model 'm1'" not in out.split("floor 0.9 on", 1)[1].split("\n", 1)[0]
-
-
-def test_a_ceiling_some_models_lack_the_metric_for_is_said_as_a_ceiling(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The same note for a lower-is-better metric names its `floor` as the ceiling it is, as the
-    gate's rows do (it said "floor 0.3 on ood_fpr_at_95_tpr[...]")."""
-
-    def odin(value: float) -> MetricRecord:
-        return MetricRecord(
-            suite="shift",
-            metric="ood_fpr_at_95_tpr",
-            context={"score": "odin", "ood": "noise"},
-            value=value,
-            unit="fraction",
-            higher_is_better=False,
-            n=400,
-            ci=(value - 0.02, value + 0.02),
-            ci_method="Wilson, 95%",
-        )
-
-    more = {("m1", "shift"): [odin(0.2)]}
-    base = write_synthetic_run(tmp_path / "b", models={"m1": 0.9, "m2": 0.8}, more=more)
-    cur = write_synthetic_run(tmp_path / "c", models={"m1": 0.9, "m2": 0.8}, more=more)
-    policy = tmp_path / "ceiling.yaml"
-    policy.write_text("metrics:\n  ood_fpr_at_95_tpr[ood=noise,score=odin]: {floor: 0.3}\n")
-    assert check("--baseline", base, "--current", cur, "--policy", policy) == 0
-    out = capsys.readouterr().out
-    assert re.search(
-        r"ceiling 0\.3 on ood_fpr_at_95_tpr\[ood=noise,score=odin\] checked no value of model "
-        r"'m2' \(task \S+, suite shift\): neither run has that metric for it",
-        out,
-    ), out
+    assert "model 'm1'" not in out.split(f"{word} {bound} on", 1)[1].split("\n", 1)[0]
