@@ -165,7 +165,8 @@ def with_train(
     if train.class_names is not None and train.class_names != task.class_names:
         raise InMemoryDataError(
             f"train: its label column declares the classes {train.class_names[:3]!r}..., "
-            f"not data's {task.class_names[:3]!r}...; pass both with the same classes"
+            f"not data's {task.class_names[:3]!r}...; pass class_names= with the names train "
+            "declares (or cast train's label column to data's classes)"
         )
     columns: dict[str, pa.Array] = {
         SAMPLE_ID: pa.array(_sample_ids(n), pa.string()),

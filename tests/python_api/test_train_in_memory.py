@@ -245,3 +245,22 @@ def test_a_tables_training_statistics_are_its_rows_read_in_whole_columns() -> No
         [task.train.select(range(100)), task.train.select(range(100, 300))]
     )
     np.testing.assert_array_equal(_training_matrix(replace(task, train=chunked)), expected)
+
+
+def test_a_training_split_declaring_other_class_names_is_told_to_name_them() -> None:
+    """A `datasets` training split whose ClassLabel declares names the data (integer labels)
+    does not: refused naming `class_names=`, which makes the two agree."""
+    x, y = _split("train")
+    names = [f"digit {i}" for i in range(10)]
+    features = datasets.Features(
+        {"image": datasets.Array3D((1, 8, 8), "float32"), "label": datasets.ClassLabel(names=names)}
+    )
+    train = datasets.Dataset.from_dict(
+        {"image": x[:50].numpy(), "label": y[:50].tolist()}, features=features
+    )
+    with pytest.raises(HarnessError, match="^train: .*pass class_names= with the names train"):
+        harness.evaluate(linear_digits(), data=_split("test"), train=train, **FAST)
+    result = harness.evaluate(
+        linear_digits(), data=_split("test"), train=train, class_names=names, **FAST
+    )
+    assert result.provenance.task.train is not None
