@@ -879,9 +879,9 @@ def _evaluate(
     if the_task.source == MEMORY_SOURCE:
         # hashed now, not when first read: the inputs are a view of the caller's tensor, which
         # the next line of their script may change in place (the saved fingerprint and job keys
-        # would then describe data these results were not computed on)
+        # would then describe data these results were not computed on); a training split's
+        # prints, what its suites read of it (the whole split, or a fit subset), with the rest
         _ = the_task.fingerprint
-        _ = the_task.train_fingerprint
         inputs = {n: dict(s.input_fingerprints(the_task)) for n, s in loaded.items()}
     provenance = Provenance(
         task=the_task,

@@ -139,8 +139,8 @@ def with_train(
     inferred: bool,
 ) -> Task:
     """`task` (built from `data`) with the training split passed beside the data
-    (`harness.evaluate(train=...)`) as its `train`: what the shift suite's OOD detectors fit on and its tabular noise is scaled by, and
-    the fairness suite's group coverage reads. It must be the same kind of data as `data`
+    (`harness.evaluate(train=...)`) as its `train`: what the shift suite's OOD detectors fit
+    on and its tabular noise is scaled by, and the fairness suite's group coverage reads. It must be the same kind of data as `data`
     (texts or inputs of the same shape and features) with labels in the task's classes; its
     inputs lie in the task's bounds (images, or a table given `bounds`). Every refusal names
     `train`."""
@@ -153,13 +153,10 @@ def with_train(
             f"train: holds {'texts' if train_texts else 'tensors'} but data holds "
             f"{'texts' if texts else 'tensors'}; pass the training split in the same form"
         )
-    k = task.num_classes
-    low, high = int(train.labels.min()), int(train.labels.max())
-    if low < 0 or high >= k:
-        bad = low if low < 0 else high
-        row = int(np.flatnonzero(train.labels == bad)[0])
+    outside = _label_outside(train.labels, task.num_classes)
+    if outside:
         raise InMemoryDataError(
-            f"train: label {bad} (sample {row}) is outside the task's classes [0, {k})"
+            f"train: {outside}, the task's classes"
             + ("; pass num_classes= (data's labels set the count)" if inferred else "")
         )
     if train.class_names is not None and train.class_names != task.class_names:
@@ -273,7 +270,7 @@ def _label_space(
         raise InMemoryDataError(
             f"class_names: {len(names)} names for num_classes={num_classes}; give one per class"
         )
-    low, high = int(labels.min()), int(labels.max())
+    high = int(labels.max())
     if num_classes is None and names is None and high >= MAX_CLASSES:
         # k comes from the largest label: 4294967296 built 4e9 class names (a MemoryError)
         row = int(np.flatnonzero(labels == high)[0])
@@ -282,18 +279,28 @@ def _label_space(
             "have; labels are class indices 0..K-1"
         )
     k = num_classes or (len(names) if names is not None else high + 1)
-    if low < 0 or high >= k:
-        bad = low if low < 0 else high
-        row = int(np.flatnonzero(labels == bad)[0])
+    outside = _label_outside(labels, k)
+    if outside:
         raise InMemoryDataError(
-            f"data: label {bad} (sample {row}) is outside [0, {k}); labels are class indices "
-            f"0..{k - 1}" + ("" if num_classes or names else "; pass num_classes= or class_names=")
+            f"data: {outside}; labels are class indices 0..{k - 1}"
+            + ("" if num_classes or names else "; pass num_classes= or class_names=")
         )
     if k < 2:
         raise InMemoryDataError(
             "data: every label is 0; pass num_classes= (a classifier has at least 2 classes)"
         )
     return k, names if names is not None else tuple(str(i) for i in range(k))
+
+
+def _label_outside(labels: np.ndarray, k: int) -> str | None:
+    """'label L (sample i) is outside [0, k)' for the first sample of the lowest label below 0,
+    else of the highest at or above k; None when every label is a class index."""
+    low, high = int(labels.min()), int(labels.max())
+    if low >= 0 and high < k:
+        return None
+    bad = low if low < 0 else high
+    row = int(np.flatnonzero(labels == bad)[0])
+    return f"label {bad} (sample {row}) is outside [0, {k})"
 
 
 def _class_count(num_classes: object) -> int | None:

@@ -114,7 +114,7 @@ def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None
         ),
         (
             (torch.zeros(5, 1, 8, 8), torch.full((5,), 12)),
-            "train: label 12 (sample 0) is outside the task's classes [0, 10)",
+            "train: label 12 (sample 0) is outside [0, 10), the task's classes",
         ),
         (
             (torch.full((5, 1, 8, 8), 2.0), torch.zeros(5, dtype=torch.long)),
