@@ -107,11 +107,8 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
         if not stored and not allow_partial:  # none stored as the run is unfinished: say that
             _scope(completeness(results, loaded), query.task, query.run).refuse(results)
         raise
-    gaps = completeness(results, loaded)
-    if query.task is not None:
-        gaps = gaps.for_task(query.task)
-    if query.run is not None:  # select_jobs kept that run's jobs only
-        gaps = gaps.for_run(jobs[0][1].path.parent.parent.name)
+    run = None if query.run is None else jobs[0][1].path.parent.parent.name  # select_jobs' run
+    gaps = _scope(completeness(results, loaded), query.task, run)
     if not allow_partial:
         gaps.refuse(results)
     rows = stored_group_rows(
