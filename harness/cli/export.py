@@ -123,6 +123,11 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         args,
         f"mlflow: {done.logged} job run(s) logged, {done.kept} already there"
         + (f", {done.replaced} unfinished one(s) logged again" if done.replaced else "")
+        + (
+            f", {done.superseded} earlier run(s) of jobs measured again marked superseded"
+            if done.superseded
+            else ""
+        )
         + f"; experiment {done.experiment!r} ({done.experiment_id})"
         + f" at {shown_uri(done.tracking_uri)}"
         + (f"; report {done.report}" if done.report else ""),

@@ -14,6 +14,9 @@ The tag alone does not name what was measured: the same spec run into another re
 (a fresh `--out`, another machine) has the same run id and job folders, so a logged run is also
 matched on its start time (the harness run's creation, the job's start) and a job's on its
 parent: numbers measured again are logged as runs of their own, never taken as already there.
+A job measured again inside the same results folder (its model edited, the run resumed) is
+logged under the same parent as the earlier measurement, which is then tagged
+`harness.superseded` and named so: the folder no longer holds its numbers.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ DATABASE_FILE = "mlflow.db"  # the default store: a SQLite file in the current f
 JOB_ID_TAG = "harness.job_id"
 PARTIAL_TAG = "harness.partial"
 PARENT_TAG = "mlflow.parentRunId"
+SUPERSEDED_TAG = "harness.superseded"
+SUPERSEDED_SUFFIX = " (superseded)"
 _FINISHED = "FINISHED"
 _JOB_FILES = ("samples.parquet", "job.json", "metrics.json")
 _RUN_FILES = ("manifest.json", "spec.yaml")
@@ -65,6 +70,7 @@ class MlflowExport:
     kept: int  # job runs an earlier export had logged completely: left as they were
     replaced: int  # unfinished job runs of an interrupted export, deleted and logged again
     report: Path | None  # the report site logged with the runs (None: none)
+    superseded: int = 0  # job runs of earlier measurements of a job, now marked superseded
 
     def __repr__(self) -> str:
         """The dataclass's repr with the tracking URI as `shown_uri` prints it: a notebook
@@ -111,7 +117,7 @@ def export_mlflow(
     if site is not None:
         _refuse_site_links(site)
     _refuse_file_links(jobs)
-    counts = {"logged": 0, "kept": 0, "replaced": 0}
+    counts = {"logged": 0, "kept": 0, "replaced": 0, "superseded": 0}
     with _one_export_at_a_time(uri, experiment), _quiet_mlflow():
         client, experiment_id = _experiment(client_type, uri, experiment)
         try:
@@ -123,8 +129,10 @@ def export_mlflow(
                 logged_before = counts["logged"]
                 for job in run_jobs:
                     started = _millis(job.job.record.started)
-                    found = _logged_as(existing.get(job.job_id, []), started, parent)
-                    _export_job(client, experiment_id, parent, job, found, counts)
+                    runs = existing.get(job.job_id, [])
+                    found = _logged_as(runs, started, parent)
+                    current = _export_job(client, experiment_id, parent, job, found, counts)
+                    counts["superseded"] += _mark_superseded(client, runs, parent, current)
                 if known is not None:  # a harness run exported before: resumed since?
                     changed = _refresh_partial(client, known, run_jobs[0].partial)
                     if changed or counts["logged"] > logged_before:
@@ -155,22 +163,40 @@ def _export_job(
     job: ExportedJob,
     found: _Logged | None,
     counts: dict[str, int],
-) -> None:
+) -> str:
+    """Log `job` unless `found` is its complete run already; the MLflow id of its run."""
     if found is not None and found.status == _FINISHED:
         counts["kept"] += 1
         _refresh_partial(client, found, job.partial)  # the run may have been resumed since
         if not found.marked:
             _add_chance_marks(client, found.run_id, job)
-        return
+        return found.run_id
     if found is not None:
         client.delete_run(found.run_id)
         counts["replaced"] += 1
-    _log_job(client, experiment_id, parent, job)
+    run_id = _log_job(client, experiment_id, parent, job)
     counts["logged"] += 1
+    return run_id
 
 
-def _log_job(client: MlflowClient, experiment_id: str, parent: str, job: ExportedJob) -> None:
-    """One job as one MLflow run, FINISHED only when all of it is logged (else FAILED)."""
+def _mark_superseded(client: MlflowClient, runs: list[_Logged], parent: str, current: str) -> int:
+    """Mark the other FINISHED runs of one job under `parent` (earlier measurements of a job
+    that was run again into the same results folder) superseded: tagged `harness.superseded`
+    and named so, as the MLflow UI lists them beside the current one. How many were marked."""
+    marked = 0
+    for run in runs:
+        if run.superseded or run.parent != parent or run.run_id == current:
+            continue
+        if run.status == _FINISHED:
+            client.set_tag(run.run_id, SUPERSEDED_TAG, "true")
+            if not run.name.endswith(SUPERSEDED_SUFFIX):
+                client.update_run(run.run_id, name=run.name + SUPERSEDED_SUFFIX)
+            marked += 1
+    return marked
+
+
+def _log_job(client: MlflowClient, experiment_id: str, parent: str, job: ExportedJob) -> str:
+    """One job as one MLflow run, FINISHED only when all of it is logged (else FAILED); its id."""
     from mlflow.entities import Metric, Param
 
     record = job.job.record
@@ -196,6 +222,7 @@ def _log_job(client: MlflowClient, experiment_id: str, parent: str, job: Exporte
         client.set_terminated(run_id, "FAILED")
         raise
     client.set_terminated(run_id, _FINISHED, end_time=_millis(record.finished))
+    return str(run_id)
 
 
 _CHANCE_TAGS = ("at_chance.", "no_skill.", "harness.at_chance_", "harness.no_skill_")
@@ -433,6 +460,8 @@ class _Logged(NamedTuple):
     start_time: int | None
     parent: str | None
     marked: bool = False  # it carries chance marks (`at_chance.*` tags)
+    superseded: bool = False  # tagged `harness.superseded` by an earlier export
+    name: str = ""  # the MLflow run name
 
 
 def _logged_as(runs: list[_Logged], start: int | None, parent: str | None = None) -> _Logged | None:
@@ -476,6 +505,8 @@ def _existing_runs(client: MlflowClient, experiment_id: str) -> dict[str, list[_
                         run.info.start_time,
                         tags.get(PARENT_TAG),
                         any(k.startswith(_CHANCE_TAGS) for k in tags),
+                        tags.get(SUPERSEDED_TAG) == "true",
+                        run.info.run_name or "",
                     )
                 )
         token = page.token

@@ -227,6 +227,35 @@ def test_the_same_spec_measured_again_in_another_folder_is_logged_again(
     assert sorted(logged) == sorted(values) and values[0] != values[1]
 
 
+def test_a_job_measured_again_in_the_same_folder_marks_its_old_run_superseded(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job run again into the same results folder (its model edited, the run resumed) keeps
+    its harness run and job id: the next export logged the new numbers beside the old ones
+    under one parent run, both named `good-model · digits · accuracy` (0.85 and 0.5) with
+    nothing saying which the folder holds now. The old run is now tagged `harness.superseded`
+    and named so; exporting again changes nothing more."""
+    write_synthetic_run(tmp_path / "a", models={"good-model": 0.9, HOSTILE: 0.6})
+    monkeypatch.setattr("tests.store.records.WHEN", "2026-02-01T00:00:00+00:00")
+    write_synthetic_run(tmp_path / "b", models={"good-model": 0.5, HOSTILE: 0.6}, seed=1)
+    (first,), (again,) = ((tmp_path / name / "runs").iterdir() for name in ("a", "b"))
+    shutil.copy(first / "manifest.json", again / "manifest.json")  # one harness run, jobs redone
+    assert export_mlflow(tmp_path / "a", tracking_uri=tracking_uri).logged == 10
+    done = export_mlflow(tmp_path / "b", tracking_uri=tracking_uri)
+    assert (done.logged, done.kept, done.superseded) == (10, 0, 10)
+    runs = _job_runs(tracking_uri)
+    assert len(runs) == 20 and len({r.data.tags["mlflow.parentRunId"] for r in runs}) == 1
+    current = [r for r in runs if "harness.superseded" not in r.data.tags]
+    old = [r for r in runs if r.data.tags.get("harness.superseded") == "true"]
+    assert len(current) == len(old) == 10
+    assert all(r.info.run_name.endswith(" (superseded)") for r in old)
+    assert _run_of(current, "good-model", "accuracy").data.metrics["top1_acc"] == 0.5
+    assert _run_of(old, "good-model", "accuracy").data.metrics["top1_acc"] != 0.5
+    repeat = export_mlflow(tmp_path / "b", tracking_uri=tracking_uri)
+    assert (repeat.logged, repeat.kept, repeat.superseded) == (0, 10, 0)
+    assert len(_job_runs(tracking_uri)) == 20
+
+
 @pytest.mark.slow  # two more exports (about 1.5 s each)
 def test_the_report_site_is_logged_with_the_run(
     results: Path, tracking_uri: str, tmp_path: Path
