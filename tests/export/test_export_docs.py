@@ -40,5 +40,5 @@ def test_export_page_runs(
             exec(compile(block, f"{DOC.name}[python block {i}]", "exec"), namespace)  # noqa: S102
     out = capsys.readouterr().out
     assert "10 job run(s) logged" in out  # the command line
-    assert "0 10 0 " + tracking_uri in out  # the Python export again: everything already there
+    assert "0 10 0 0 " + tracking_uri in out  # the Python export again: everything already there
     assert "digits top1_acc None" in out
