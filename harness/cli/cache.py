@@ -101,6 +101,12 @@ def cache_command(args: argparse.Namespace) -> int:
                 "harness cache prune: say what to remove: --all, --older-than AGE or "
                 "--max-size SIZE"
             )
+        for flag, given in (("--older-than", args.older_than), ("--max-size", args.max_size)):
+            if args.all and given is not None:
+                raise ConfigError(
+                    f"harness cache prune: --all and {flag} cannot be combined: --all removes "
+                    f"every entry; drop it to remove only what {flag} selects"
+                )
         result = cache.prune(
             everything=args.all,
             unused_for=args.older_than,

@@ -58,6 +58,10 @@ def test_show_and_prune(
     code, out, _ = _out(capsys, "prune", "--older-than", "1d", "--dry-run")
     assert code == 0 and out.startswith("would remove 1 entry and 0 unfinished writes")
     assert "lin-a" in out and "lin-b" not in out and len(cache.contents().entries) == 2
+    for limit in (["--older-than", "1d"], ["--max-size", "1GB"]):  # --all won silently
+        code, _, err = _out(capsys, "prune", "--all", *limit)
+        assert code == 2 and f"--all and {limit[0]} cannot be combined" in err
+        assert len(cache.contents().entries) == 2
     code, out, _ = _out(capsys, "prune", "--older-than", "1d")
     assert out.startswith("removed 1 entry") and "; 1 entry (" in out
     code, out, _ = _out(capsys, "prune", "--max-size", "1kB")  # the last one is larger
