@@ -345,3 +345,17 @@ def test_a_training_splits_group_column_of_floats_beside_integers_is_refused() -
     message = str(info.value)
     assert message.startswith("train: group column 'grp'") and "\n" not in message
     assert "integers" in message and not calls
+
+
+def test_a_training_split_without_columns_beside_named_groups_says_so() -> None:
+    """`groups` naming columns of data names the same columns of train: a training split of
+    arrays, which has no columns, was told 'groups: got a list; pass a pandas DataFrame ...',
+    faulting a `groups` that is right for data."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "sex": ["f", "m"] * 20, "label": [0, 1] * 20})
+    arrays = (frame[["a"]].to_numpy(np.float32), frame["label"].to_numpy())
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(_first_feature, data=frame, train=arrays, groups=["sex"], **FAST)
+    message = str(info.value)
+    assert message.startswith("train: ") and "\n" not in message
+    assert "'sex'" in message and "got a list" not in message
