@@ -155,9 +155,14 @@ def with_train(
         )
     outside = _label_outside(train.labels, task.num_classes)
     if outside:
+        k = task.num_classes
         raise InMemoryDataError(
-            f"train: {outside}, the task's classes"
-            + ("; pass num_classes= (data's labels set the count)" if inferred else "")
+            f"train: {outside}, the task's classes; labels are class indices 0..{k - 1}"
+            + (
+                "; pass num_classes= (data's labels set the count)"
+                if inferred and int(train.labels.min()) >= 0  # no count takes in a negative one
+                else ""
+            )
         )
     if train.class_names is not None and train.class_names != task.class_names:
         raise InMemoryDataError(
@@ -319,7 +324,11 @@ def _label_space(
     if outside:
         raise InMemoryDataError(
             f"data: {outside}; labels are class indices 0..{k - 1}"
-            + ("" if num_classes or names else "; pass num_classes= or class_names=")
+            + (
+                ""
+                if num_classes or names or int(labels.min()) < 0  # no count takes in a negative
+                else "; pass num_classes= or class_names="
+            )
         )
     if k < 2:
         raise InMemoryDataError(

@@ -120,11 +120,15 @@ def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None
             (torch.full((5, 1, 8, 8), 2.0), torch.zeros(5, dtype=torch.long)),
             "train: sample 0 has inputs in [2, 2], outside bounds [0, 1]",
         ),
+        (  # num_classes= takes in no negative label: not advised
+            (torch.zeros(5, 1, 8, 8), torch.full((5,), -1)),
+            "train: label -1 (sample 0) is outside [0, 10), the task's classes; labels are",
+        ),
         ((["a text"] * 5, [0] * 5), "train: holds texts but data holds tensors"),
         ((torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)), "train:"),
         ("digits", "train: got a str"),
     ],
-    ids=["shape", "label", "bounds", "texts", "empty", "a name"],
+    ids=["shape", "label", "bounds", "negative label", "texts", "empty", "a name"],
 )
 def test_a_training_split_unlike_the_data_is_one_line_naming_train(
     train: object, message: str
