@@ -329,7 +329,10 @@ def _read_train(
         return read_data(options.train, options.columns, named or None, class_names)
     except InMemoryDataError as err:
         text = (
-            str(err).removeprefix("data: ").replace("not a column of data", "not a column of train")
+            str(err)
+            .removeprefix("data: ")
+            .replace("not a column of data", "not a column of train")
+            .replace("data=", "train=")  # the way out: 'pass ... apart: data=(x, y)'
         )
         raise InMemoryDataError(f"train: {text}") from None
 

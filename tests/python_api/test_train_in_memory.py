@@ -127,8 +127,12 @@ def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None
         ((["a text"] * 5, [0] * 5), "train: holds texts but data holds tensors"),
         ((torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)), "train:"),
         ("digits", "train: got a str"),
+        (  # the way out names train=, not data=
+            [(torch.zeros(1, 8, 8), 0)] * 5,
+            "pass the inputs and the labels apart: train=(torch.stack(",
+        ),
     ],
-    ids=["shape", "label", "bounds", "negative label", "texts", "empty", "a name"],
+    ids=["shape", "label", "bounds", "negative label", "texts", "empty", "a name", "samples"],
 )
 def test_a_training_split_unlike_the_data_is_one_line_naming_train(
     train: object, message: str
