@@ -318,13 +318,30 @@ def _read_train(
         return None, None
     _refuse_split_sets(options.train, "train")
     named = column_names(options.groups)  # arrays of groups are the data's samples' alone
+    if named and not _has_columns(options.train):
+        shown = ", ".join(map(repr, named))
+        raise InMemoryDataError(
+            f"train: got a {type(options.train).__name__}, which has no columns, but groups names "
+            f"columns of data ({shown}) that train must hold too; pass train as data is, a "
+            "DataFrame or datasets.Dataset with those columns"
+        )
     try:
         return read_data(options.train, options.columns, named or None, class_names)
     except InMemoryDataError as err:
         text = (
-            str(err).removeprefix("data: ").replace("not a column of data", "not a column of train")
+            str(err)
+            .removeprefix("data: ")
+            .replace("not a column of data", "not a column of train")
+            .replace("data=", "train=")  # the way out: 'pass ... apart: data=(x, y)'
         )
         raise InMemoryDataError(f"train: {text}") from None
+
+
+def _has_columns(given: Any) -> bool:
+    """Whether `given` holds named columns (a DataFrame or a datasets.Dataset)."""
+    import datasets
+
+    return isinstance(given, pd.DataFrame | datasets.Dataset)
 
 
 def _first_names(names: Sequence[str]) -> str:

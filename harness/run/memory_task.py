@@ -155,9 +155,14 @@ def with_train(
         )
     outside = _label_outside(train.labels, task.num_classes)
     if outside:
+        k = task.num_classes
         raise InMemoryDataError(
-            f"train: {outside}, the task's classes"
-            + ("; pass num_classes= (data's labels set the count)" if inferred else "")
+            f"train: {outside}, the task's classes; labels are class indices 0..{k - 1}"
+            + (
+                "; pass num_classes= (data's labels set the count)"
+                if inferred and int(train.labels.min()) >= 0  # no count takes in a negative one
+                else ""
+            )
         )
     if train.class_names is not None and train.class_names != task.class_names:
         raise InMemoryDataError(
@@ -175,10 +180,46 @@ def with_train(
         _check_train_inputs(train, task, data)
         columns["input"] = _rows_view(train.inputs)
     try:
-        _group_columns(groups, n, columns)
+        named = _group_columns(groups, n, columns)
     except InMemoryDataError as err:
         raise InMemoryDataError(f"train: {err}") from None
+    _check_train_groups(task, data, train, {c: columns[c].type for c in named})
     return _spanned(replace(task, train=arrow_dataset(pa.table(columns))), train)
+
+
+def _check_train_groups(
+    task: Task, data: Labeled, train: Labeled, types: dict[str, pa.DataType]
+) -> None:
+    """Each group column of the training split in data's form, so that a value names the same
+    group in both (the fairness suite names the groups only the training split holds): the same
+    declared names where either is a ClassLabel (codes of other names named one split's code as
+    a group the other lacked), and not floats beside data's integers or texts (the suite
+    refused them as continuous, after the model ran, naming neither split)."""
+    schema = task.data.data.schema
+    for name, kind in types.items():
+        ours, theirs = train.group_labels.get(name) or None, data.group_labels.get(name) or None
+        if ours != theirs:
+            raise InMemoryDataError(
+                f"train: group column {name!r} holds {_group_form(ours)} but data's holds "
+                f"{_group_form(theirs)}; pass it in data's form (the same ClassLabel, or the "
+                "same values), so that each value names the same group"
+            )
+        held = schema.field(name).type
+        if pa.types.is_floating(kind) and not pa.types.is_floating(held):
+            what = "integers" if pa.types.is_integer(held) else "texts"
+            raise InMemoryDataError(
+                f"train: group column {name!r} holds floats but data's holds {what}; pass "
+                f"train's as data's are (a frame: train[{name!r}].astype(int) for whole numbers)"
+            )
+
+
+def _group_form(labels: dict[str, str] | None) -> str:
+    """How a split holds a group column: ClassLabel codes of names, or its values."""
+    if not labels:
+        return "its values"
+    names = list(labels.values())
+    shown = ", ".join(map(repr, names[:4])) + (", ..." if len(names) > 4 else "")
+    return f"the codes of a ClassLabel of ({shown})"
 
 
 def _spanned(task: Task, train: Labeled) -> Task:
@@ -283,7 +324,11 @@ def _label_space(
     if outside:
         raise InMemoryDataError(
             f"data: {outside}; labels are class indices 0..{k - 1}"
-            + ("" if num_classes or names else "; pass num_classes= or class_names=")
+            + (
+                ""
+                if num_classes or names or int(labels.min()) < 0  # no count takes in a negative
+                else "; pass num_classes= or class_names="
+            )
         )
     if k < 2:
         raise InMemoryDataError(

@@ -157,7 +157,8 @@ CASES = {
     ),
     "negative label": (
         dict(data=(X, torch.tensor([-1] + [0] * 19))),
-        r"^data: label -1 \(sample 0\) is outside",
+        # no count of classes takes in a negative label: no num_classes= advice
+        r"^data: label -1 \(sample 0\) is outside \[0, 1\); labels are class indices 0\.\.0$",
     ),
     "fractional labels": (
         dict(data=(X, Y.float() + 0.5)),

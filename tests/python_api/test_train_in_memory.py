@@ -120,11 +120,19 @@ def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None
             (torch.full((5, 1, 8, 8), 2.0), torch.zeros(5, dtype=torch.long)),
             "train: sample 0 has inputs in [2, 2], outside bounds [0, 1]",
         ),
+        (  # num_classes= takes in no negative label: not advised
+            (torch.zeros(5, 1, 8, 8), torch.full((5,), -1)),
+            "train: label -1 (sample 0) is outside [0, 10), the task's classes; labels are",
+        ),
         ((["a text"] * 5, [0] * 5), "train: holds texts but data holds tensors"),
         ((torch.zeros(0, 1, 8, 8), torch.zeros(0, dtype=torch.long)), "train:"),
         ("digits", "train: got a str"),
+        (  # the way out names train=, not data=
+            [(torch.zeros(1, 8, 8), 0)] * 5,
+            "pass the inputs and the labels apart: train=(torch.stack(",
+        ),
     ],
-    ids=["shape", "label", "bounds", "texts", "empty", "a name"],
+    ids=["shape", "label", "bounds", "negative label", "texts", "empty", "a name", "samples"],
 )
 def test_a_training_split_unlike_the_data_is_one_line_naming_train(
     train: object, message: str
@@ -264,3 +272,98 @@ def test_a_training_split_declaring_other_class_names_is_told_to_name_them() -> 
         linear_digits(), data=_split("test"), train=train, class_names=names, **FAST
     )
     assert result.provenance.task.train is not None
+
+
+def _grouped(n: int, sex: datasets.Features | None, codes: list[object]) -> datasets.Dataset:
+    rng = np.random.default_rng(n)
+    values = {
+        "a": rng.normal(size=(n, 1)).tolist(),
+        "sex": codes,
+        "label": [i % 2 for i in range(n)],
+    }
+    if sex is None:
+        return datasets.Dataset.from_dict(values)
+    return datasets.Dataset.from_dict(values, features=sex)
+
+
+def _sex_label(names: list[str]) -> datasets.Features:
+    return datasets.Features(
+        {
+            "a": datasets.Sequence(datasets.Value("float32")),
+            "sex": datasets.ClassLabel(names=names),
+            "label": datasets.Value("int64"),
+        }
+    )
+
+
+def _first_feature(x: np.ndarray) -> np.ndarray:
+    return np.stack([x[:, 0], -x[:, 0]], axis=1)
+
+
+@pytest.mark.parametrize(
+    "train_sex",
+    [
+        _sex_label(["x", "f", "m"]),  # x at code 0: 'groups ... absent from the test split: 2'
+        _sex_label(["f", "m", "x"]),  # 'absent ...: 2', not 'x'
+        None,  # texts 'f', 'm' against data's codes 0, 1: every group said absent
+    ],
+    ids=["reordered", "one more", "texts"],
+)
+def test_a_training_splits_group_column_declaring_other_names_is_refused(
+    train_sex: datasets.Features | None,
+) -> None:
+    """A ClassLabel group column holds codes whose names the dataset declares: the training
+    split's codes were compared with the data's as if both declared the same names, and the
+    fairness suite named a code of the one as a group the other lacks."""
+    data = _grouped(40, _sex_label(["f", "m"]), [i % 2 for i in range(40)])
+    codes: list[object] = [i % 3 for i in range(60)]
+    if train_sex is None:
+        codes = ["f" if i % 2 else "m" for i in range(60)]
+    train = _grouped(60, train_sex, codes)
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(
+            _first_feature, data=data, train=train, input_column="a", groups=["sex"], **FAST
+        )
+    message = str(info.value)
+    assert message.startswith("train: group column 'sex'") and "\n" not in message
+    same = _grouped(60, _sex_label(["f", "m"]), [i % 2 for i in range(60)])
+    result = harness.evaluate(
+        _first_feature, data=data, train=same, input_column="a", groups=["sex"], **FAST
+    )
+    assert result.provenance is not None and result.provenance.task.train is not None
+
+
+def test_a_training_splits_group_column_of_floats_beside_integers_is_refused() -> None:
+    """Data's group column of integers and the training split's of floats (0.0, 1.0: a frame
+    that held a NaN once): the fairness suite refused train's as continuous after the model ran,
+    naming neither train nor data, and advising bin edges for a column of categories."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {"a": rng.normal(size=40), "grp": [i % 2 for i in range(40)], "label": [0, 1] * 20}
+    )
+    train = data.assign(grp=data["grp"].astype(float))
+    calls = []
+
+    def model(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return _first_feature(x)
+
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(model, data=data, train=train, groups=["grp"], suites=["fairness"], **FAST)
+    message = str(info.value)
+    assert message.startswith("train: group column 'grp'") and "\n" not in message
+    assert "integers" in message and not calls
+
+
+def test_a_training_split_without_columns_beside_named_groups_says_so() -> None:
+    """`groups` naming columns of data names the same columns of train: a training split of
+    arrays, which has no columns, was told 'groups: got a list; pass a pandas DataFrame ...',
+    faulting a `groups` that is right for data."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "sex": ["f", "m"] * 20, "label": [0, 1] * 20})
+    arrays = (frame[["a"]].to_numpy(np.float32), frame["label"].to_numpy())
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(_first_feature, data=frame, train=arrays, groups=["sex"], **FAST)
+    message = str(info.value)
+    assert message.startswith("train: ") and "\n" not in message
+    assert "'sex'" in message and "got a list" not in message
