@@ -14,6 +14,7 @@ from harness.cli.arguments import (
     output_width,
     path_arg,
     quickstart_spec_path,
+    ray_address,
     spec_flag,
     text,
 )
@@ -77,7 +78,7 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--address",
-        type=text,
+        type=ray_address,
         help="Ray cluster address for --executor ray (default: start a local Ray cluster)",
     )
     run.add_argument(
