@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
@@ -172,6 +173,27 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> int | None:
     return None
 
 
+def _refuse_shared_report_folder(report: Path, out: Path) -> None:
+    """A report folder that is the results folder, lies inside it or holds it: the run's
+    results would make it a folder 'no report wrote' after every job had run, or mix the
+    report's pages with results."""
+    import os
+
+    site, results = Path(os.path.realpath(report)), Path(os.path.realpath(out))
+    if site == results:
+        where = "is the results folder"
+    elif results in site.parents:
+        where = "is inside the results folder"
+    elif site in results.parents:
+        where = "holds the results folder"
+    else:
+        return
+    raise HarnessError(
+        f"--report {report} {where} --out {out}: a report is written into a folder of its own, "
+        "apart from the results it reads; choose another --report"
+    )
+
+
 def run_command(args: argparse.Namespace) -> int:
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
@@ -189,7 +211,8 @@ def run_command(args: argparse.Namespace) -> int:
 
         # a file, a device or a dangling link there failed only after every job had run
         output_folder(args.report, "--report", create=False)
-        refuse_foreign_folder(args.report)
+        _refuse_shared_report_folder(args.report, args.out)
+        refuse_foreign_folder(args.report, flag="--report")
     plan = load_plan(args, spec_path)
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:
