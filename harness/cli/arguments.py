@@ -126,6 +126,17 @@ def duration(value: str) -> float:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def ray_address(value: str) -> str:
+    """`--address`: a Ray cluster address of a form Ray reads (as the spec's `execution.address`)."""
+    from harness.config.spec import ray_address_problem
+
+    value = text(value)
+    problem = ray_address_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def add_width_argument(parser: argparse.ArgumentParser, default: Any = None) -> None:
     """`--width N`; a subcommand's own subparsers pass `argparse.SUPPRESS` so that an absent
     flag does not override the one given before the action."""

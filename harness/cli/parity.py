@@ -57,6 +57,13 @@ def _compare(args: argparse.Namespace) -> ParityReport:
         )
     args.tasks = [args.task]
     plan = load_plan(args, args.spec)
+    for name in args.models:  # as `harness run` pairs no such job (a zoo model's tasks too)
+        wanted = plan.models[name].spec.tasks if name in plan.models else None
+        if wanted is not None and args.task not in wanted:
+            raise SpecError(
+                f"model {name!r} is not for task {args.task!r} (its tasks: {', '.join(wanted)}); "
+                "parity compares two models on a task both are for"
+            )
     device = resolve_device(plan.spec.device)
     task = (
         plan.tasks[args.task]

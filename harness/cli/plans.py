@@ -49,6 +49,31 @@ def model_arguments(models: list[str] | None) -> list[str] | None:
     ]
 
 
+_OVERRIDE_FLAGS = {
+    "device": "--device",
+    "limit": "--limit",
+    "seed": "--seed",
+    "threads": "--threads",
+    "timeout": "--job-timeout",
+}
+
+
+def _override_refused(message: str, overrides: dict[str, object]) -> str:
+    """A protocol's refusal of a spec key, said of the flag that set it (the protocol's line
+    reads 'limit: protocol P fixes it to none, the spec sets 5')."""
+    import re
+
+    found = re.match(r"(\w+): protocol (\S+) fixes it to (.+?), the spec sets ", message)
+    if found is None or found.group(1) not in overrides:
+        return f"command line ({', '.join(_OVERRIDE_FLAGS[k] for k in overrides)}): {message}"
+    key, protocol, fixed = found.groups()
+    flag = _OVERRIDE_FLAGS[key]
+    return (
+        f"{flag} {overrides[key]}: protocol {protocol} fixes {key} to {fixed}; drop {flag} "
+        "(the protocol fills it in) or run without the protocol"
+    )
+
+
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
     """The plan of `spec_path` with `--device/--limit/--seed/--threads/--job-timeout` and the
     model/task/suite filters (with `--protocol`, the protocol's spec with `--models`, read from
@@ -82,7 +107,7 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
         try:
             spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
         except SpecError as err:  # an override of something the spec's protocol fixes
-            raise SpecError(f"command line (--device/--limit/--seed): {err}") from None
+            raise SpecError(_override_refused(str(err), overrides)) from None
     from harness.config.planner import build_plan
     from harness.run.plugins import installed_plugins
 

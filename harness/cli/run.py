@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.cli.arguments import (
@@ -14,6 +15,7 @@ from harness.cli.arguments import (
     output_width,
     path_arg,
     quickstart_spec_path,
+    ray_address,
     spec_flag,
     text,
 )
@@ -77,7 +79,7 @@ def add_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--address",
-        type=text,
+        type=ray_address,
         help="Ray cluster address for --executor ray (default: start a local Ray cluster)",
     )
     run.add_argument(
@@ -171,6 +173,27 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> int | None:
     return None
 
 
+def _refuse_shared_report_folder(report: Path, out: Path) -> None:
+    """A report folder that is the results folder, lies inside it or holds it: the run's
+    results would make it a folder 'no report wrote' after every job had run, or mix the
+    report's pages with results."""
+    import os
+
+    site, results = Path(os.path.realpath(report)), Path(os.path.realpath(out))
+    if site == results:
+        where = "is the results folder"
+    elif results in site.parents:
+        where = "is inside the results folder"
+    elif site in results.parents:
+        where = "holds the results folder"
+    else:
+        return
+    raise HarnessError(
+        f"--report {report} {where} --out {out}: a report is written into a folder of its own, "
+        "apart from the results it reads; choose another --report"
+    )
+
+
 def run_command(args: argparse.Namespace) -> int:
     from harness.present.escaping import terminal_text
     from harness.present.tables import wrap
@@ -188,7 +211,8 @@ def run_command(args: argparse.Namespace) -> int:
 
         # a file, a device or a dangling link there failed only after every job had run
         output_folder(args.report, "--report", create=False)
-        refuse_foreign_folder(args.report)
+        _refuse_shared_report_folder(args.report, args.out)
+        refuse_foreign_folder(args.report, flag="--report")
     plan = load_plan(args, spec_path)
     origin = "--protocol" if args.protocol else str(spec_path)
     if plan.protocol is not None:

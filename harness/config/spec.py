@@ -79,6 +79,29 @@ class ResourceSpec(StrictModel):
     gpus_per_job: float | None = Field(default=None, ge=0, le=64)
 
 
+def ray_address_problem(address: str) -> str | None:
+    """Why `address` cannot name a Ray cluster, or None. Only its form is read: `auto`, `local`,
+    `ray://host[:port]` or `host:port`. Ray's own parser logs a traceback for an empty host
+    (`:6379`) before it refuses it, so the form is refused here first, in one line."""
+    forms = "give host:port (e.g. 127.0.0.1:6379), ray://host:port or auto"
+    if not address.strip():
+        return f"the address is empty; {forms}, or no address to start a local cluster"
+    if address in ("auto", "local"):
+        return None
+    client = address.startswith("ray://")
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if client and not sep:
+        host = rest
+    if not sep and not client:
+        return f"{address!r} is not host:port; {forms}"
+    if not host.strip():
+        return f"{address!r} names no host; {forms}"
+    if sep and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        return f"{address!r}: port {port!r} is not a port number (1-65535); {forms}"
+    return None
+
+
 class ExecutionSpec(StrictModel):
     """Where and how jobs run (see docs/ray.md). Not part of the spec hash: results are identical
     whichever executor or shard count produced them, so a run resumes across executors."""
@@ -101,6 +124,13 @@ class ExecutionSpec(StrictModel):
         default=True,
         description="read and write the shared result cache (docs/cache.md); false: neither",
     )
+
+    @field_validator("address")
+    @classmethod
+    def _address_form(cls, value: str | None) -> str | None:
+        if value is not None and (problem := ray_address_problem(value)):
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _one_sharding(self) -> ExecutionSpec:

@@ -31,9 +31,10 @@ SHOWN = 3  # entries named in the refusal
 OLDER_REPORT = ("index.html", "provenance.html", "summary.md")
 
 
-def refuse_foreign_folder(out: Path) -> None:
+def refuse_foreign_folder(out: Path, flag: str = "--out") -> None:
     """Raise the one-line ResultsError of a folder holding files that no report wrote; nothing
-    when `out` is missing, empty (hidden entries aside) or a report's."""
+    when `out` is missing, empty (hidden entries aside) or a report's. `flag` names the option
+    that gave `out` (`run --report`; `--out` elsewhere)."""
     real = _followed(out)
     if not real.is_dir() or (real / INDEX).is_file():
         return
@@ -41,7 +42,7 @@ def refuse_foreign_folder(out: Path) -> None:
         own = sorted(entry.name for entry in os.scandir(real) if not entry.name.startswith("."))
     except OSError as err:
         raise ResultsError(
-            f"report folder {out}: cannot list it: {err.strerror or err}; choose another --out"
+            f"report folder {out}: cannot list it: {err.strerror or err}; choose another {flag}"
         ) from None
     if not own:
         return
@@ -50,13 +51,13 @@ def refuse_foreign_folder(out: Path) -> None:
             f"report folder {out} holds the pages of a report by an older harness "
             f"({', '.join(OLDER_REPORT)}, no {INDEX}): this version replaces only the files its "
             "own page index lists, so delete the folder's files (hidden entries such as .git may "
-            "stay) and report again, or choose another --out"
+            f"stay) and report again, or choose another {flag}"
         )
     shown = ", ".join(own[:SHOWN]) + (f" and {len(own) - SHOWN} more" if len(own) > SHOWN else "")
     raise ResultsError(
         f"report folder {out} holds files that no report wrote ({shown}); a report replaces "
         f"index.html, summary.md and its other pages, so it is written only into a new or empty "
-        f"folder or one a report wrote before (it holds {INDEX}): choose another --out"
+        f"folder or one a report wrote before (it holds {INDEX}): choose another {flag}"
     )
 
 

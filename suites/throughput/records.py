@@ -324,11 +324,17 @@ def _condition_records(
     def median_of(metric: str) -> dict[str, Any]:
         values = per_round[metric]
         interval = median_ci(values)
+        # a board shows the task's n in its header, not the rounds: say why there is no interval
+        # (before the unstable clause, which a flag's footnote reads to the note's end)
+        few = None
+        if interval is None:
+            of = "one timing round" if n == 1 else f"median of {n} timing rounds"
+            few = f"{of}: no interval (6 or more rounds give one; suites.throughput.rounds)"
         return {
             "value": float(np.median(values)),
             "ci": interval,
             "ci_method": CI_METHOD if interval else None,
-            "note": note,
+            "note": _join(_execution_note(e), few, unstable_note),
             "flags": flags,
         }
 

@@ -137,3 +137,28 @@ def test_a_model_that_cannot_be_built_is_named_in_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: model 'gone': module 'tests.fixture_models' has no attribute")
     assert "\n" not in err
+
+
+def test_a_model_not_for_the_task_is_refused_by_its_tasks(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """A model whose `tasks:` leave the task out was run on it anyway: a zoo model for diabetes on
+    digits failed with 'normalize has 10 values per channel but the inputs have 1 channel(s)', a
+    cause the user never set; `harness run` pairs no such job."""
+    spec = _spec(tmp_path, onnx_path, export_path)
+    spec.write_text(
+        spec.read_text()
+        .replace("tasks: [digits]", "tasks: [digits, diabetes]")
+        .replace(
+            "suites:",
+            '  - {name: tab, factory: "tests.fixture_models:linear_tabular", tasks: [diabetes]}\n'
+            "  - diabetes-mlp\nsuites:",
+        )
+    )
+    for model in ("tab", "diabetes-mlp"):
+        assert main(["parity", str(spec), "--models", f"torch,{model}", "--task", "digits"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (
+            f"error: model {model!r} is not for task 'digits' (its tasks: diabetes); parity "
+            "compares two models on a task both are for"
+        ), err

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from harness.config.spec import ExecutionSpec
+from harness.config.spec import ExecutionSpec, ray_address_problem
 from harness.core.errors import HarnessError, MissingDependencyError
 
 
@@ -58,6 +58,9 @@ def check_reachable(address: str, source: str | None = None, timeout_s: float = 
     address came from (default: `--address <address>`).
     """
     source = source or f"--address {address}"
+    problem = ray_address_problem(address)  # RAY_ADDRESS too: Ray logs a traceback on `:6379`
+    if problem:
+        raise HarnessError(f"{source}: {problem}")
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or address.startswith("ray://"):
         return

@@ -193,6 +193,35 @@ def test_a_refused_command_leaves_no_out_folder_behind(argv: list[str], tmp_path
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize(
+    ("report", "words"),
+    [
+        (".", "--report {report} is the results folder --out {out}"),
+        ("runs", "--report {report} is inside the results folder --out {out}"),
+        ("..", "--report {report} holds the results folder --out {out}"),
+    ],
+    ids=["same", "inside", "around"],
+)
+def test_a_report_folder_that_shares_the_results_folder_is_refused_before_the_run(
+    report: str, words: str, tmp_path: Path
+) -> None:
+    """`run --out res --report res` (or `res/runs`) ran every job, then refused the report: the
+    results made the folder one 'no report wrote'. A report around the results folder would mix
+    its pages with results. Refused by name before any job, nothing written."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "res"
+    site = {".": out, "runs": out / "runs", "..": work}[report]
+    code, _out, err = cli("run", spec, "--out", out, "--report", site)
+    line = one_error_line(err)
+    assert code == 2, err
+    assert words.format(report=site, out=out) in line, line
+    assert "choose another --report" in line, line
+    assert not out.exists() and not (work / "index.html").exists()
+
+
 PREVIOUS_REPORT = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="harness-check"/>\n'
 
 

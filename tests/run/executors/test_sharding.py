@@ -188,3 +188,28 @@ def test_unreachable_ray_address_is_one_clear_error() -> None:
     ):
         check_reachable(f"127.0.0.1:{port}", timeout_s=1.0)
     check_reachable("auto")  # left to Ray
+
+
+def test_an_address_without_host_or_port_number_is_refused_by_its_form() -> None:
+    """`:6379` made Ray log a traceback before refusing it: the form is checked first, for the
+    spec's `execution.address` and for `RAY_ADDRESS` alike (the flag: test_no_traceback.py)."""
+    import pytest
+
+    from harness.config.spec import ExecutionSpec
+    from harness.core.errors import HarnessError
+    from harness.run.executors.ray_executor import check_reachable
+
+    for bad, words in [
+        (":6379", "names no host"),
+        ("ray://", "names no host"),
+        ("node:abc", "port 'abc' is not a port number"),
+        ("node:70000", "port '70000' is not a port number"),
+        ("node", "is not host:port"),
+        ("  ", "the address is empty"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            ExecutionSpec(executor="ray", address=bad)
+        with pytest.raises(HarnessError, match=f"^RAY_ADDRESS={bad}: .*{words}"):
+            check_reachable(bad, f"RAY_ADDRESS={bad}")
+    for good in ["auto", "local", "ray://head:10001", "ray://head", "10.0.0.5:6379"]:
+        assert ExecutionSpec(executor="ray", address=good).address == good

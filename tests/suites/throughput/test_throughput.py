@@ -108,6 +108,24 @@ def test_suite_statistics_on_a_fake_clock() -> None:
     assert got["latency_p99_ms"].value == pytest.approx(39.7)
 
 
+def test_too_few_rounds_say_why_the_median_has_no_interval() -> None:
+    """Three steady rounds printed `110245 (no interval)` under a board header of n=40 (the
+    task's samples): nothing said the number is a median of 3 rounds, too few for its interval
+    (docs/throughput.md: 6 or more); the report said "no interval was computed"."""
+    from harness.analysis.caveats import caveats
+
+    model = ClockedModel([0.0] + [0.010] * 6)  # the FLOP count, then 3 rounds of 2 equal calls
+    config = ThroughputConfig(batch_sizes=[4], warmup_iters=0, timed_iters=2, rounds=3)
+    result = measure(tabular(model), samples(), config, clock=model.clock)
+    got = _records(result, config)
+    for metric in ("throughput_samples_per_s", "latency_p50_ms"):
+        rec = got[metric]
+        assert rec.ci is None and rec.n == 3 and not rec.flags, metric
+        assert "median of 3 timing rounds: no interval (6 or more rounds give" in (rec.note or "")
+        (why,) = [c.reason for c in caveats(rec) if c.kind == "no_interval"]
+        assert "median of 3 timing rounds" in why, why
+
+
 def test_rounds_give_a_median_with_its_interval_on_a_fake_clock() -> None:
     # seven rounds of two calls; round r takes 10 + r ms per call (one slow outlier round)
     durations = [0.0] + [d for r in (10, 11, 12, 13, 14, 15, 90) for d in (r / 1e3, r / 1e3)]
