@@ -33,14 +33,6 @@ class GeneratedOOD(StrictModel):
     tag: OODTag = "far"
 
 
-class TaggedOOD(StrictModel):
-    """An OOD task (a name or a task spec) tagged `near` (semantic shift: new classes of the same
-    kind of input) or `far` (another kind of input), as OpenOOD groups its sets."""
-
-    task: str | TaskSpec
-    tag: OODTag
-
-
 E = TypeVar("E")
 _TASK_LIKE = ("name", "source")  # keys that say an entry is a task spec
 
@@ -66,7 +58,9 @@ def _entry(value: Any, *, ood: bool) -> Any:
     if ood and "tag" in value and any(k in value for k in _TASK_LIKE):
         # an inline task spec with its tag beside its keys (`{name, source, ..., tag: near}`):
         # the tagged task it plainly means, `{task: {name, source, ...}, tag: near}`
-        spec = {k: v for k, v in value.items() if k != "tag"}
+        # The spec is validated first, so its errors name its own keys (`ood_sets.0.name`), as
+        # written, not under a `task` key the entry does not have.
+        spec = TaskSpec.model_validate({k: v for k, v in value.items() if k != "tag"})
         return TaggedOOD.model_validate({"task": spec, "tag": value["tag"]})
     if ood and _generated_like(value):
         return GeneratedOOD.model_validate(value)
@@ -90,6 +84,18 @@ def _ood_entry(value: Any, _handler: Any) -> Any:
 
 
 TaskEntry = Annotated[str | TaskSpec, WrapValidator(_task_entry)]
+
+
+class TaggedOOD(StrictModel):
+    """An OOD task (a name or a task spec) tagged `near` (semantic shift: new classes of the same
+    kind of input) or `far` (another kind of input), as OpenOOD groups its sets."""
+
+    # validated as the kind it evidently is (`_entry`): a spec's errors alone, with plain key
+    # paths, not both union members' with pydantic's validator chain in the path
+    task: TaskEntry
+    tag: OODTag
+
+
 OODEntry = Annotated[GeneratedOOD | TaggedOOD | str | TaskSpec, WrapValidator(_ood_entry)]
 _ENTRY_LISTS: dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {
     "shifted task": (TypeAdapter(list[TaskEntry]), TypeAdapter(dict[str, list[TaskEntry]])),
