@@ -152,6 +152,27 @@ class OODConfig(StrictModel):
     odin_temperature: float = Field(default=1000.0, gt=0)
     odin_epsilon: float = Field(default=0.0014, ge=0)
 
+    @field_validator("detectors", mode="before")
+    @classmethod
+    def _detectors_form(cls, v: Any) -> Any:
+        """One line saying what the key takes, before the union of a list and a word would list
+        each member's complaint with the validation library's tags in the key path."""
+        words = ("default", "all")
+        takes = "takes a list of detector names, 'default' or 'all'"
+        if isinstance(v, list):
+            odd = next((i for i, name in enumerate(v) if not isinstance(name, str)), None)
+            if odd is None:
+                return v
+            raise ValueError(f"{takes}; entry {odd} is {v[odd]!r}, not a name")
+        if v in words:
+            return v
+        if isinstance(v, str) and v in DETECTORS:
+            raise ValueError(f"{takes}; for one detector: [{v}]")
+        close = (
+            difflib.get_close_matches(v, [*words, *DETECTORS], n=1) if isinstance(v, str) else []
+        )
+        raise ValueError(takes + (f" (did you mean {close[0]!r}?)" if close else ""))
+
     @field_validator("detectors")
     @classmethod
     def _known(cls, v: list[str] | str) -> list[str] | str:

@@ -334,3 +334,23 @@ def test_a_key_given_without_its_qualifier_names_the_full_key(tmp_path) -> None:
 
     assert closest_key("path", ["weights_path", "config_path"]) is None
     assert closest_key("severites", ["severities"]) == "severities"
+
+
+@pytest.mark.parametrize(
+    ("detectors", "expect"),
+    [
+        ("al", "takes a list of detector names, 'default' or 'all' (did you mean 'all'?)"),
+        ("knn", "takes a list of detector names, 'default' or 'all'; for one detector: [knn]"),
+        (3, "takes a list of detector names, 'default' or 'all'"),
+        ({"msp": 1}, "takes a list of detector names, 'default' or 'all'"),
+        (["msp", None], "takes a list of detector names, 'default' or 'all'; entry 1 is None"),
+    ],
+)
+def test_ood_detectors_of_another_form_get_one_line(detectors: object, expect: str) -> None:
+    """`detectors: al` listed each union member's complaint with pydantic's tags in the key
+    path (`ood.detectors.list[str]: ...; ood.detectors."literal['default','all']": ...`)."""
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite({"ood": {"detectors": detectors}})
+    said = str(info.value)
+    assert said.startswith(f"suites.shift.ood.detectors: {expect}"), said
+    assert "literal" not in said and "list[str]" not in said and said.count(";") <= 1
