@@ -33,14 +33,6 @@ class GeneratedOOD(StrictModel):
     tag: OODTag = "far"
 
 
-class TaggedOOD(StrictModel):
-    """An OOD task (a name or a task spec) tagged `near` (semantic shift: new classes of the same
-    kind of input) or `far` (another kind of input), as OpenOOD groups its sets."""
-
-    task: str | TaskSpec
-    tag: OODTag
-
-
 E = TypeVar("E")
 _TASK_LIKE = ("name", "source")  # keys that say an entry is a task spec
 
@@ -66,7 +58,9 @@ def _entry(value: Any, *, ood: bool) -> Any:
     if ood and "tag" in value and any(k in value for k in _TASK_LIKE):
         # an inline task spec with its tag beside its keys (`{name, source, ..., tag: near}`):
         # the tagged task it plainly means, `{task: {name, source, ...}, tag: near}`
-        spec = {k: v for k, v in value.items() if k != "tag"}
+        # The spec is validated first, so its errors name its own keys (`ood_sets.0.name`), as
+        # written, not under a `task` key the entry does not have.
+        spec = TaskSpec.model_validate({k: v for k, v in value.items() if k != "tag"})
         return TaggedOOD.model_validate({"task": spec, "tag": value["tag"]})
     if ood and _generated_like(value):
         return GeneratedOOD.model_validate(value)
@@ -90,6 +84,18 @@ def _ood_entry(value: Any, _handler: Any) -> Any:
 
 
 TaskEntry = Annotated[str | TaskSpec, WrapValidator(_task_entry)]
+
+
+class TaggedOOD(StrictModel):
+    """An OOD task (a name or a task spec) tagged `near` (semantic shift: new classes of the same
+    kind of input) or `far` (another kind of input), as OpenOOD groups its sets."""
+
+    # validated as the kind it evidently is (`_entry`): a spec's errors alone, with plain key
+    # paths, not both union members' with pydantic's validator chain in the path
+    task: TaskEntry
+    tag: OODTag
+
+
 OODEntry = Annotated[GeneratedOOD | TaggedOOD | str | TaskSpec, WrapValidator(_ood_entry)]
 _ENTRY_LISTS: dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]] = {
     "shifted task": (TypeAdapter(list[TaskEntry]), TypeAdapter(dict[str, list[TaskEntry]])),
@@ -145,6 +151,27 @@ class OODConfig(StrictModel):
     gen_top: int = Field(default=100, ge=1)
     odin_temperature: float = Field(default=1000.0, gt=0)
     odin_epsilon: float = Field(default=0.0014, ge=0)
+
+    @field_validator("detectors", mode="before")
+    @classmethod
+    def _detectors_form(cls, v: Any) -> Any:
+        """One line saying what the key takes, before the union of a list and a word would list
+        each member's complaint with the validation library's tags in the key path."""
+        words = ("default", "all")
+        takes = "takes a list of detector names, 'default' or 'all'"
+        if isinstance(v, list):
+            odd = next((i for i, name in enumerate(v) if not isinstance(name, str)), None)
+            if odd is None:
+                return v
+            raise ValueError(f"{takes}; entry {odd} is {v[odd]!r}, not a name")
+        if v in words:
+            return v
+        if isinstance(v, str) and v in DETECTORS:
+            raise ValueError(f"{takes}; for one detector: [{v}]")
+        close = (
+            difflib.get_close_matches(v, [*words, *DETECTORS], n=1) if isinstance(v, str) else []
+        )
+        raise ValueError(takes + (f" (did you mean {close[0]!r}?)" if close else ""))
 
     @field_validator("detectors")
     @classmethod

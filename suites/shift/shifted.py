@@ -183,22 +183,29 @@ def class_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
         if isinstance(entry, TaskSpec)
         else ""
     )
-    if sorted(mine) == sorted(theirs):
+    # compared in any case: a folder capitalising its class folders (`Bee`, `ant`: sorted,
+    # capitals first) moves them as much as one spelling them otherwise; exactly where case
+    # tells classes apart (EMNIST's `a` and `A`)
+    mine_key, theirs_key = [n.casefold() for n in mine], [n.casefold() for n in theirs]
+    if len(set(mine_key)) < len(mine) or len(set(theirs_key)) < len(theirs):
+        mine_key, theirs_key = list(mine), list(theirs)
+    if sorted(mine_key) == sorted(theirs_key) and mine_key != theirs_key:
+        at = next(i for i, (a, b) in enumerate(zip(mine_key, theirs_key, strict=True)) if a != b)
         raise DatasetError(
             f"suites.shift.shifted_tasks: task {whole.name!r} has task {task.name!r}'s class "
-            f"names in another order (class {first} is {theirs[first]!r} there, {mine[first]!r} "
+            f"names in another order (class {at} is {theirs[at]!r} there, {mine[at]!r} "
             f"here), and labels are compared by index: every sample of those classes would be "
             f"scored against another class{declare}"
         )
-    here = {name: i for i, name in enumerate(mine)}
-    moved = next(((i, n) for i, n in enumerate(theirs) if here.get(n, i) != i), None)
+    here = {name: i for i, name in enumerate(mine_key)}
+    moved = next(((i, n) for i, n in enumerate(theirs_key) if here.get(n, i) != i), None)
     if moved is not None:
         # A name both hold at other indices (a sorted folder spelling one class differently
         # moves the classes between): those samples would be scored against another class.
-        at, name = moved
+        at, key = moved
         raise DatasetError(
-            f"suites.shift.shifted_tasks: task {whole.name!r} holds class {name!r} at index {at}, "
-            f"task {task.name!r} at index {here[name]}; labels are compared by index, so every "
+            f"suites.shift.shifted_tasks: task {whole.name!r} holds class {theirs[at]!r} at index "
+            f"{at}, task {task.name!r} at index {here[key]}; labels are compared by index, so every "
             f"sample of that class would be scored against another class{declare}"
         )
     return (

@@ -35,14 +35,19 @@ def ood_entries(cfg: ShiftConfig, task: Task) -> list[OODEntry]:
     return for_task(cfg.ood_sets, task)
 
 
+# the image-folder refusal whose advice (class_names in the model's output order) is about labels
+_FOLDER_LABELS = "the class folders are numbers"
+
+
 def _unneeded_labels(err: DatasetError, entry: TaskSpec, where: str) -> DatasetError | None:
-    """An OOD set's entry whose label column failed to load (one class in every row, a value
-    out of range): the loader's advice (declare num_classes / class_names) fits a task, but an
-    OOD set needs no labels. The same line, saying so; None for any other error."""
+    """An OOD set's entry whose labels failed to load (one class in every row, a value out of
+    range, numbered class folders whose text order is not their numeric order): the loader's
+    advice (declare num_classes / class_names) fits a task, but an OOD set needs no labels. The
+    same line, saying so; None for any other error."""
     label = entry.label_column
     if where != "suites.shift.ood_sets" or label is None:
         return None
-    if f"label column {label!r}" not in str(err):
+    if f"label column {label!r}" not in str(err) and _FOLDER_LABELS not in str(err):
         return None
     return DatasetError(
         f"{err}; suites.shift.ood_sets: OOD set {entry.name!r} needs no labels (every OOD row "
@@ -76,7 +81,13 @@ class TaskSources:
             entries = [ood_task(e) if key == "ood_sets" else e for e in listed]
             for entry in entries:
                 if isinstance(entry, TaskSpec):
-                    check_task_source(entry, base_dir)
+                    try:
+                        check_task_source(entry, base_dir)
+                    except DatasetError as err:
+                        told = _unneeded_labels(err, entry, f"suites.shift.{key}")
+                        if told is None:
+                            raise
+                        raise told from None
                 elif isinstance(entry, str):
                     try:
                         check_catalogued(task_registry().load(entry))

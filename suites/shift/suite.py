@@ -165,6 +165,22 @@ class ShiftSuite(Suite):
         }[modality]
         return list(perturbations.families(modality)) if chosen == "all" else list(chosen)
 
+    def _check_corruptions_apply(self, task: Task) -> None:
+        """`corruptions` given per task names image corruptions; listed for a tabular or text
+        task they can never apply, and the job would run without them, saying nothing."""
+        value = self.cfg.corruptions
+        if task.modality == "image" or not isinstance(value, dict):
+            return
+        names = value.get(task.name)
+        if not isinstance(names, list) or not names:
+            return  # `all` reads as every corruption that applies: none here
+        raise ConfigError(
+            f"suites.shift.corruptions.{task.name}: task {task.name!r} is a {task.modality} task, "
+            f"and the image corruptions listed for it ({', '.join(names)}) do not apply to it; "
+            f"list its families under suites.shift.{task.modality} "
+            f"({', '.join(perturbations.families(task.modality))})"
+        )
+
     def bind_spec_folder(self, base_dir: Path) -> None:
         """Shifted tasks and OOD sets given as task specs read their `source` relative to the
         spec file's folder; each is checked here and a named one must be a registered task
@@ -256,6 +272,7 @@ class ShiftSuite(Suite):
         return tabular or bool(ood_entries(self.cfg, task))
 
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
+        self._check_corruptions_apply(task)
         has_work = bool(self._families(task) and self.cfg.severities)
         has_work = has_work or bool(shifted_entries(self.cfg, task) or ood_entries(self.cfg, task))
         has_work = has_work or (selection.is_published(task))
@@ -269,6 +286,7 @@ class ShiftSuite(Suite):
         if selection.is_published(task):
             reads_others = bool(shifted_entries(cfg, task) or ood_entries(cfg, task))
             return run_published(adapter, task, ctx, cfg, reads_others=reads_others)
+        self._check_corruptions_apply(task)
         full_n, whole = len(task), task
         task = task.subset(cfg.max_samples, seed=ctx.seed, purpose="shift/rows")
         families = self._families(task)

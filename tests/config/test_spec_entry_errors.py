@@ -109,6 +109,28 @@ def test_unknown_top_level_and_suite_keys_name_the_closest_key() -> None:
             "modality, ...}), a tagged task ({task: <name or spec>, tag: near or far}) or a "
             "generated set ({generated: gaussian_noise or uniform_noise, n: ...}) (got 3)",
         ),
+        (  # an inline task spec tagged beside its keys: its own key path, no union tags
+            {"ood_sets": [{"name": "o", "sourc": "x", "modality": "image", "tag": "far"}]},
+            "suites.shift.ood_sets.0.sourc: unknown key (did you mean 'source'?)",
+        ),
+        (  # YAML's `name: on` is True
+            {"ood_sets": [{"name": True, "source": "x", "modality": "image", "tag": "far"}]},
+            "suites.shift.ood_sets.0.name: Input should be a valid string (got True; YAML reads "
+            "unquoted yes/no/on/off/true/false as true/false: quote a name to keep it as text)",
+        ),
+        (  # the explicit tagged form: the spec's key under `task`
+            {
+                "ood_sets": [
+                    {"task": {"name": "o", "sourc": "x", "modality": "image"}, "tag": "near"}
+                ]
+            },
+            "suites.shift.ood_sets.0.task.sourc: unknown key (did you mean 'source'?)",
+        ),
+        (
+            {"ood_sets": [{"task": 3, "tag": "near"}]},
+            "suites.shift.ood_sets.0.task: an entry is a task name or a task spec ({name, source, "
+            "modality, ...}) (got 3)",
+        ),
         (
             {"shifted_tasks": "digits-shifted"},
             "suites.shift.shifted_tasks: a list of shifted tasks (for every task), or a mapping "
@@ -312,3 +334,23 @@ def test_a_key_given_without_its_qualifier_names_the_full_key(tmp_path) -> None:
 
     assert closest_key("path", ["weights_path", "config_path"]) is None
     assert closest_key("severites", ["severities"]) == "severities"
+
+
+@pytest.mark.parametrize(
+    ("detectors", "expect"),
+    [
+        ("al", "takes a list of detector names, 'default' or 'all' (did you mean 'all'?)"),
+        ("knn", "takes a list of detector names, 'default' or 'all'; for one detector: [knn]"),
+        (3, "takes a list of detector names, 'default' or 'all'"),
+        ({"msp": 1}, "takes a list of detector names, 'default' or 'all'"),
+        (["msp", None], "takes a list of detector names, 'default' or 'all'; entry 1 is None"),
+    ],
+)
+def test_ood_detectors_of_another_form_get_one_line(detectors: object, expect: str) -> None:
+    """`detectors: al` listed each union member's complaint with pydantic's tags in the key
+    path (`ood.detectors.list[str]: ...; ood.detectors."literal['default','all']": ...`)."""
+    with pytest.raises(ConfigError) as info:
+        ShiftSuite({"ood": {"detectors": detectors}})
+    said = str(info.value)
+    assert said.startswith(f"suites.shift.ood.detectors: {expect}"), said
+    assert "literal" not in said and "list[str]" not in said and said.count(";") <= 1

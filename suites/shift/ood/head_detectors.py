@@ -58,6 +58,12 @@ class ViM(_HeadDetector):
         head = self.take_head(data)
         z = self.features_of(data)
         d = z.shape[1]
+        if d < 2:  # D = d // 2 = 0: no principal subspace, the whole feature its "residual"
+            raise NotFitted(
+                f"the features have {d} feature dimension: ViM splits them into a principal "
+                "subspace and the residual outside it, which takes 2 dimensions or more (its "
+                "score would be energy minus a multiple of the feature itself)"
+            )
         dim = self.dim if self.dim is not None else vim_dim(d)
         notes = []
         if dim >= d:

@@ -47,3 +47,26 @@ def test_an_unknown_task_name_is_refused() -> None:
     suite = ShiftSuite({"corruptions": {"digitz": "all"}})
     with pytest.raises(ConfigError, match=r"suites.shift.corruptions: 'digitz' is not a task"):
         suite.check_task_names(["digits"])
+
+
+def test_image_corruptions_given_per_task_to_a_tabular_task_are_refused() -> None:
+    """`corruptions: {diabetes: [fog]}` ties an image corruption to a tabular task, where it
+    can never apply: the job ran the tabular families alone (or was skipped with "no shift
+    conditions configured") and nothing said fog was dropped (/tmp/p94/t12.py). Refused, naming
+    the key and where the task's families go."""
+    import harness
+
+    for extra in ({}, {"tabular": []}):
+        suites = {"shift": {"corruptions": {"diabetes": ["fog"]}, "severities": [1], **extra}}
+        with pytest.raises(ConfigError) as info:
+            harness.evaluate("diabetes-logreg", task="diabetes", suites=suites, limit=30)
+        said = str(info.value)
+        assert said.startswith(
+            "suites.shift.corruptions.diabetes: task 'diabetes' is a tabular task, and the image "
+            "corruptions listed for it (fog) do not apply to it"
+        ), said
+        assert "suites.shift.tabular" in said and "\n" not in said
+    # `all` for a tabular task, and a task the mapping leaves out, stay as they were
+    suites = {"shift": {"corruptions": {"diabetes": "all"}, "severities": [1]}}
+    result = harness.evaluate("diabetes-logreg", task="diabetes", suites=suites, limit=30)
+    assert any(r.metric == "mean_tabular_shift_acc" for r in result.metrics)

@@ -67,3 +67,47 @@ def test_an_ood_set_whose_labels_cannot_load_is_told_to_drop_them(tmp_path) -> N
         assert said.startswith("task 'ones': label column 'label'"), said
         assert "suites.shift.ood_sets: OOD set 'ones' needs no labels" in said
         assert "label_column: null" in said and "\n" not in said
+
+
+def test_an_ood_folder_of_numbered_class_folders_is_told_to_drop_its_labels(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An OOD image folder whose class folders are numbers out of text order (`0, 1, 10, 2`)
+    was refused with the task loader's advice alone ("declare class_names in the order of the
+    model's outputs"), by `harness validate`, `harness run` and `harness.evaluate`, though an
+    OOD set's labels are never compared with the model's outputs: the line now also says to
+    set `label_column: null` on its entry, which runs (/tmp/p94/cli/s2.yaml)."""
+    from PIL import Image
+
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.core.errors import DatasetError
+
+    gen = np.random.default_rng(0)
+    for folder in ("0", "1", "2", "10"):
+        (tmp_path / "ood" / folder).mkdir(parents=True)
+        for i in range(3):
+            pixels = gen.integers(0, 256, (8, 8), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "ood" / folder / f"{i}.png")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    adapter = TorchModuleAdapter.from_module(net, name="lin", input_shape=(1, 8, 8))
+    entry = {"name": "numbered", "source": str(tmp_path / "ood"), "modality": "image",
+             "tag": "far"}  # fmt: skip
+    config = {"corruptions": [], "max_samples": 30, "ood_sets": [entry],
+              "ood": {"detectors": ["msp"], "headline": "msp"}}  # fmt: skip
+    suite = ShiftSuite(config)
+    with pytest.raises(DatasetError) as bound:  # what `harness validate` / `harness run` check
+        suite.bind_spec_folder(tmp_path)
+    with pytest.raises(DatasetError) as ran:  # `harness.evaluate` (no spec folder)
+        ShiftSuite(config).run(adapter, digits(), RunContext(seed=0, bootstrap_resamples=0))
+    for err in (bound, ran):
+        said = str(err.value)
+        assert "the class folders are numbers" in said, said
+        assert "suites.shift.ood_sets: OOD set 'numbered' needs no labels" in said, said
+        assert "label_column: null" in said and "\n" not in said
+    entry["label_column"] = None
+    suite = ShiftSuite(config)
+    suite.bind_spec_folder(tmp_path)
+    result = suite.run(adapter, digits(), RunContext(seed=0, bootstrap_resamples=0))
+    auroc = next(
+        r for r in result.metrics if r.metric == "ood_auroc" and r.condition == "ood=numbered"
+    )
+    assert auroc.value is not None and auroc.n == 30 + 12

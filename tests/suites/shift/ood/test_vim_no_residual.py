@@ -44,3 +44,22 @@ def test_features_of_rank_one_or_none_are_not_told_an_impossible_vim_dim(bias: f
         hd.ViM().fit(data)
     assert "vim_dim below" not in str(raised.value)
     assert "no vim_dim leaves them a residual" in str(raised.value)
+
+
+def test_one_feature_leaves_vim_out() -> None:
+    """One feature (a penultimate layer of width 1): D = d // 2 = 0, so the principal subspace
+    was empty and the "residual" the whole feature: ViM scored energy minus alpha x |z - o|
+    under its name (/tmp/p94/t8.py: AUROC 0.479 on noise, no note). Left out with the reason."""
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(200, 1, generator=gen, dtype=torch.float64)
+    head = Head(
+        torch.randn(3, 1, generator=gen, dtype=torch.float64),
+        torch.randn(3, generator=gen, dtype=torch.float64),
+    )
+    data = FitData(
+        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
+    )
+    with pytest.raises(NotFitted, match="1 feature dimension"):
+        hd.ViM().fit(data)
+    with pytest.raises(NotFitted, match="1 feature dimension"):
+        hd.ViM(dim=1).fit(data)
