@@ -111,7 +111,7 @@ def parity_command(args: argparse.Namespace) -> int:
     width = output_width(args.width)
     verdict = "PASS" if report.passed else "FAIL"
     lines = [
-        f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} samples): "
+        f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} sample{'' if report.n == 1 else 's'}): "
         f"{verdict}",
         f"  disagreements:          {report.disagreements}",
     ]

@@ -86,6 +86,14 @@ def test_parity_cli_atol_sets_the_tolerance(
     assert loose["ties"] == strict["disagreements"] + strict["ties"]
 
 
+def test_parity_of_one_sample_says_sample(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    spec = _spec(tmp_path, onnx_path, export_path)
+    main(["parity", str(spec), "--models", "torch,other", "--task", "digits", "--limit", "1"])
+    assert "on digits (1 sample): " in capsys.readouterr().out
+
+
 def test_compare_counts_disagreements_exactly(onnx_path: Path) -> None:
     import torch
 
