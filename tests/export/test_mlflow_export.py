@@ -227,6 +227,7 @@ def test_the_same_spec_measured_again_in_another_folder_is_logged_again(
     assert sorted(logged) == sorted(values) and values[0] != values[1]
 
 
+@pytest.mark.slow  # three exports (about 1.5 s each)
 def test_a_job_measured_again_in_the_same_folder_marks_its_old_run_superseded(
     tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
