@@ -181,16 +181,23 @@ def _export_job(
 
 def _mark_superseded(client: MlflowClient, runs: list[_Logged], parent: str, current: str) -> int:
     """Mark the other FINISHED runs of one job under `parent` (earlier measurements of a job
-    that was run again into the same results folder) superseded: tagged `harness.superseded`
-    and named so, as the MLflow UI lists them beside the current one. How many were marked."""
+    that was run again into the same results folder) superseded: named so, as the MLflow UI
+    lists them beside the current one, then tagged `harness.superseded` (the tag last: an
+    export interrupted between the two names the run on the next one). The `current` run loses
+    such marks (a folder put back, or a copy of it, exported again). How many were marked."""
     marked = 0
     for run in runs:
-        if run.superseded or run.parent != parent or run.run_id == current:
+        if run.parent != parent or run.status != _FINISHED:
             continue
-        if run.status == _FINISHED:
-            client.set_tag(run.run_id, SUPERSEDED_TAG, "true")
+        if run.run_id == current:
+            if run.superseded:
+                client.delete_tag(run.run_id, SUPERSEDED_TAG)
+            if run.name.endswith(SUPERSEDED_SUFFIX):
+                client.update_run(run.run_id, name=run.name.removesuffix(SUPERSEDED_SUFFIX))
+        elif not run.superseded:
             if not run.name.endswith(SUPERSEDED_SUFFIX):
                 client.update_run(run.run_id, name=run.name + SUPERSEDED_SUFFIX)
+            client.set_tag(run.run_id, SUPERSEDED_TAG, "true")
             marked += 1
     return marked
 
