@@ -312,6 +312,36 @@ def test_an_export_interrupted_while_marking_names_the_run_superseded_later(
     assert len(old) == 10 and all(r.info.run_name.endswith(" (superseded)") for r in old)
 
 
+def test_an_unfinished_run_of_an_earlier_measurement_is_marked_superseded(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export interrupted while logging a job left its run FAILED; the job measured again,
+    the next export logged the new run and left the FAILED one beside it, named like it and
+    never logged again (no folder holds its start time any more)."""
+    from mlflow import MlflowClient
+
+    a, b = _measured_again(tmp_path, monkeypatch)
+    log_batch, calls = MlflowClient.log_batch, []
+
+    def interrupted(self: MlflowClient, *args: object, **kw: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:  # the parent's, one job's, then the next job's
+            raise KeyboardInterrupt
+        log_batch(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MlflowClient, "log_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_mlflow(a, tracking_uri=tracking_uri)
+    monkeypatch.setattr(MlflowClient, "log_batch", log_batch)
+    (failed,) = [r for r in _job_runs(tracking_uri) if r.info.status == "FAILED"]
+    done = export_mlflow(b, tracking_uri=tracking_uri)
+    assert (done.logged, done.superseded) == (10, 2)
+    runs = {r.info.run_id: r for r in _job_runs(tracking_uri)}
+    assert runs[failed.info.run_id].data.tags.get("harness.superseded") == "true"
+    assert runs[failed.info.run_id].info.run_name.endswith(" (superseded)")
+    assert export_mlflow(b, tracking_uri=tracking_uri).superseded == 0
+
+
 @pytest.mark.slow  # two more exports (about 1.5 s each)
 def test_the_report_site_is_logged_with_the_run(
     results: Path, tracking_uri: str, tmp_path: Path
