@@ -61,7 +61,8 @@ def _compare(args: argparse.Namespace) -> ParityReport:
         wanted = plan.models[name].spec.tasks if name in plan.models else None
         if wanted is not None and args.task not in wanted:
             raise SpecError(
-                f"model {name!r} is not for task {args.task!r} (its tasks: {', '.join(wanted)}); "
+                f"model {name!r} is not for task {args.task!r} "
+                f"(its tasks: {', '.join(wanted) or '[], none'}); "
                 "parity compares two models on a task both are for"
             )
     device = resolve_device(plan.spec.device)

@@ -174,16 +174,18 @@ def _end(args: argparse.Namespace, outcome: RunOutcome) -> int | None:
 
 
 def _refuse_shared_report_folder(report: Path, out: Path) -> None:
-    """A report folder that is the results folder, lies inside it or holds it: the run's
+    """A report folder that is the results folder, lies in its `runs/` or holds it: the run's
     results would make it a folder 'no report wrote' after every job had run, or mix the
-    report's pages with results."""
+    report's pages with results. A folder beside `runs/` (`results/report`, the README's) is
+    one of its own: a run writes only under `runs/`."""
     import os
 
     site, results = Path(os.path.realpath(report)), Path(os.path.realpath(out))
+    runs = results / "runs"
     if site == results:
         where = "is the results folder"
-    elif results in site.parents:
-        where = "is inside the results folder"
+    elif site == runs or runs in site.parents:
+        where = "is inside the runs folder of the results folder"
     elif site in results.parents:
         where = "holds the results folder"
     else:

@@ -81,22 +81,35 @@ class ResourceSpec(StrictModel):
 
 def ray_address_problem(address: str) -> str | None:
     """Why `address` cannot name a Ray cluster, or None. Only its form is read: `auto`, `local`,
-    `ray://host[:port]` or `host:port`. Ray's own parser logs a traceback for an empty host
-    (`:6379`) before it refuses it, so the form is refused here first, in one line."""
+    `ray://host[:port]` or `host:port` (an IPv6 host in brackets, as Ray reads it: `[::1]:6379`);
+    an HTTP address is refused (Ray does), another scheme (a client module's) left to Ray. Ray's
+    own parser logs a traceback for an empty host (`:6379`) before it refuses it, so the form is
+    refused here first, in one line."""
     forms = "give host:port (e.g. 127.0.0.1:6379), ray://host:port or auto"
     if not address.strip():
         return f"the address is empty; {forms}, or no address to start a local cluster"
     if address in ("auto", "local"):
         return None
+    scheme, sep, _ = address.partition("://")
+    if sep and scheme.lower() in ("http", "https"):  # Ray refuses it
+        return (
+            f"{address!r} is an HTTP address (a dashboard's or job server's, as `ray job "
+            f"submit` takes), not a cluster's; {forms}"
+        )
+    if sep and scheme != "ray":  # a client module's scheme (anyscale://...): Ray imports it
+        return None
     client = address.startswith("ray://")
     rest = address.removeprefix("ray://")
-    host, sep, port = rest.rpartition(":")
+    bracketed = rest.startswith("[") and rest.endswith("]")  # [::1]: an IPv6 host alone
+    host, sep, port = ("", "", "") if bracketed else rest.rpartition(":")
     if client and not sep:
         host = rest
     if not sep and not client:
         return f"{address!r} is not host:port; {forms}"
     if not host.strip():
         return f"{address!r} names no host; {forms}"
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        return f"{address!r}: an IPv6 host goes in brackets ([::1]:6379); {forms}"
     if sep and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
         return f"{address!r}: port {port!r} is not a port number (1-65535); {forms}"
     return None

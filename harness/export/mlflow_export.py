@@ -132,7 +132,11 @@ def export_mlflow(
                     runs = existing.get(job.job_id, [])
                     found = _logged_as(runs, started, parent)
                     current = _export_job(client, experiment_id, parent, job, found, counts)
-                    counts["superseded"] += _mark_superseded(client, runs, parent, current)
+                    # an unfinished `found` was deleted and logged again as `current`
+                    active = [r for r in runs if found is None or r.run_id != found.run_id]
+                    if found is not None and found.run_id == current:
+                        active.append(found)
+                    counts["superseded"] += _mark_superseded(client, active, parent, current)
                 if known is not None:  # a harness run exported before: resumed since?
                     changed = _refresh_partial(client, known, run_jobs[0].partial)
                     if changed or counts["logged"] > logged_before:
@@ -180,17 +184,25 @@ def _export_job(
 
 
 def _mark_superseded(client: MlflowClient, runs: list[_Logged], parent: str, current: str) -> int:
-    """Mark the other FINISHED runs of one job under `parent` (earlier measurements of a job
-    that was run again into the same results folder) superseded: tagged `harness.superseded`
-    and named so, as the MLflow UI lists them beside the current one. How many were marked."""
+    """Mark the other runs of one job under `parent` (earlier measurements of a job that was run
+    again into the same results folder, an interrupted export's FAILED one too, which no later
+    export logs again: no folder holds its start time) superseded: named so, as the MLflow UI
+    lists them beside the current one, then tagged `harness.superseded` (the tag last: an
+    export interrupted between the two names the run on the next one). The `current` run loses
+    such marks (a folder put back, or a copy of it, exported again). How many were marked."""
     marked = 0
     for run in runs:
-        if run.superseded or run.parent != parent or run.run_id == current:
+        if run.parent != parent:
             continue
-        if run.status == _FINISHED:
-            client.set_tag(run.run_id, SUPERSEDED_TAG, "true")
+        if run.run_id == current:
+            if run.superseded:
+                client.delete_tag(run.run_id, SUPERSEDED_TAG)
+            if run.name.endswith(SUPERSEDED_SUFFIX):
+                client.update_run(run.run_id, name=run.name.removesuffix(SUPERSEDED_SUFFIX))
+        elif not run.superseded:
             if not run.name.endswith(SUPERSEDED_SUFFIX):
                 client.update_run(run.run_id, name=run.name + SUPERSEDED_SUFFIX)
+            client.set_tag(run.run_id, SUPERSEDED_TAG, "true")
             marked += 1
     return marked
 

@@ -183,20 +183,23 @@ def with_train(
         named = _group_columns(groups, n, columns)
     except InMemoryDataError as err:
         raise InMemoryDataError(f"train: {err}") from None
-    _check_train_groups(task, data, train, {c: columns[c].type for c in named})
+    _check_train_groups(task, data, train, {c: columns[c] for c in named})
     return _spanned(replace(task, train=arrow_dataset(pa.table(columns))), train)
 
 
 def _check_train_groups(
-    task: Task, data: Labeled, train: Labeled, types: dict[str, pa.DataType]
+    task: Task, data: Labeled, train: Labeled, arrays: dict[str, pa.Array]
 ) -> None:
     """Each group column of the training split in data's form, so that a value names the same
     group in both (the fairness suite names the groups only the training split holds): the same
     declared names where either is a ClassLabel (codes of other names named one split's code as
-    a group the other lacked), and not floats beside data's integers or texts (the suite
-    refused them as continuous, after the model ran, naming neither split)."""
+    a group the other lacked), and not whole floats beside data's integers or texts (a frame that
+    held a NaN once: the suite refused them as continuous, after the model ran, naming neither
+    split). Fractional floats are a continuous attribute, which `suites.fairness.bins` bins
+    alike in both splits (else the suite asks for bin edges)."""
     schema = task.data.data.schema
-    for name, kind in types.items():
+    for name, array in arrays.items():
+        kind = array.type
         ours, theirs = train.group_labels.get(name) or None, data.group_labels.get(name) or None
         if ours != theirs:
             raise InMemoryDataError(
@@ -205,12 +208,18 @@ def _check_train_groups(
                 "same values), so that each value names the same group"
             )
         held = schema.field(name).type
-        if pa.types.is_floating(kind) and not pa.types.is_floating(held):
+        if pa.types.is_floating(kind) and not pa.types.is_floating(held) and _whole(array):
             what = "integers" if pa.types.is_integer(held) else "texts"
             raise InMemoryDataError(
                 f"train: group column {name!r} holds floats but data's holds {what}; pass "
                 f"train's as data's are (a frame: train[{name!r}].astype(int) for whole numbers)"
             )
+
+
+def _whole(array: pa.Array) -> bool:
+    """Whether every value of a float column is a whole number."""
+    values = array.to_numpy(zero_copy_only=False)
+    return bool(np.all(np.isfinite(values) & (values == np.round(values))))
 
 
 def _group_form(labels: dict[str, str] | None) -> str:

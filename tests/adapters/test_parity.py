@@ -170,3 +170,17 @@ def test_a_model_not_for_the_task_is_refused_by_its_tasks(
             f"error: model {model!r} is not for task 'digits' (its tasks: diabetes); parity "
             "compares two models on a task both are for"
         ), err
+
+
+def test_a_model_listing_no_task_is_refused_saying_so(
+    tmp_path: Path, onnx_path: Path, export_path: Path, capsys
+) -> None:  # noqa: ANN001
+    """`tasks: []` read '(its tasks: )', an empty list shown as nothing."""
+    spec = _spec(tmp_path, onnx_path, export_path)
+    spec.write_text(
+        spec.read_text().replace("8, 8]}\n  - {name: onnx", "8, 8], tasks: []}\n  - {name: onnx")
+    )
+    assert "tasks: []" in spec.read_text()
+    assert main(["parity", str(spec), "--models", "torch,other", "--task", "digits"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: model 'other' is not for task 'digits' (its tasks: [], none);")

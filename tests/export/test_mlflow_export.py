@@ -257,6 +257,92 @@ def test_a_job_measured_again_in_the_same_folder_marks_its_old_run_superseded(
     assert len(_job_runs(tracking_uri)) == 20
 
 
+def _measured_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Folder `a` and `b`, a copy of it whose jobs were measured again (one harness run)."""
+    write_synthetic_run(tmp_path / "a", models={"good-model": 0.9, HOSTILE: 0.6})
+    monkeypatch.setattr("tests.store.records.WHEN", "2026-02-01T00:00:00+00:00")
+    write_synthetic_run(tmp_path / "b", models={"good-model": 0.5, HOSTILE: 0.6}, seed=1)
+    (first,), (again,) = ((tmp_path / name / "runs").iterdir() for name in ("a", "b"))
+    shutil.copy(first / "manifest.json", again / "manifest.json")
+    return tmp_path / "a", tmp_path / "b"
+
+
+@pytest.mark.slow  # four exports (about 1.5 s each)
+def test_a_kept_run_is_not_left_superseded(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder exported again after its copy's re-measurement was exported (a backup put
+    back, a copied folder resumed with an edited model): its runs were kept as the jobs'
+    current ones yet stayed tagged `harness.superseded`, with the copy's runs marked too:
+    all 20 runs superseded, none current. The kept run is now current again."""
+    a, b = _measured_again(tmp_path, monkeypatch)
+    export_mlflow(a, tracking_uri=tracking_uri)
+    export_mlflow(b, tracking_uri=tracking_uri)
+    done = export_mlflow(a, tracking_uri=tracking_uri)
+    assert (done.logged, done.kept, done.superseded) == (0, 10, 10)
+    runs = _job_runs(tracking_uri)
+    current = [r for r in runs if "harness.superseded" not in r.data.tags]
+    assert len(runs) == 20 and len(current) == 10
+    assert not any(r.info.run_name.endswith(" (superseded)") for r in current)
+    assert _run_of(current, "good-model", "accuracy").data.metrics["top1_acc"] != 0.5
+    assert export_mlflow(a, tracking_uri=tracking_uri).superseded == 0
+
+
+def test_an_export_interrupted_while_marking_names_the_run_superseded_later(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted between an old run's `harness.superseded` tag and its new name, the run
+    kept its plain name for good: the next export skipped it as marked."""
+    from mlflow import MlflowClient
+
+    a, b = _measured_again(tmp_path, monkeypatch)
+    export_mlflow(a, tracking_uri=tracking_uri)
+    rename = MlflowClient.update_run
+
+    def interrupted(self: MlflowClient, run_id: str, *args: object, **kw: object) -> None:
+        if kw.get("name"):
+            raise KeyboardInterrupt
+        rename(self, run_id, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MlflowClient, "update_run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_mlflow(b, tracking_uri=tracking_uri)
+    monkeypatch.setattr(MlflowClient, "update_run", rename)
+    assert export_mlflow(b, tracking_uri=tracking_uri).superseded == 10
+    old = [r for r in _job_runs(tracking_uri) if "harness.superseded" in r.data.tags]
+    assert len(old) == 10 and all(r.info.run_name.endswith(" (superseded)") for r in old)
+
+
+def test_an_unfinished_run_of_an_earlier_measurement_is_marked_superseded(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export interrupted while logging a job left its run FAILED; the job measured again,
+    the next export logged the new run and left the FAILED one beside it, named like it and
+    never logged again (no folder holds its start time any more)."""
+    from mlflow import MlflowClient
+
+    a, b = _measured_again(tmp_path, monkeypatch)
+    log_batch, calls = MlflowClient.log_batch, []
+
+    def interrupted(self: MlflowClient, *args: object, **kw: object) -> None:
+        calls.append(1)
+        if len(calls) == 3:  # the parent's, one job's, then the next job's
+            raise KeyboardInterrupt
+        log_batch(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MlflowClient, "log_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_mlflow(a, tracking_uri=tracking_uri)
+    monkeypatch.setattr(MlflowClient, "log_batch", log_batch)
+    (failed,) = [r for r in _job_runs(tracking_uri) if r.info.status == "FAILED"]
+    done = export_mlflow(b, tracking_uri=tracking_uri)
+    assert (done.logged, done.superseded) == (10, 2)
+    runs = {r.info.run_id: r for r in _job_runs(tracking_uri)}
+    assert runs[failed.info.run_id].data.tags.get("harness.superseded") == "true"
+    assert runs[failed.info.run_id].info.run_name.endswith(" (superseded)")
+    assert export_mlflow(b, tracking_uri=tracking_uri).superseded == 0
+
+
 @pytest.mark.slow  # two more exports (about 1.5 s each)
 def test_the_report_site_is_logged_with_the_run(
     results: Path, tracking_uri: str, tmp_path: Path

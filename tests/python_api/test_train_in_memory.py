@@ -355,6 +355,23 @@ def test_a_training_splits_group_column_of_floats_beside_integers_is_refused() -
     assert "integers" in message and not calls
 
 
+def test_a_continuous_group_column_of_fractional_floats_beside_integers_runs() -> None:
+    """A continuous attribute binned by `suites.fairness.bins` (data's ages in whole years,
+    train's fractional) was refused as 'holds floats but data's holds integers', advising
+    `astype(int)`, which would cut the ages; both splits bin alike. Only whole floats (a frame
+    that held a NaN once) are refused."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame(
+        {"a": rng.normal(size=40), "age": rng.integers(18, 80, size=40), "label": [0, 1] * 20}
+    )
+    train = data.assign(age=rng.uniform(18, 80, size=40))
+    suites = {"fairness": {"bins": {"age": [0, 40, 60, 120]}}}
+    result = harness.evaluate(
+        _first_feature, data=data, train=train, groups=["age"], suites=suites, **FAST
+    )
+    assert result.provenance is not None and result.provenance.task.train is not None
+
+
 def test_a_training_split_without_columns_beside_named_groups_says_so() -> None:
     """`groups` naming columns of data names the same columns of train: a training split of
     arrays, which has no columns, was told 'groups: got a list; pass a pandas DataFrame ...',

@@ -64,8 +64,8 @@ def check_reachable(address: str, source: str | None = None, timeout_s: float = 
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or address.startswith("ray://"):
         return
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
+    try:  # `[::1]:6379`: the socket takes the IPv6 host without its brackets
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
             pass
     except OSError as err:
         raise HarnessError(

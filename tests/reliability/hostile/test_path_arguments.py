@@ -197,7 +197,7 @@ def test_a_refused_command_leaves_no_out_folder_behind(argv: list[str], tmp_path
     ("report", "words"),
     [
         (".", "--report {report} is the results folder --out {out}"),
-        ("runs", "--report {report} is inside the results folder --out {out}"),
+        ("runs", "--report {report} is inside the runs folder of the results folder --out {out}"),
         ("..", "--report {report} holds the results folder --out {out}"),
     ],
     ids=["same", "inside", "around"],
@@ -220,6 +220,20 @@ def test_a_report_folder_that_shares_the_results_folder_is_refused_before_the_ru
     assert words.format(report=site, out=out) in line, line
     assert "choose another --report" in line, line
     assert not out.exists() and not (work / "index.html").exists()
+
+
+def test_a_report_folder_beside_the_runs_inside_the_results_folder_is_written(
+    tmp_path: Path,
+) -> None:
+    """`harness run --report results/report` (the README's first command, `make demo`'s) was
+    refused as 'inside the results folder' before the run: a run writes only under `runs/`, and
+    `harness export --to mlflow` looks for the report at `results/report`."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    out = tmp_path / "res"
+    code, _out, err = cli("run", spec, "--out", out, "--report", out / "report", "--limit", "40")
+    assert code == 0, err
+    assert (out / "report" / "index.html").is_file()
 
 
 PREVIOUS_REPORT = '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="harness-check"/>\n'

@@ -213,3 +213,45 @@ def test_an_address_without_host_or_port_number_is_refused_by_its_form() -> None
             check_reachable(bad, f"RAY_ADDRESS={bad}")
     for good in ["auto", "local", "ray://head:10001", "ray://head", "10.0.0.5:6379"]:
         assert ExecutionSpec(executor="ray", address=good).address == good
+
+
+def test_an_ipv6_or_http_address_is_read_as_ray_reads_it() -> None:
+    """`[::1]:6379` (as Ray reads it) was refused as unreachable with a cluster listening
+    there: the socket was asked for the host `[::1]`, brackets and all ('Name or service not
+    known'). An HTTP address (a dashboard's, as `ray job submit` takes; Ray refuses it) said
+    'cannot reach a Ray cluster ... start one with `ray start --head` there'; `[::1]` said
+    "port '1]' is not a port number"; `::1:6379` (Ray: 'Invalid address format') passed;
+    a client module's scheme (`anyscale://name`, which Ray imports) was refused as a port."""
+    import socket
+
+    import pytest
+
+    from harness.config.spec import ExecutionSpec
+    from harness.core.errors import HarnessError
+    from harness.run.executors.ray_executor import check_reachable
+
+    try:
+        listener = socket.socket(socket.AF_INET6)
+        listener.bind(("::1", 0))
+    except OSError:
+        listener = None  # no IPv6 loopback on this machine
+    if listener is not None:
+        with listener:
+            listener.listen()
+            check_reachable(f"[::1]:{listener.getsockname()[1]}", timeout_s=1.0)
+    for bad, words in [
+        ("http://127.0.0.1:8265", "is an HTTP address"),
+        ("HTTPS://head:8265", "is an HTTP address"),
+        ("[::1]", "is not host:port"),
+        ("::1:6379", r"an IPv6 host goes in brackets \(\[::1\]:6379\)"),
+        ("[::1]:x", "port 'x' is not a port number"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            ExecutionSpec(executor="ray", address=bad)
+        with pytest.raises(HarnessError, match=words):
+            check_reachable(bad, f"RAY_ADDRESS={bad}")
+    for good in ["[::1]:6379", "ray://[::1]:10001", "ray://[::1]", "head-node-1.example:6379"]:
+        assert ExecutionSpec(executor="ray", address=good).address == good
+    for good in ["anyscale://my-cluster", "ray://head-1:10001"]:  # left to Ray
+        assert ExecutionSpec(executor="ray", address=good).address == good
+        check_reachable(good)
