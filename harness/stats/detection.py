@@ -262,7 +262,7 @@ def _coded_aupr(s_in: np.ndarray, s_out: np.ndarray, levels: int) -> np.ndarray:
     """`aupr_batch` on integer codes below 2**15 levels: the rows' keys (`aupr_keys`) built in
     place, then `keyed_aupr`."""
     r, m = s_in.shape
-    keys = np.empty((r, m + s_out.shape[1]), dtype=KEY_DTYPE)
+    keys = np.empty((r, m + s_out.shape[1]), dtype=np.uint16)
     top = 2 * (levels - 1)
     np.subtract(top, 2 * s_in, out=keys[:, :m], casting="unsafe")
     np.subtract(top + 1, 2 * s_out, out=keys[:, m:], casting="unsafe")
@@ -273,43 +273,59 @@ def _simd_sort() -> bool:
     """Whether numpy 2 may sort 32-bit integers with SIMD instructions here (AVX2 or AVX-512 on
     x86-64, ASIMD on AArch64): with AVX2, 2x faster than the radix sort of 16-bit keys (4.5
     against 8.9 ms for 2,000 rows of 600 keys). Either choice gives the same numbers."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # numpy 1.x: AVX-512 only
+    import importlib
+
+    try:  # numpy's own record of the CPU's features (numpy 2; none in its stubs)
+        umath = importlib.import_module("numpy._core._multiarray_umath")
+    except ImportError:  # numpy 1.x: SIMD sorts with AVX-512 only
         return False
+    features = getattr(umath, "__cpu_features__", {})
     return any(features.get(f) for f in ("AVX2", "AVX512_SKX", "ASIMD"))
 
 
-KEY_DTYPE = np.dtype(np.int32) if _simd_sort() else np.dtype(np.uint16)
-"""The dtype of `aupr_keys`: the one numpy sorts fastest here. A row of keys sorted is the
-same whatever the sort (equal keys are equal values), so the AUPR is the same either way."""
+SIMD_SORT = _simd_sort()
+SIMD_CELLS = 1 << 24
+"""Keys up to this many (64 MiB as int32) are sorted as int32 where `SIMD_SORT`; more are
+sorted in place as 16-bit keys (no copy twice their size: 2,000 resamples of 300,000 samples
+are 1.2 GB of 16-bit keys)."""
+
+
+def _sorted_keys(keys: np.ndarray) -> np.ndarray:
+    """Each row of `keys` sorted: a sorted row is the same values whatever the sort (equal keys
+    are equal values), so the AUPR is the same either way; as int32 by numpy's SIMD sort where
+    it has one and the copy is small (`SIMD_CELLS`), else the 16-bit keys in place (radix)."""
+    if SIMD_SORT and keys.size <= SIMD_CELLS:
+        out = keys.astype(np.int32)
+        out.sort(axis=1)
+        return out
+    keys.sort(axis=1, kind="stable")
+    return keys
 
 
 def aupr_keys(codes: np.ndarray, positive: np.ndarray) -> np.ndarray | None:
-    """Sort keys of integer score codes (`score_levels`) for `keyed_aupr`: descending code
-    with the label in the low bit (0 for a positive: ranked first within its level), or None
-    for codes that are negative or span more than 2**15 levels (16-bit keys; `KEY_DTYPE`, the
-    dtype sorted fastest here). Keys of a resample are these keys at its positions; any common
-    offset gives the same AUPR."""
+    """16-bit sort keys of integer score codes (`score_levels`) for `keyed_aupr`: descending
+    code with the label in the low bit (0 for a positive: ranked first within its level), or
+    None for codes that are negative or span more than 2**15 levels. Keys of a resample are
+    these keys at its positions; any common offset gives the same AUPR."""
     if codes.size == 0 or codes.min() < 0 or codes.max() >= 1 << 15:
         return None
     top = int(codes.max())
-    return np.asarray(2 * (top - codes) + np.logical_not(positive), dtype=KEY_DTYPE)
+    return np.asarray(2 * (top - codes) + np.logical_not(positive), dtype=np.uint16)
 
 
 def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
     """AUPR of every row of (R, N) sort keys (`aupr_keys`; sorted in place: the caller's
     scratch) with `positives` positives per row, ties handled as in `aupr`.
 
-    Each row of keys is sorted (16-bit keys by a radix sort, 32-bit ones by numpy's SIMD sort:
-    the same sorted values; the order within a level differs from a sort of the scores, which
-    changes no step: a step is taken at a level's end), and the gain
+    Each row of keys is sorted (`_sorted_keys`: by numpy's SIMD sort of their int32 copy or
+    their radix sort, the same sorted values; the order within a level differs from a sort of
+    the scores, which changes no step: a step is taken at a level's end), and the gain
     of each level's end (positives of the level x positives so far / samples so far) computed
     at the ends only, in integers up to the one division. The gains are placed at their
     positions in a row of zeros and summed as the float path of `aupr_batch` sums its row, so
     the result is that path's float64."""
     r, width = keys.shape
-    keys.sort(axis=1, kind="stable" if keys.dtype.itemsize == 2 else None)
+    keys = _sorted_keys(keys)
     tp = np.cumsum((keys & 1) == 0, axis=1, dtype=np.int32)  # positives up to each position
     level = keys >> 1
     last = np.empty(keys.shape, dtype=bool)  # the last position of each level in its row

@@ -1,8 +1,9 @@
 """The faster kernels of the paired resampling of OOD detection metrics give the numbers of the
 forms they replace, bit for bit (the report's comparison and variant pages show them):
 
-- `detection.keyed_aupr` sorts 32-bit keys with numpy's default (SIMD) sort where that is
-  faster than the radix sort of 16-bit keys (`KEY_DTYPE`): the same sorted rows, the same AUPR;
+- `detection.keyed_aupr` sorts an int32 copy of its 16-bit keys with numpy's default (SIMD)
+  sort where numpy has one (`SIMD_SORT`) and the copy is small (`SIMD_CELLS`), else the keys in
+  place by their radix sort: the same sorted rows, the same AUPR;
 - `detection.auroc_batch` on score codes sums twice the Mann-Whitney U in integers
   (`_twice_u`): the float64 of the former half-sums;
 - `paired_tests.stratified_positions` adds a stratum's first position to its draws where its
@@ -62,10 +63,16 @@ def _draws(gen: np.random.Generator, m: int, n: int) -> np.ndarray:
     return np.concatenate([gen.integers(0, m, (r, m)), m + gen.integers(0, n, (r, n))], axis=1)
 
 
+@pytest.mark.parametrize("simd", [False, True])
 @pytest.mark.parametrize("tied", [False, True])
-def test_keyed_aupr_is_the_same_with_either_key_dtype_and_the_float_path(tied: bool) -> None:
-    """16-bit keys (radix sort) and 32-bit keys (default sort) give the float64 of
-    `aupr_batch` on the raw scores (its argsort path), AUPR-In and AUPR-Out, ties included."""
+def test_keyed_aupr_is_the_float_path_with_either_sort(
+    tied: bool, simd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The radix sort of the 16-bit keys and the default sort of their int32 copy give the
+    float64 of `aupr_batch` on the raw scores (its argsort path), AUPR-In and AUPR-Out, ties
+    included; keys past `SIMD_CELLS` are sorted in place."""
+    monkeypatch.setattr(detection, "SIMD_SORT", simd)
+    monkeypatch.setattr(detection, "SIMD_CELLS", 2_000)  # larger draws: the in-place path
     gen = np.random.default_rng(11 + tied)
     for trial in range(120):
         m, n = int(gen.integers(1, 70)), int(gen.integers(1, 70))
@@ -82,16 +89,15 @@ def test_keyed_aupr_is_the_same_with_either_key_dtype_and_the_float_path(tied: b
                 -values[idx[:, :m]],
             ),
         ):
-            assert keys is not None and keys.dtype == detection.KEY_DTYPE
+            assert keys is not None and keys.dtype == np.uint16
             want = detection.aupr_batch(s_in, s_out)
-            for dtype in (np.uint16, np.int32):
-                got = detection.keyed_aupr(keys.astype(dtype)[idx], positives)
-                assert got.tobytes() == want.tobytes(), (trial, dtype)
+            got = detection.keyed_aupr(keys[idx], positives)
+            assert got.tobytes() == want.tobytes(), (trial, idx.shape)
 
 
 def test_coded_aupr_batch_equals_the_float_path() -> None:
-    """`aupr_batch` and `aupr_out_batch` on integer codes (keys of `KEY_DTYPE` built in place)
-    are the float path's numbers on the scores."""
+    """`aupr_batch` and `aupr_out_batch` on integer codes (16-bit keys built in place) are the
+    float path's numbers on the scores."""
     gen = np.random.default_rng(5)
     for trial in range(80):
         m, n = int(gen.integers(1, 60)), int(gen.integers(1, 60))
