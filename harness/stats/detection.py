@@ -334,9 +334,9 @@ def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
     at = np.flatnonzero(last)  # row-major: each row's level ends in order
     tp_end = np.take(tp.ravel(), at)
     per_row = last.sum(axis=1)
-    # positives of each level: tp_end less the previous level's end's (none in a new row), in
-    # int32 as tp_end and the previous ends were subtracted and multiplied before
-    level_tp = np.empty_like(tp_end)
+    # positives of each level: tp_end less the previous level's end's (none in a new row),
+    # times tp_end in int64 (in int32 a level of 46,341 positives or more wrapped around)
+    level_tp = np.empty(tp_end.shape, dtype=np.int64)
     level_tp[0] = tp_end[0]
     np.subtract(tp_end[1:], tp_end[:-1], out=level_tp[1:])
     starts = np.cumsum(per_row) - per_row

@@ -146,3 +146,14 @@ def test_stratified_positions_equal_the_gathered_draws() -> None:
         got = paired_tests.stratified_positions(strata, resamples=resamples, seed=i, name="col")
         want = _old_positions(strata, resamples=resamples, seed=i, name="col")
         assert got.dtype == want.dtype and np.array_equal(got, want), i
+
+
+def test_keyed_aupr_of_a_level_past_46341_positives_does_not_wrap() -> None:
+    """A level's positives times the positives so far was an int32 product: 60,000 tied ID
+    scores (over one OOD score below them) gave an AUPR of -0.193 instead of 1."""
+    keys = np.zeros((2, 60_001), dtype=np.uint16)  # every ID sample at the top level
+    keys[:, -1] = 1  # one OOD sample, at that level too (row 0) or below it (row 1)
+    keys[1, -1] = 3
+    got = detection.keyed_aupr(keys, 60_000)
+    want = [detection.aupr(np.ones(60_000), np.ones(1)), detection.aupr(np.ones(60_000), [0.0])]
+    assert got.tolist() == want
