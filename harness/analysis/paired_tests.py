@@ -346,7 +346,11 @@ def stratified_positions(strata: np.ndarray, *, resamples: int, seed: int, name:
     for code in codes:  # each stratum's positions in its own columns, drawn in code order
         members = np.flatnonzero(strata == code).astype(small)
         draws = gen.integers(0, len(members), size=(resamples, len(members)), dtype=small)
-        np.take(members, draws, out=out[:, start : start + len(members)])
+        columns = out[:, start : start + len(members)]
+        if members[-1] - members[0] == len(members) - 1:  # consecutive (strata sorted): no gather
+            np.add(draws, members[0], out=columns)
+        else:
+            np.take(members, draws, out=columns)
         start += len(members)
     return out
 

@@ -200,8 +200,8 @@ def auroc_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
     """AUROC of every row of (R, m) ID and (R, n) OOD score matrices.
 
     On integer codes (`score_levels`) it counts each row's scores per level and sums the
-    Mann-Whitney pairs directly; otherwise it ranks. Both sums are exact (integers and halves),
-    so both give the same float64 result."""
+    Mann-Whitney pairs directly (`_twice_u`); otherwise it ranks. Both sums are exact (integers
+    and halves), so both give the same float64 result."""
     from scipy import stats as scipy_stats  # here, not at start-up (stats/distributions.py)
 
     r, m = s_in.shape
@@ -212,13 +212,23 @@ def auroc_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
         size = r * levels
         h_in = np.bincount((s_in + first).ravel(), minlength=size).reshape(r, levels)
         h_out = np.bincount((s_out + first).ravel(), minlength=size).reshape(r, levels)
-        below = np.cumsum(h_out, axis=1) - h_out  # OOD scores under each level
-        u = (h_in * (below + 0.5 * h_out)).sum(axis=1)
-        return np.asarray(u / (m * n), dtype=np.float64)
+        return np.asarray(_twice_u(h_in, h_out) / 2.0 / (m * n), dtype=np.float64)
     both = np.concatenate([s_in, s_out], axis=1)
     ranks = scipy_stats.rankdata(both, axis=1)
     u = ranks[:, :m].sum(axis=1) - m * (m + 1) / 2.0
     return np.asarray(u / (m * n), dtype=np.float64)
+
+
+def _twice_u(h_in: np.ndarray, h_out: np.ndarray) -> np.ndarray:
+    """Twice each row's Mann-Whitney U from its (R, levels) ID and OOD counts per level,
+    sum(h_in x (2 x OOD below + OOD at the level)), in int64 and in place: exact, so U / (m n)
+    is the float64 of the sum of h_in x (below + 0.5 h_out) in floats (every partial sum of
+    those halves is exact below 2**52), with a third of the passes over the counts."""
+    twice = np.cumsum(h_out, axis=1)  # OOD at or under each level
+    twice *= 2
+    twice -= h_out
+    twice *= h_in
+    return np.asarray(twice.sum(axis=1), dtype=np.int64)
 
 
 def aupr_batch(s_in: np.ndarray, s_out: np.ndarray) -> np.ndarray:
@@ -259,6 +269,39 @@ def _coded_aupr(s_in: np.ndarray, s_out: np.ndarray, levels: int) -> np.ndarray:
     return keyed_aupr(keys, m)
 
 
+def _simd_sort() -> bool:
+    """Whether numpy 2 may sort 32-bit integers with SIMD instructions here (AVX2 or AVX-512 on
+    x86-64, ASIMD on AArch64): with AVX2, 2x faster than the radix sort of 16-bit keys (4.5
+    against 8.9 ms for 2,000 rows of 600 keys). Either choice gives the same numbers."""
+    import importlib
+
+    try:  # numpy's own record of the CPU's features (numpy 2; none in its stubs)
+        umath = importlib.import_module("numpy._core._multiarray_umath")
+    except ImportError:  # numpy 1.x: SIMD sorts with AVX-512 only
+        return False
+    features = getattr(umath, "__cpu_features__", {})
+    return any(features.get(f) for f in ("AVX2", "AVX512_SKX", "ASIMD"))
+
+
+SIMD_SORT = _simd_sort()
+SIMD_CELLS = 1 << 24
+"""Keys up to this many (64 MiB as int32) are sorted as int32 where `SIMD_SORT`; more are
+sorted in place as 16-bit keys (no copy twice their size: 2,000 resamples of 300,000 samples
+are 1.2 GB of 16-bit keys)."""
+
+
+def _sorted_keys(keys: np.ndarray) -> np.ndarray:
+    """Each row of `keys` sorted: a sorted row is the same values whatever the sort (equal keys
+    are equal values), so the AUPR is the same either way; as int32 by numpy's SIMD sort where
+    it has one and the copy is small (`SIMD_CELLS`), else the 16-bit keys in place (radix)."""
+    if SIMD_SORT and keys.size <= SIMD_CELLS:
+        out = keys.astype(np.int32)
+        out.sort(axis=1)
+        return out
+    keys.sort(axis=1, kind="stable")
+    return keys
+
+
 def aupr_keys(codes: np.ndarray, positive: np.ndarray) -> np.ndarray | None:
     """16-bit sort keys of integer score codes (`score_levels`) for `keyed_aupr`: descending
     code with the label in the low bit (0 for a positive: ranked first within its level), or
@@ -274,29 +317,38 @@ def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
     """AUPR of every row of (R, N) sort keys (`aupr_keys`; sorted in place: the caller's
     scratch) with `positives` positives per row, ties handled as in `aupr`.
 
-    Each row is sorted as 16-bit keys (a radix sort; the order within a level differs from a
-    sort of the scores, which changes no step: a step is taken at a level's end), and the gain
+    Each row of keys is sorted (`_sorted_keys`: by numpy's SIMD sort of their int32 copy or
+    their radix sort, the same sorted values; the order within a level differs from a sort of
+    the scores, which changes no step: a step is taken at a level's end), and the gain
     of each level's end (positives of the level x positives so far / samples so far) computed
     at the ends only, in integers up to the one division. The gains are placed at their
     positions in a row of zeros and summed as the float path of `aupr_batch` sums its row, so
     the result is that path's float64."""
     r, width = keys.shape
-    keys.sort(axis=1, kind="stable")
+    keys = _sorted_keys(keys)
     tp = np.cumsum((keys & 1) == 0, axis=1, dtype=np.int32)  # positives up to each position
     level = keys >> 1
     last = np.empty(keys.shape, dtype=bool)  # the last position of each level in its row
     last[:, -1] = True
     np.not_equal(level[:, :-1], level[:, 1:], out=last[:, :-1])
     at = np.flatnonzero(last)  # row-major: each row's level ends in order
-    tp_end = tp.ravel()[at]
+    tp_end = np.take(tp.ravel(), at)
     per_row = last.sum(axis=1)
-    before = np.empty_like(tp_end)  # positives up to the previous level's end (0 in a new row)
-    before[0] = 0
-    before[1:] = tp_end[:-1]
-    before[np.cumsum(per_row) - per_row] = 0
-    seen = at - np.repeat(np.arange(0, r * width, width), per_row) + 1
+    # positives of each level: tp_end less the previous level's end's (none in a new row),
+    # times tp_end in int64 (in int32 a level of 46,341 positives or more wrapped around)
+    level_tp = np.empty(tp_end.shape, dtype=np.int64)
+    level_tp[0] = tp_end[0]
+    np.subtract(tp_end[1:], tp_end[:-1], out=level_tp[1:])
+    starts = np.cumsum(per_row) - per_row
+    level_tp[starts] = tp_end[starts]
+    np.multiply(level_tp, tp_end, out=level_tp)
+    seen = np.repeat(np.arange(0, r * width, width), per_row)  # each end's row start...
+    np.subtract(at, seen, out=seen)
+    seen += 1  # ...and its 1-based position in its row
+    gains = level_tp.astype(np.float64)
+    np.divide(gains, seen, out=gains)
     gain = np.zeros(r * width)
-    gain[at] = ((tp_end - before) * tp_end).astype(np.float64) / seen
+    np.put(gain, at, gains)
     return np.asarray(gain.reshape(r, width).sum(axis=1) / positives, dtype=np.float64)
 
 
