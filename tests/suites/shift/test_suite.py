@@ -597,6 +597,14 @@ def test_a_shifted_task_whose_shared_class_moved_is_refused(task) -> None:
         suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
 
 
+def _run_shifted(task, evaluated, shifted):  # type: ignore[no-untyped-def]
+    """The shift suite on `evaluated` with `shifted` (a task of its own name) as its shifted task."""
+    config = {"corruptions": [], "shifted_tasks": [shifted.name], "max_samples": 40}
+    suite = ShiftSuite(config)
+    suite._sources.tasks[shifted.name] = shifted
+    return suite.run(_adapter(task), evaluated, RunContext(seed=0, bootstrap_resamples=0))
+
+
 def test_a_shifted_task_whose_classes_moved_in_another_case_is_refused(task) -> None:
     """Names compared case-sensitively: a folder whose class folders are capitalised (`Bee`,
     `ant`: sorted, capitals first) beside a task's `ant`, `bee` got only the note that the names
@@ -604,28 +612,19 @@ def test_a_shifted_task_whose_classes_moved_in_another_case_is_refused(task) -> 
     that differ in case alone at the same indices still get the note."""
     named = replace(task, class_names=tuple(f"c{i}" for i in range(10)))
     swapped = ("C1", "C0", *(n.upper() for n in named.class_names[2:]))
-    moved = replace(named, name="digits-case", class_names=swapped)
-    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-case"], "max_samples": 40})
-    suite._sources.tasks["digits-case"] = moved
     with pytest.raises(
         DatasetError,
         match=r"'digits-case' has task 'digits'.s class names in another order \(class 0 is "
         r"'C1' there, 'c0' here",
     ):
-        suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+        _run_shifted(task, named, replace(named, name="digits-case", class_names=swapped))
     one = replace(named, name="digits-one", class_names=("Zero", "C0", *named.class_names[2:]))
-    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-one"], "max_samples": 40})
-    suite._sources.tasks["digits-one"] = one
     with pytest.raises(
         DatasetError, match=r"holds class 'C0' at index 1, task 'digits' at index 0"
     ):
-        suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
-    upper = replace(
-        named, name="digits-upper", class_names=tuple(n.upper() for n in named.class_names)
-    )
-    suite = ShiftSuite({"corruptions": [], "shifted_tasks": ["digits-upper"], "max_samples": 40})
-    suite._sources.tasks["digits-upper"] = upper
-    result = suite.run(_adapter(task), named, RunContext(seed=0, bootstrap_resamples=0))
+        _run_shifted(task, named, one)
+    upper = tuple(n.upper() for n in named.class_names)
+    result = _run_shifted(task, named, replace(named, name="digits-upper", class_names=upper))
     assert any("names its classes differently" in n and "'C0' there" in n for n in result.notes)
 
 

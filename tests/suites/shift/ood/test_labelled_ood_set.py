@@ -16,6 +16,21 @@ from harness.data.builtin import digits
 from harness.suites.shift import ShiftSuite
 
 
+def _linear_adapter():  # type: ignore[no-untyped-def]
+    """A seeded linear model of 8x8 one-channel images."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    return TorchModuleAdapter.from_module(net, name="lin", input_shape=(1, 8, 8))
+
+
+def _msp_config(entry: dict) -> dict:  # type: ignore[type-arg]
+    """The shift suite on `entry` alone, scored by MSP."""
+    return {"corruptions": [], "max_samples": 30, "ood_sets": [entry],
+            "ood": {"detectors": ["msp"], "headline": "msp"}}  # fmt: skip
+
+
 def test_an_ood_set_labelled_beyond_the_tasks_classes_is_scored(tmp_path) -> None:  # type: ignore[no-untyped-def]
     gen = np.random.default_rng(0)
     images = [gen.uniform(0, 1, (1, 8, 8)).astype(np.float32).tolist() for _ in range(12)]
@@ -47,20 +62,16 @@ def test_an_ood_set_whose_labels_cannot_load_is_told_to_drop_them(tmp_path) -> N
     of range, failed the whole job with the task loader's advice ("declare num_classes /
     class_names if the split really holds one class"), though an OOD set needs no labels at
     all: the line now says to set `label_column: null` on its entry (/tmp/p89/tab lab3.yaml)."""
-    from harness.adapters.torch_module import TorchModuleAdapter
     from harness.core.errors import DatasetError
 
     gen = np.random.default_rng(0)
     images = [gen.uniform(0, 1, (1, 8, 8)).astype(np.float32).tolist() for _ in range(12)]
     for labels in ([1] * 12, [-3] + [0, 1] * 5 + [0]):
         pd.DataFrame({"image": images, "label": labels}).to_parquet(tmp_path / "ood.parquet")
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
-        adapter = TorchModuleAdapter.from_module(net, name="lin", input_shape=(1, 8, 8))
+        adapter = _linear_adapter()
         entry = {"name": "ones", "source": str(tmp_path / "ood.parquet"), "modality": "image",
                  "tag": "far"}  # fmt: skip
-        config = {"corruptions": [], "max_samples": 30, "ood_sets": [entry],
-                  "ood": {"detectors": ["msp"], "headline": "msp"}}  # fmt: skip
+        config = _msp_config(entry)
         with pytest.raises(DatasetError) as err:
             ShiftSuite(config).run(adapter, digits(), RunContext(seed=0, bootstrap_resamples=0))
         said = str(err.value)
@@ -77,7 +88,6 @@ def test_an_ood_folder_of_numbered_class_folders_is_told_to_drop_its_labels(tmp_
     set `label_column: null` on its entry, which runs (/tmp/p94/cli/s2.yaml)."""
     from PIL import Image
 
-    from harness.adapters.torch_module import TorchModuleAdapter
     from harness.core.errors import DatasetError
 
     gen = np.random.default_rng(0)
@@ -86,13 +96,10 @@ def test_an_ood_folder_of_numbered_class_folders_is_told_to_drop_its_labels(tmp_
         for i in range(3):
             pixels = gen.integers(0, 256, (8, 8), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "ood" / folder / f"{i}.png")
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
-    adapter = TorchModuleAdapter.from_module(net, name="lin", input_shape=(1, 8, 8))
+    adapter = _linear_adapter()
     entry = {"name": "numbered", "source": str(tmp_path / "ood"), "modality": "image",
              "tag": "far"}  # fmt: skip
-    config = {"corruptions": [], "max_samples": 30, "ood_sets": [entry],
-              "ood": {"detectors": ["msp"], "headline": "msp"}}  # fmt: skip
+    config = _msp_config(entry)
     suite = ShiftSuite(config)
     with pytest.raises(DatasetError) as bound:  # what `harness validate` / `harness run` check
         suite.bind_spec_folder(tmp_path)

@@ -11,6 +11,13 @@ from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood.base import FitData, Head, NotFitted
 
 
+def _fit_data(z: torch.Tensor, head: Head) -> FitData:
+    """Fit data of 200 features `z` in 3 classes under `head`."""
+    return FitData(
+        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
+    )
+
+
 def test_dead_units_leave_vim_out() -> None:
     gen = torch.Generator().manual_seed(0)
     z = torch.zeros(200, 16, dtype=torch.float64)
@@ -19,9 +26,7 @@ def test_dead_units_leave_vim_out() -> None:
         torch.randn(3, 16, generator=gen, dtype=torch.float64),
         torch.randn(3, generator=gen, dtype=torch.float64),
     )
-    data = FitData(
-        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
-    )
+    data = _fit_data(z, head)
     with pytest.raises(NotFitted, match="span 5 of the 16 dimensions"):
         hd.ViM().fit(data)
 
@@ -37,9 +42,7 @@ def test_features_of_rank_one_or_none_are_not_told_an_impossible_vim_dim(bias: f
         torch.randn(3, 16, generator=gen, dtype=torch.float64),
         torch.full((3,), bias, dtype=torch.float64),
     )
-    data = FitData(
-        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
-    )
+    data = _fit_data(z, head)
     with pytest.raises(NotFitted) as raised:
         hd.ViM().fit(data)
     assert "vim_dim below" not in str(raised.value)
@@ -56,9 +59,7 @@ def test_one_feature_leaves_vim_out() -> None:
         torch.randn(3, 1, generator=gen, dtype=torch.float64),
         torch.randn(3, generator=gen, dtype=torch.float64),
     )
-    data = FitData(
-        logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
-    )
+    data = _fit_data(z, head)
     with pytest.raises(NotFitted, match="1 feature dimension"):
         hd.ViM().fit(data)
     with pytest.raises(NotFitted, match="1 feature dimension"):
