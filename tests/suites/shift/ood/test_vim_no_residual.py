@@ -11,8 +11,16 @@ from harness.suites.shift.ood import head_detectors as hd
 from harness.suites.shift.ood.base import FitData, Head, NotFitted
 
 
-def _fit_data(z: torch.Tensor, head: Head) -> FitData:
-    """Fit data of 200 features `z` in 3 classes under `head`."""
+def _fit_data(z: torch.Tensor, gen: torch.Generator, bias: float | None = None) -> FitData:
+    """Fit data of 200 features `z` in 3 classes under a random head drawn from `gen` (its
+    bias `bias` in every class when given)."""
+    d = z.shape[1]
+    weight = torch.randn(3, d, generator=gen, dtype=torch.float64)
+    if bias is None:
+        b = torch.randn(3, generator=gen, dtype=torch.float64)
+    else:
+        b = torch.full((3,), bias, dtype=torch.float64)
+    head = Head(weight, b)
     return FitData(
         logits=head.logits(z), features=z, labels=torch.arange(200) % 3, head=head, num_classes=3
     )
@@ -22,11 +30,7 @@ def test_dead_units_leave_vim_out() -> None:
     gen = torch.Generator().manual_seed(0)
     z = torch.zeros(200, 16, dtype=torch.float64)
     z[:, :4] = torch.randn(200, 4, generator=gen, dtype=torch.float64).relu()
-    head = Head(
-        torch.randn(3, 16, generator=gen, dtype=torch.float64),
-        torch.randn(3, generator=gen, dtype=torch.float64),
-    )
-    data = _fit_data(z, head)
+    data = _fit_data(z, gen)
     with pytest.raises(NotFitted, match="span 5 of the 16 dimensions"):
         hd.ViM().fit(data)
 
@@ -38,11 +42,7 @@ def test_features_of_rank_one_or_none_are_not_told_an_impossible_vim_dim(bias: f
     # config refuses (vim_dim >= 1)
     gen = torch.Generator().manual_seed(0)
     z = torch.zeros(200, 16, dtype=torch.float64)
-    head = Head(
-        torch.randn(3, 16, generator=gen, dtype=torch.float64),
-        torch.full((3,), bias, dtype=torch.float64),
-    )
-    data = _fit_data(z, head)
+    data = _fit_data(z, gen, bias)
     with pytest.raises(NotFitted) as raised:
         hd.ViM().fit(data)
     assert "vim_dim below" not in str(raised.value)
@@ -55,11 +55,7 @@ def test_one_feature_leaves_vim_out() -> None:
     under its name (/tmp/p94/t8.py: AUROC 0.479 on noise, no note). Left out with the reason."""
     gen = torch.Generator().manual_seed(0)
     z = torch.randn(200, 1, generator=gen, dtype=torch.float64)
-    head = Head(
-        torch.randn(3, 1, generator=gen, dtype=torch.float64),
-        torch.randn(3, generator=gen, dtype=torch.float64),
-    )
-    data = _fit_data(z, head)
+    data = _fit_data(z, gen)
     with pytest.raises(NotFitted, match="1 feature dimension"):
         hd.ViM().fit(data)
     with pytest.raises(NotFitted, match="1 feature dimension"):
