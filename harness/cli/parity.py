@@ -111,9 +111,9 @@ def parity_command(args: argparse.Namespace) -> int:
 
     width = output_width(args.width)
     verdict = "PASS" if report.passed else "FAIL"
+    samples = f"{report.n} sample{'' if report.n == 1 else 's'}"
     lines = [
-        f"parity {report.model_a} vs {report.model_b} on {report.task} ({report.n} sample{'' if report.n == 1 else 's'}): "
-        f"{verdict}",
+        f"parity {report.model_a} vs {report.model_b} on {report.task} ({samples}): {verdict}",
         f"  disagreements:          {report.disagreements}",
     ]
     if report.ties:
