@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import textwrap
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -36,6 +37,25 @@ class Table:
 
 def _text(cell: Cell) -> str:
     return "" if cell is None else str(cell)
+
+
+def display_width(text: str) -> int:
+    """The terminal columns `text` takes: two for a wide or full-width character (CJK), none for
+    a combining mark, one for any other (terminal text holds no control characters)."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _rjust(text: str, width: int) -> str:
+    return " " * (width - display_width(text)) + text
+
+
+def _ljust(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
 
 
 def _integer_column(table: Table, i: int) -> bool:
@@ -58,14 +78,14 @@ def to_text(table: Table, *, align: Literal["right", "left"] = "right", gap: int
         for i in range(len(table.header)):
             if _integer_column(table, i):
                 body[0][i] = " " + body[0][i]
-    widths = [max(len(row[i]) for row in body) for i in range(len(table.header))]
+    widths = [max(display_width(row[i]) for row in body) for i in range(len(table.header))]
     sep = " " * gap
     if align == "right":
         return "\n".join(
-            sep.join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in body
+            sep.join(_rjust(c, w) for c, w in zip(row, widths, strict=True)) for row in body
         )
     return "\n".join(
-        sep.join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=False)), row[-1]])
+        sep.join([*(_ljust(c, w) for c, w in zip(row[:-1], widths, strict=False)), row[-1]])
         for row in body
     )
 
@@ -75,8 +95,8 @@ def column_widths(table: Table) -> list[int]:
     widths = []
     for i, name in enumerate(table.header):
         cells = [terminal_text(_text(row[i])) for row in table.rows]
-        head = len(terminal_text(name)) + (1 if _integer_column(table, i) else 0)
-        widths.append(max([head, *(len(c) for c in cells)]))
+        head = display_width(terminal_text(name)) + (1 if _integer_column(table, i) else 0)
+        widths.append(max([head, *(display_width(c) for c in cells)]))
     return widths
 
 
@@ -166,7 +186,7 @@ def fit_text(
 
 
 def _widest(text: str) -> int:
-    return max((len(line) for line in text.splitlines()), default=0)
+    return max((display_width(line) for line in text.splitlines()), default=0)
 
 
 def _wrapped_last(table: Table, width: int, gap: int) -> str | None:
@@ -175,7 +195,7 @@ def _wrapped_last(table: Table, width: int, gap: int) -> str | None:
     if not head.header:
         return None
     lead_lines = _padded(head, gap)
-    start = len(lead_lines[0])
+    start = display_width(lead_lines[0])
     room = width - start
     if room < MIN_WRAP:
         return None
@@ -196,9 +216,9 @@ def _padded(table: Table, gap: int) -> list[str]:
         [terminal_text(c) for c in table.header],
         *[[terminal_text(_text(c)) for c in row] for row in table.rows],
     ]
-    widths = [max(len(row[i]) for row in body) for i in range(len(table.header))]
+    widths = [max(display_width(row[i]) for row in body) for i in range(len(table.header))]
     sep = " " * gap
-    return ["".join(c.ljust(w) + sep for c, w in zip(row, widths, strict=True)) for row in body]
+    return ["".join(_ljust(c, w) + sep for c, w in zip(row, widths, strict=True)) for row in body]
 
 
 def records_text(table: Table, width: int, *, keep: int = 1) -> str:

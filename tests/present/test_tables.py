@@ -60,3 +60,18 @@ def test_json_refuses_nan() -> None:
     assert to_json([{"a": 1}]) == '[\n  {\n    "a": 1\n  }\n]'
     with pytest.raises(ValueError):
         to_json([{"a": float("nan")}])
+
+
+def test_wide_characters_keep_the_columns_aligned() -> None:
+    """A CJK model name takes two terminal columns a character: widths counted in characters
+    pushed the rest of its row two columns right of the others'."""
+    from harness.present.tables import display_width
+
+    table = Table(["model", "acc"], [["模型-a", "0.91"], ["plain-model", "0.85"], ["é", "1"]])
+    tails = ["acc", "0.91", "0.85", "1"]
+    right = to_text(table).splitlines()
+    assert len({display_width(line) for line in right}) == 1, right  # right edges line up
+    left = to_text(table, align="left").splitlines()
+    starts = {display_width(line[: line.rindex(t)]) for line, t in zip(left, tails, strict=True)}
+    assert len(starts) == 1, left  # the last column starts at one place
+    assert display_width("模型") == 4 and display_width("e\u0301") == 1 and display_width("ab") == 2
