@@ -344,8 +344,9 @@ def _experiment(client_type: type[MlflowClient], uri: str, name: str) -> tuple[M
 
 def shown_uri(uri: str) -> str:
     """`uri` as it is printed: its password, if it holds one (`postgresql://ana:pw@db/runs`),
-    as `***` (as SQLAlchemy prints a database URL), and the whole user part of an HTTP(S) URL
-    as `***` (`https://<token>@host`, `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
+    as `***` (as SQLAlchemy prints a database URL), and the whole user part of an HTTP(S) URL,
+    or of any URL not a database's (`ftp://<token>@host`), as `***` (`https://<token>@host`,
+    `https://<token>:@host`, `https://<token>:x-oauth-basic@host`:
     a token given as the user, as git, many proxies and package indexes take it, is no less a
     secret than a password), so the command's output and a CI log never carry them. So is the
     value of a query parameter that names a password, token, secret, key, signature, credential
@@ -364,9 +365,19 @@ def _is_http(scheme: str) -> bool:
     return scheme.lower() in ("http", "https")
 
 
+_DATABASES = frozenset({"sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle"})
+"""The schemes of SQLAlchemy's database URLs (MLflow's database stores; `mysql+pymysql` too),
+whose user is a login name and only the password a secret."""
+
+
+def _is_database(scheme: str) -> bool:
+    return scheme.lower().partition("+")[0] in _DATABASES
+
+
 def _secret(uri: str) -> str | None:
-    """What `shown_uri` masks in `uri`: the user part of an HTTP(S) URL (user and password),
-    or another URL's password; None when it holds neither (or is not a URL)."""
+    """What `shown_uri` masks in `uri`: the user part (user and password) of an HTTP(S) URL or
+    any URL not a database's, or a database URL's password; None when it holds neither (or is
+    not a URL)."""
     masked = _masked(uri)
     return None if masked is None else masked[0]
 
@@ -437,7 +448,7 @@ def _masked(uri: str) -> tuple[str, str] | None:
     if not ends:
         return None
     end = max(ends)
-    if http:
+    if http or not _is_database(scheme):  # a token given as the user is no less a secret
         secret = rest[:end]
         return (secret, f"{scheme}://***{rest[end:]}") if secret else None
     user, _, password = rest[:end].partition(":")

@@ -457,6 +457,9 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         ("https://mlflow.example:5000/x?to=a@b", "https://mlflow.example:5000/x?to=a@b"),
         ("https://mlflow.example/x?to=a:b@c", "https://mlflow.example/x?to=a:b@c"),
         ("databricks://scope:prefix", "databricks://scope:prefix"),
+        # a scheme that is neither HTTP nor a database's: its user part may be a token too
+        ("ftp://ghp_s3cret@files.example/x", "ftp://***@files.example/x"),
+        ("ftp://ana:pw@files.example", "ftp://***@files.example"),
         ("https://tok@[::1]:5000/x", "https://***@[::1]:5000/x"),
         # a password or token given as a query parameter (the database driver takes
         # `?password=`, as libpq does)
