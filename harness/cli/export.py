@@ -124,7 +124,7 @@ def _to_mlflow(args: argparse.Namespace, results: Path) -> int:
         f"mlflow: {done.logged} job run(s) logged, {done.kept} already there"
         + (f", {done.replaced} unfinished one(s) logged again" if done.replaced else "")
         + (
-            f", {done.superseded} earlier run(s) of jobs measured again marked superseded"
+            f", {done.superseded} other run(s) of the same jobs marked superseded"
             if done.superseded
             else ""
         )

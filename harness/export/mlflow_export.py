@@ -70,7 +70,7 @@ class MlflowExport:
     kept: int  # job runs an earlier export had logged completely: left as they were
     replaced: int  # unfinished job runs of an interrupted export, deleted and logged again
     report: Path | None  # the report site logged with the runs (None: none)
-    superseded: int = 0  # job runs of earlier measurements of a job, now marked superseded
+    superseded: int = 0  # other runs (measurements) of the exported jobs, marked superseded
 
     def __repr__(self) -> str:
         """The dataclass's repr with the tracking URI as `shown_uri` prints it: a notebook
