@@ -58,20 +58,23 @@ _OVERRIDE_FLAGS = {
 }
 
 
-def _override_refused(message: str, overrides: dict[str, object]) -> str:
-    """A protocol's refusal of a spec key, said of the flag that set it (the protocol's line
-    reads 'limit: protocol P fixes it to none, the spec sets 5')."""
-    import re
+def _refuse_protocol_overrides(spec: RunSpec, overrides: dict[str, object]) -> None:
+    """A flag that sets what the spec's protocol fixes, refused naming the flag (validating the
+    spec with it named the key as if the spec set it: 'limit: ..., the spec sets 5')."""
+    if spec.protocol is None:
+        return
+    from harness.config.protocols import get_protocol
+    from harness.core.errors import SpecError
 
-    found = re.match(r"(\w+): protocol (\S+) fixes it to (.+?), the spec sets ", message)
-    if found is None or found.group(1) not in overrides:
-        return f"command line ({', '.join(_OVERRIDE_FLAGS[k] for k in overrides)}): {message}"
-    key, protocol, fixed = found.groups()
-    flag = _OVERRIDE_FLAGS[key]
-    return (
-        f"{flag} {overrides[key]}: protocol {protocol} fixes {key} to {fixed}; drop {flag} "
-        "(the protocol fills it in) or run without the protocol"
-    )
+    protocol = get_protocol(spec.protocol)
+    for key, given in overrides.items():
+        if key in protocol.settings and given != (fixed := protocol.settings[key]):
+            flag = _OVERRIDE_FLAGS[key]
+            raise SpecError(
+                f"{flag} {given}: protocol {protocol.name} fixes {key} to "
+                f"{'none' if fixed is None else repr(fixed)}; drop {flag} (the protocol fills "
+                "it in) or run without the protocol"
+            )
 
 
 def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
@@ -104,10 +107,12 @@ def load_plan(args: argparse.Namespace, spec_path: Path) -> Plan:
         if v is not None
     }
     if overrides:
+        _refuse_protocol_overrides(spec, overrides)
         try:
             spec = RunSpec.model_validate({**spec.model_dump(exclude_unset=True), **overrides})
-        except SpecError as err:  # an override of something the spec's protocol fixes
-            raise SpecError(_override_refused(str(err), overrides)) from None
+        except SpecError as err:
+            flags = ", ".join(_OVERRIDE_FLAGS[k] for k in overrides)
+            raise SpecError(f"command line ({flags}): {err}") from None
     from harness.config.planner import build_plan
     from harness.run.plugins import installed_plugins
 
