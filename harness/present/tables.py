@@ -41,13 +41,18 @@ def _text(cell: Cell) -> str:
 
 def display_width(text: str) -> int:
     """The terminal columns `text` takes: two for a wide or full-width character (CJK), none for
-    a combining mark, one for any other (terminal text holds no control characters)."""
+    a combining mark, one for any other (terminal text holds no control characters). A mark is
+    told by its category, non-spacing or enclosing (Mn, Me): many have combining class 0 (Thai
+    and Devanagari vowel signs, variation selectors), which `unicodedata.combining` reads as 0."""
     if text.isascii():
         return len(text)
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
+    return sum(map(_columns, text))
+
+
+def _columns(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me"):  # drawn on the character before it
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
 def _rjust(text: str, width: int) -> str:

@@ -75,3 +75,18 @@ def test_wide_characters_keep_the_columns_aligned() -> None:
     starts = {display_width(line[: line.rindex(t)]) for line, t in zip(left, tails, strict=True)}
     assert len(starts) == 1, left  # the last column starts at one place
     assert display_width("模型") == 4 and display_width("e\u0301") == 1 and display_width("ab") == 2
+
+
+def test_non_spacing_marks_take_no_column() -> None:
+    """Thai and Devanagari vowel signs, variation selectors and enclosing marks are non-spacing
+    (Unicode category Mn or Me) with canonical combining class 0: counted by the class alone
+    they took a column each, so `ที่` (one cell on a terminal) padded its row one column short."""
+    from harness.present.tables import display_width
+
+    assert display_width("ที่") == 1  # THAI SARA II (Mn, class 0) and MAI EK (Mn, class 107)
+    assert display_width("हिंदी") == 4  # DEVANAGARI SIGN ANUSVARA (Mn, class 0)
+    assert display_width("1\u20dd") == 1  # COMBINING ENCLOSING CIRCLE (Me)
+    assert display_width("a\ufe0e") == 1  # VARIATION SELECTOR-15 (Mn)
+    table = Table(["model", "acc"], [["ที่-a", "0.91"], ["plain-model", "0.85"]])
+    row = to_text(table).splitlines()[1]  # `plain-model` is 11 columns, `ที่-a` 3
+    assert row.startswith(" " * 8 + "ที่-a "), row
