@@ -434,21 +434,21 @@ def _masked(uri: str) -> tuple[str, str] | None:
     """The secret of `uri` and `uri` with it as `***`; None when it holds none. The user part
     ends at the last `@` of the host part (as urllib splits it: a password's own unquoted `@`),
     or, where a database driver reads further (SQLAlchemy), at its first `@` after a password;
-    an HTTP(S) URL is read so only when urllib's host part cannot be one (`ana:p` of
-    `https://ana:p#ss@host`: no port), as `https://host:5000/x?to=a@b` holds no user."""
+    any other URL (HTTP(S), a plugin's) is read so only when urllib's host part cannot be one
+    (`ana:p` of `https://ana:p#ss@host`: no port), as `https://host:5000/x?to=a@b` holds no user."""
     scheme, sep, rest = uri.partition("://")
     if not sep:
         return None
     netloc = re.split(r"[/?#]", rest, maxsplit=1)[0]
     ends = [netloc.rfind("@")] if "@" in netloc else []
-    http = _is_http(scheme)
+    database = _is_database(scheme)  # another URL is read as HTTP's, as urllib reads it
     found = _DATABASE_USER_PART.match(rest)
-    if found is not None and (not http or (not ends and not _host_and_port(netloc))):
+    if found is not None and (database or (not ends and not _host_and_port(netloc))):
         ends.append(found.end() - 1)
     if not ends:
         return None
     end = max(ends)
-    if http or not _is_database(scheme):  # a token given as the user is no less a secret
+    if not database:  # a token given as the user is no less a secret
         secret = rest[:end]
         return (secret, f"{scheme}://***{rest[end:]}") if secret else None
     user, _, password = rest[:end].partition(":")

@@ -466,6 +466,10 @@ def test_a_database_uri_without_its_driver_is_one_line_without_its_password(
         # a scheme that is neither HTTP nor a database's: its user part may be a token too
         ("ftp://ghp_s3cret@files.example/x", "ftp://***@files.example/x"),
         ("ftp://ana:pw@files.example", "ftp://***@files.example"),
+        ("ftp://ana:p#ss@files.example", "ftp://***@files.example"),
+        # ... read as urllib reads it, as HTTP's: an `@` after a host and port is no user part
+        # (it showed 'plugin://***@b', hiding the host the message is about)
+        ("plugin://mlflow.example:5000/x?to=a@b", "plugin://mlflow.example:5000/x?to=a@b"),
         ("https://tok@[::1]:5000/x", "https://***@[::1]:5000/x"),
         # a password or token given as a query parameter (the database driver takes
         # `?password=`, as libpq does)
