@@ -137,18 +137,44 @@ INDENT = "    "
 
 
 def wrap(line: str, width: int | None, *, indent: str = INDENT) -> str:
-    """A text line wrapped to `width` (continuation lines indented; a word longer than the width
-    is broken); unchanged without a width or when it fits."""
-    if width is None or len(line) <= width:
+    """A text line wrapped to `width` terminal columns (continuation lines indented; a word
+    longer than the width is broken); unchanged without a width or when it fits."""
+    if width is None or display_width(line) <= width:
         return line
     lead = line[: len(line) - len(line.lstrip(" "))]
-    return textwrap.fill(
-        line,
-        width=width,
-        initial_indent="",
-        subsequent_indent=lead + indent,
-        break_on_hyphens=False,
-    )
+    wrapper = _Wrapper(width=width, subsequent_indent=lead + indent, break_on_hyphens=False)
+    return "\n".join(_wrapped(line, wrapper))
+
+
+_PAD = "\x00"
+"""Put after each wide character while `textwrap` wraps a text (then taken out), so that its
+count of characters is the text's terminal columns; terminal text holds no NUL."""
+
+
+class _Wrapper(textwrap.TextWrapper):
+    """`textwrap`'s wrapper that breaks a long word between characters, never between a wide
+    character and its `_PAD`."""
+
+    def _handle_long_word(
+        self, reversed_chunks: list[str], cur_line: list[str], cur_len: int, width: int
+    ) -> None:
+        chunk = reversed_chunks[-1]
+        end = 1 if width < 1 else width - cur_len  # as textwrap's (break_on_hyphens=False)
+        if 0 < end < len(chunk) and chunk[end] == _PAD:
+            end -= 1  # the wide character goes to the next line whole
+            if end == 0 and not cur_line:  # a line narrower than one wide character
+                end = 2
+        cur_line.append(chunk[:end])
+        reversed_chunks[-1] = chunk[end:]
+
+
+def _wrapped(text: str, wrapper: textwrap.TextWrapper) -> list[str]:
+    """`wrapper.wrap(text)` with each line at most `wrapper.width` terminal columns: a wide
+    character (CJK) counted as two (`_PAD`); text without one is wrapped as it is."""
+    if text.isascii() or _PAD in text or all(_columns(c) < 2 for c in text):
+        return wrapper.wrap(text)
+    padded = "".join(c + _PAD if _columns(c) == 2 else c for c in text)
+    return [line.replace(_PAD, "") for line in wrapper.wrap(padded)]
 
 
 def fit_text(
@@ -160,7 +186,7 @@ def fit_text(
     gap: int = 1,
     wrap_last: bool | None = None,
 ) -> str:
-    """`to_text` fitted to `width` characters (None: no limit).
+    """`to_text` fitted to `width` terminal columns (None: no limit).
 
     With `wrap_last` (default: for `left` tables, whose last column is free text: a reason, a
     description) the last column wraps under itself; otherwise the table splits into blocks of
@@ -208,8 +234,8 @@ def _wrapped_last(table: Table, width: int, gap: int) -> str | None:
     for lead, cell in zip(
         lead_lines, [table.header[-1], *(r[-1] for r in table.rows)], strict=True
     ):
-        pieces = textwrap.wrap(terminal_text(_text(cell)), width=room, break_on_hyphens=False)
-        pieces = pieces or [""]
+        wrapper = _Wrapper(width=room, break_on_hyphens=False)
+        pieces = _wrapped(terminal_text(_text(cell)), wrapper) or [""]
         out.append((lead + pieces[0]).rstrip())
         out += [(" " * start + p).rstrip() for p in pieces[1:]]
     return "\n".join(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -90,3 +91,24 @@ def test_non_spacing_marks_take_no_column() -> None:
     table = Table(["model", "acc"], [["ที่-a", "0.91"], ["plain-model", "0.85"]])
     row = to_text(table).splitlines()[1]  # `plain-model` is 11 columns, `ที่-a` 3
     assert row.startswith(" " * 8 + "ที่-a "), row
+
+
+def test_wide_text_wraps_within_the_width() -> None:
+    """A wrapped last column, a record line and `wrap` measured their pieces in characters: a
+    CJK reason beside a table wrapped to 40 columns printed a line of 74 (each character two
+    columns). ASCII text wraps exactly as before."""
+    from harness.present.tables import display_width, fit_text, wrap
+
+    reason = "模型的输出在这个任务上无法读取因为它的形状不对" * 2
+    table = Table(["model", "reason"], [["m1", reason], ["m2", "plain words that wrap here"]])
+    for width in (30, 40, 41):
+        text = fit_text(table, width, align="left")
+        assert max(display_width(line) for line in text.splitlines()) <= width, text
+        assert text.replace("\n", "").replace(" ", "").count("模型") == 2, text
+        line = wrap(f"model m1: {reason} (模型 a-b)", width)
+        assert max(display_width(piece) for piece in line.splitlines()) <= width, line
+        assert line.replace("\n", "").replace(" ", "") == f"modelm1:{reason}(模型a-b)", line
+    ascii_line = "word " * 30
+    assert wrap(ascii_line, 33) == textwrap.fill(
+        ascii_line, width=33, subsequent_indent="    ", break_on_hyphens=False
+    )
