@@ -117,9 +117,10 @@ def harness(*args: str, cwd: Path = REPO, source: Path = REPO) -> Timing:
     return timed([sys.executable, "-P", "-m", "harness", *args], cwd=cwd, source=source, ok=(0, 1))
 
 
-# What each command's handler imports (harness/cli/<command>.py), and pyarrow.parquet, which the
-# floor imports before it is timed: a command's start-up. The report's (matplotlib, jinja2) is
-# 0.8-0.9 s of CPU that check and groups never import; one start-up for all put it under theirs.
+# What each command's handler imports (harness/cli/<command>.py; tests/cli/test_bench_scale.py
+# keeps the two alike), and pyarrow.parquet, which the floor imports before it is timed: a
+# command's start-up. The report's (matplotlib, jinja2) is 0.8-0.9 s of CPU that check and
+# groups never import; one start-up for all put it under theirs.
 COMMAND_IMPORTS = {
     "leaderboard": (
         "harness.analysis.leaderboard",
@@ -143,7 +144,6 @@ COMMAND_IMPORTS = {
         "harness.present.tables",
         "harness.run.interrupts",
         "harness.run.suite_boards",
-        "harness.present.site",
     ),
 }
 
