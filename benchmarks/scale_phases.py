@@ -7,7 +7,7 @@ The first call is what a user's process pays (caches empty: the MDE search, the 
 later ones show what is kept across calls. Wrapping costs about a microsecond a call.
 
 Run (from the repository root), on a folder `bench_scale.py --keep DIR` wrote:
-    python benchmarks/scale_phases.py check DIR/n400/runs/scale-<id> [--reps 2]
+    python benchmarks/scale_phases.py check DIR/n400/runs/scale-<id> [--reps 2] [--current RUN]
     python benchmarks/scale_phases.py groups DIR/n400/runs/scale-<id> [--wrap module:Class.name]
 """
 
@@ -80,6 +80,9 @@ def main() -> None:
     parser.add_argument("command", choices=sorted(PHASES))
     parser.add_argument("run", type=Path, help="a run folder (results/runs/<id>)")
     parser.add_argument("--reps", type=int, default=1, help="calls in this process")
+    parser.add_argument(
+        "--current", type=Path, default=None, help="check: the current run (default: RUN again)"
+    )
     parser.add_argument("--wrap", action="append", default=[], help="module:Qual.name (more)")
     args = parser.parse_args()
     if str(REPO) not in sys.path:
@@ -90,8 +93,9 @@ def main() -> None:
         importlib.import_module(module)
     cli = sys.modules["harness.cli.main"]
     run = str(args.run)
+    current = str(args.current or args.run)
     argv = {
-        "check": ["check", "--baseline", run, "--current", run, "--width", "0"],
+        "check": ["check", "--baseline", run, "--current", current, "--width", "0"],
         "groups": ["groups", run, "--by", "label", "--width", "0"],
     }[args.command]
     spent: dict[str, float] = defaultdict(float)
