@@ -433,7 +433,9 @@ def _ood(record: MetricRecord, table: SampleTable) -> Resampled | None:
     if column not in table.frame.columns:
         return None
     design = _ood_design(table, record.condition)
-    if design is None or design.repeated:
+    if design is None or design.repeated or min(np.diff(design.bounds, prepend=0)) < 2:
+        # a set (or the test set) of one sample: every resample draws that row, so a test would
+        # see only the other side's variance; its value has no interval and no paired form
         return None
     scores = sign * np.concatenate([rows[column].to_numpy(np.float64) for rows in design.parts])
     # Integer codes give the same statistics through faster paths (NaN scores stay as they are:

@@ -208,6 +208,12 @@ def resolve_text(cfg: TextConfig, preset: str, base_dir: Path | None = None) -> 
     attacks = _attacks(cfg, budgets)
     settings = TEXT_PRESETS.get(preset, TEXT_PRESETS["standard"])
     synonyms = None
+    if cfg.synonyms_file and cfg.word_source != "synonyms":
+        raise ConfigError(
+            f"{KEY}.synonyms_file: given, but word_source is {cfg.word_source!r} (the default), "
+            "which draws substitutes from the model's input embeddings and never reads the "
+            "file; set word_source: synonyms to use it, or drop synonyms_file"
+        )
     if cfg.word_source == "synonyms" and "word" in attacks:
         if not cfg.synonyms_file:
             raise ConfigError(

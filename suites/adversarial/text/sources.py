@@ -38,10 +38,14 @@ class CharEdits:
 
 
 def _cased_like(word: str, like: str) -> str:
+    """`word` in the case of `like`: all capitals, lower case or capitalised; a word of mixed
+    case ("iPhone") keeps the substitute's own (a table's "BAD" put no capitals in a "good")."""
     if like.isupper() and len(like) > 1:
         return word.upper()
-    if like[:1].isupper():
-        return word[:1].upper() + word[1:]
+    if like.islower():
+        return word.lower()
+    if like[:1].isupper() and (len(like) == 1 or like[1:].islower()):
+        return word[:1].upper() + word[1:].lower()
     return word
 
 

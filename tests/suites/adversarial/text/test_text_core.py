@@ -313,6 +313,18 @@ def test_word_substitutes_from_a_synonyms_table() -> None:
 
 
 @pytest.mark.parametrize(
+    ("word", "expected"),
+    [("good", ["bad", "poor"]), ("Good", ["Bad", "Poor"]), ("GOOD", ["BAD", "POOR"])],
+)
+def test_substitutes_are_cased_like_the_word_they_replace(word: str, expected: list[str]) -> None:
+    # a table written in capitals (or title case) must not put "BAD" in place of a lower-case
+    # "good" mid-sentence: the substitute takes the replaced word's case
+    source = Substitutes(table={"good": ["BAD", "Poor"]}, count=5)
+    gen = np.random.default_rng(0)
+    assert source(segment(f"a {word} film"), 1, gen) == expected
+
+
+@pytest.mark.parametrize(
     ("candidate", "reason"),
     [
         ("The good film  was great.", "words_or_gaps_changed"),  # gap changed

@@ -181,6 +181,16 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "{char: {words: [0.1, 0.1000000001]}}",
             "suites.adversarial.text.char.words: 0.1 and ",
         ),
+        # a synonyms file beside the default word source was silently ignored: the word attack
+        # drew embedding neighbours (or, for a callable, did not run) and the file went unread
+        (
+            "{synonyms_file: subs.json}",
+            "suites.adversarial.text.synonyms_file: given, but word_source is 'embedding'",
+        ),
+        (
+            "{word_source: embedding, synonyms_file: subs.json}",
+            "suites.adversarial.text.synonyms_file: given, but word_source is 'embedding'",
+        ),
     ],
 )
 def test_bad_text_config_is_one_line_and_exit_2(
