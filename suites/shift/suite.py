@@ -203,7 +203,14 @@ class ShiftSuite(Suite):
         for task in task_names:  # a task as its own OOD set: every sample both in and out
             sets = self.cfg.ood_sets
             entries = sets.get(task, []) if isinstance(sets, dict) else sets
-            if any(ood_task(e) is not None and ood_name(e) == task for e in entries):
+            named = [e for e in entries if ood_task(e) is not None and ood_name(e) == task]
+            if any(not isinstance(ood_task(e), str) for e in named):
+                raise ConfigError(
+                    f"suites.shift.ood_sets: an inline OOD set is named {task!r}, like the task "
+                    "it is scored against: its condition (ood=...) would read as the task's own; "
+                    "give the set another name"
+                )
+            if named:
                 per_task = isinstance(sets, dict)
                 raise ConfigError(
                     f"suites.shift.ood_sets: task {task!r} is its own OOD set: every sample "
