@@ -37,6 +37,7 @@ from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, loa
 from harness.analysis.paired_tests import p_or_one
 from harness.core.board_notes import (
     BATCH_DEPENDENT_MARK,
+    ONE_CLASS_DISPARITIES,
     ONE_CLASS_MARK,
     RANDOMISED_MARK,
     board_note_text,
@@ -292,19 +293,6 @@ def _unstable_model_notes(cur: LoadedRun) -> list[str]:
         "share a batch"
         for model, task in sorted(batched - randomised)
     ]
-
-
-# the fairness disparities that a model predicting one class on every sample gets by
-# construction (equal selection rates, TPRs and FPRs in every group): 0, or a ratio of 1
-ONE_CLASS_DISPARITIES = frozenset(
-    {
-        "demographic_parity_difference",
-        "demographic_parity_ratio",
-        "equalized_odds_difference",
-        "equalized_odds_ratio",
-        "equal_opportunity_difference",
-    }
-)
 
 
 def _one_class_words(run: LoadedRun, key: JobKey) -> str | None:

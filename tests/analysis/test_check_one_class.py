@@ -96,3 +96,22 @@ def test_a_model_that_is_not_constant_is_compared_as_before(runs) -> None:
     gate = harness.check(base, base)
     assert gate.passed
     assert not any("on every one of" in r.reason for r in gate.report.rows)
+
+
+def test_harness_groups_says_a_one_class_models_disparities_are_zero_by_construction(
+    runs,
+) -> None:
+    """`harness groups` printed demographic_parity_difference 0.000 and equalized odds 0.000
+    for the constant model without a word (the fairness job's caveat is its own); under an
+    attack a model can fall to one class too. The disparity rows say why they read 0."""
+    base, cur = runs
+    frame = harness.groups(cur, by="g")
+    disparities = frame[frame["group"] == "*"].set_index("metric")
+    for metric in ONE_CLASS_METRICS:
+        note = disparities.loc[metric, "note"]
+        assert disparities.loc[metric, "value"] == 0.0
+        assert "predicts class 0 on every one of the 300 samples" in note, note
+        assert "by construction" in note
+    assert "predicts class" not in disparities.loc["worst_group_acc", "note"]
+    before = harness.groups(base, by="g")
+    assert not before["note"].str.contains("predicts class").any()
