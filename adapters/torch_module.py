@@ -186,6 +186,9 @@ class TorchModuleAdapter(NetworkAdapter):
         if code is not None:  # the files defining its classes (harness/core/model_code.py)
             description["source_sha256"] = code
         description["attributes_sha256"] = _attributes_sha256(module)
+        hooks = _hooks_sha256(module, name)
+        if hooks is not None:  # only then: a module without hooks keeps its identity
+            description["hooks_sha256"] = hooks
         if outputs != "logits":
             description["outputs"] = outputs
         if features_layer is not None:  # the OOD detectors' features (identity too)
@@ -290,6 +293,39 @@ def _attributes_sha256(module: torch.nn.Module) -> str:
             if text is not None:
                 h.update(f"{name}.{key}={text};".encode())
     return h.hexdigest()
+
+
+_HOOKS = ("_forward_pre_hooks", "_forward_hooks")
+
+
+def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
+    """sha256 of the forward and forward pre-hooks registered on the module and its submodules
+    (temperature scaling or a clamp in a hook changes the outputs, which parameters, code and
+    attributes do not show: the hooked model's results saved over the unhooked one's under the
+    same run id), each by its code and what it refers to, as a callable model is identified
+    (`python_callable.callable_fingerprint`); None when there is none."""
+    parts: list[str] = []
+    for path, sub in module.named_modules():
+        for kind in _HOOKS:
+            for key, hook in getattr(sub, kind, {}).items():
+                kwargs = key in getattr(sub, f"{kind}_with_kwargs", {})
+                parts.append(f"{path}.{kind}[{kwargs}]={_hook_digest(hook, name)}")
+    if not parts:
+        return None
+    return hashlib.sha256(";".join(parts).encode()).hexdigest()
+
+
+def _hook_digest(hook: object, name: str) -> str:
+    """A hook's fingerprint; one that refers to what cannot be pickled (an open file, a lock)
+    counts by its qualified name and bytecode instead of refusing the model."""
+    from harness.adapters.python_callable import callable_fingerprint  # imports this module
+
+    try:
+        return callable_fingerprint(hook, name)
+    except ModelLoadError:
+        code = getattr(getattr(hook, "__code__", None), "co_code", b"")
+        qualname = getattr(hook, "__qualname__", type(hook).__qualname__)
+        return f"{qualname}:{hashlib.sha256(code).hexdigest()}"
 
 
 def _plain_text(value: object) -> str | None:

@@ -35,7 +35,13 @@ from harness.analysis.check_policy import MetricRule, Policy
 from harness.analysis.flags import KNOWN_FLAGS
 from harness.analysis.gate_runs import JobKey, LoadedRun, ensure_comparable, load_run
 from harness.analysis.paired_tests import p_or_one
-from harness.core.board_notes import BATCH_DEPENDENT_MARK, RANDOMISED_MARK
+from harness.core.board_notes import (
+    BATCH_DEPENDENT_MARK,
+    ONE_CLASS_DISPARITIES,
+    ONE_CLASS_MARK,
+    RANDOMISED_MARK,
+    board_note_text,
+)
 from harness.core.errors import ConfigError, ResultsError
 from harness.core.manifest import JobStatus
 from harness.core.metric_record import MetricRecord
@@ -222,6 +228,7 @@ def run_check(
     renames = _rename_hints(rows)
     _refuse_an_empty_gate(rows, base, policy, policy_source)
     tests = decide(pending)
+    _say_one_class(rows, base, cur, policy)
     _say_still_flagged(rows)
     method = (
         "a metric fails when it is worse by more than the tolerance AND the change is significant "
@@ -286,6 +293,39 @@ def _unstable_model_notes(cur: LoadedRun) -> list[str]:
         "share a batch"
         for model, task in sorted(batched - randomised)
     ]
+
+
+def _one_class_words(run: LoadedRun, key: JobKey) -> str | None:
+    """What the job's caveat says its model predicts on every sample ("the model predicts class
+    0 on every one of the 300 samples"), when it carries the fairness suite's one-class caveat."""
+    job = run.jobs.get(key)
+    for note in job.record.notes if job is not None else ():
+        if ONE_CLASS_MARK in note:
+            return board_note_text(note).split(ONE_CLASS_MARK, 1)[0]
+    return None
+
+
+def _say_one_class(rows: list[CheckRow], base: LoadedRun, cur: LoadedRun, policy: Policy) -> None:
+    """Fail the disparities of a current fairness job whose model predicts one class on every
+    sample: they read 0 (ratios 1) by construction and say nothing about fairness, so a model
+    that collapsed to one class passed a fairness gate as "improved (significant)" (probe95).
+    Where the baseline's model did the same, the row is treated as a flag the baseline had
+    (`baseline_flags`: shown, not failed, without a policy)."""
+    for row in rows:
+        if row.status == "fail" or row.current is None:
+            continue
+        if row.metric.split("[", 1)[0] not in ONE_CLASS_DISPARITIES:
+            continue
+        key = (row.model, row.task, row.suite)
+        words = _one_class_words(cur, key)
+        if words is None:
+            continue
+        said = f"{words}, so it reads {row.current:g} by construction"
+        if _one_class_words(base, key) is not None and policy.baseline_flags == "still_flagged":
+            row.reason = f"as in the baseline, {said}; {row.reason}"
+        else:
+            row.status = "fail"
+            row.reason = f"{said} and says nothing about fairness (the fairness job's caveat)"
 
 
 def _floors_without_values(base: LoadedRun, cur: LoadedRun, policy: Policy) -> list[str]:

@@ -27,8 +27,9 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis.caveats import is_upper_bound
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
+from harness.core.board_notes import ONE_CLASS_DISPARITIES, ONE_CLASS_MARK
 from harness.core.errors import ConfigError, DatasetError, ResultsError
-from harness.core.manifest import JobStatus
+from harness.core.manifest import JobStatus, TaskSummary
 from harness.core.sample_table import GROUP_PREFIX, condition_mask
 from harness.core.suite_board import SuiteConfigs, read_config
 from harness.stats.calibration import ECE_BINS
@@ -39,6 +40,7 @@ from harness.stats.groups import (
     Breakdown,
     Estimate,
     Grouping,
+    class_shown,
     group_breakdown,
     group_columns_of,
     positive_class_note,
@@ -293,12 +295,39 @@ def _job_rows(
             "suite": job.record.suite,
             "run": manifest.run_id,
         }
+        one_class = _one_class_note(table, condition, job.record.task_summary)
         for row in long_rows(meta, breakdown):
+            if (
+                one_class
+                and row["group"] == "*"
+                and row["metric"] in ONE_CLASS_DISPARITIES
+                and row["value"] is not None
+            ):
+                row["note"] = "; ".join(n for n in (row["note"], one_class) if n)
             label = declared.get(str(row["group_by"]), {}).get(str(row["group"]))
             if label is None and row["group_by"] == LABEL_GROUP:
                 label = _class_name(str(row["group"]), job.record.task_summary.class_names)
             rows.append({**row, "label": label} if label else row)
     return rows
+
+
+def _one_class_note(table: pd.DataFrame, condition: str, summary: TaskSummary) -> str:
+    """On a binary task, when the model predicts one class on every sample of `condition` (a
+    constant model, or one an attack pushed to one class): why its disparities read 0 (ratios 1),
+    as the fairness job's caveat says of its clean rows; else ""."""
+    if summary.num_classes != 2:
+        return ""
+    mask = condition_mask(table, condition)
+    predictions = table.loc[mask, "prediction"].unique()
+    if len(predictions) != 1:
+        return ""
+    shown = class_shown(summary.class_names, int(predictions[0]))
+    rows = int(np.count_nonzero(mask))
+    return (
+        f"the model predicts class {shown} on every one of the {rows:,} samples of condition "
+        f"{condition!r}{ONE_CLASS_MARK}, so this reads as perfectly fair and says nothing "
+        "about fairness; compare the groups' accuracy and error rates instead"
+    )
 
 
 def _class_name(group: str, class_names: Sequence[str] | None) -> str | None:

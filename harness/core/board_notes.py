@@ -19,6 +19,21 @@ RANDOMISED_MARK = " is randomised: passed the same "
 finds it by this."""
 BATCH_DEPENDENT_MARK = " for an input change with the other inputs of its batch ("
 """What the caveat of a batch-dependent model's job holds."""
+ONE_CLASS_MARK = ": its selection rate, TPR and FPR are the same in every group by construction"
+"""What the fairness job's caveat holds when its model predicts one class on every sample
+(`suites/fairness/suite.py`), after the words that say which class on how many samples: the gate
+finds it by this (its group disparities read 0 by construction)."""
+ONE_CLASS_DISPARITIES = frozenset(
+    {
+        "demographic_parity_difference",
+        "demographic_parity_ratio",
+        "equalized_odds_difference",
+        "equalized_odds_ratio",
+        "equal_opportunity_difference",
+    }
+)
+"""The group disparities a model that predicts one class on every sample gets by construction
+(equal selection rates, TPRs and FPRs in every group): 0, or a ratio of 1 (or undefined)."""
 
 
 def settings_note(text: str) -> str:

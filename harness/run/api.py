@@ -175,6 +175,15 @@ class EvaluationResult(Evaluation):
         ]
         if not found:
             keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
+            named = [k for k in keys if _key_parts(k)[0] == key]
+            if named:  # the name of records qualified by a context: its keys, not the first 20
+                raise UnknownMetricError(
+                    f"key: {key!r} is the metric of {len(named)} records, each named by its key "
+                    f"with its context: {', '.join(named)}; pick one (e.g. "
+                    f"result.metric({named[0]!r}))"
+                )
+            same = [k for k in keys if _key_parts(k) == _key_parts(key)]  # context reordered
+            hint = f"; did you mean {same[0]!r}?" if same else ""
             shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
             where = f" in suite {suite!r}" if suite is not None else ""
             why = (
@@ -183,7 +192,7 @@ class EvaluationResult(Evaluation):
                 if key == "top5_acc" and "accuracy" in self.results
                 else ""
             )
-            raise UnknownMetricError(f"key: no metric {key!r}{where}{why}; have {shown}")
+            raise UnknownMetricError(f"key: no metric {key!r}{where}{why}{hint}; have {shown}")
         suites = list(dict.fromkeys(name for name, _ in found))
         if len(suites) > 1:
             raise UnknownMetricError(
@@ -1033,6 +1042,19 @@ def _module_state_kept(model: Any) -> Iterator[None]:
             model.to(device)
 
 
+def _key_parts(key: str) -> tuple[str, frozenset[str]]:
+    """A record key (`group_acc[group=a,group_by=g]`) as its metric name and the set of its
+    qualifiers, whatever their order."""
+    name, _, rest = key.partition("[")
+    return name, frozenset(rest.removesuffix("]").split(",")) if rest else frozenset()
+
+
+# the fairness suite's advice for a task without sensitive attributes, and what it means for
+# data in memory, which has no task spec to declare them in (probe95)
+_DECLARE_GROUPS = "declare group_columns on the task"
+_PASS_GROUPS = "pass groups= to harness.evaluate (one value per sample, e.g. groups={'sex': sex})"
+
+
 def _run_suite(
     name: str,
     suite: Suite,
@@ -1047,6 +1069,8 @@ def _run_suite(
     suite.check_task_names([task.name])
     reason = suite.skip_reason(adapter, task)
     if reason is not None:
+        if task.source == MEMORY_SOURCE:  # no task spec to declare group_columns in
+            reason = reason.replace(_DECLARE_GROUPS, _PASS_GROUPS)
         out.skipped[name] = reason
         return
     checked = CheckedAdapter(adapter, task)

@@ -407,6 +407,11 @@ def _group_columns(
                 f"groups: column {label!r} has a missing value (row {row}); fill or drop it"
             )
         values = _numbers_as_numbers(values, label)
+        if pd.api.types.is_complex_dtype(values.dtype):  # Arrow holds no complex numbers
+            raise InMemoryDataError(
+                f"groups: column {label!r} holds complex numbers ({values.dtype}); give "
+                "integers or text"
+            )
         if pd.api.types.is_bool_dtype(values.dtype):
             # named as a CSV or Parquet file's boolean column is (Arrow's text of a boolean),
             # so the same data's groups line up between a spec run and this one

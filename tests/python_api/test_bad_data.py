@@ -443,6 +443,10 @@ CASES = {
         dict(data=(X, Y), groups={"sex": ["a"] * 20, "age": np.zeros(19)}),
         r"^groups: 'age' has 19 values where 'sex' has 20$",
     ),
+    "complex numbers as an attribute": (  # Arrow's ArrowNotImplementedError (probe95)
+        dict(data=(X, Y), groups={"z": np.array([1 + 1j, 2] * 10)}),
+        r"^groups: column 'z' holds complex numbers \(complex128\); give integers or text$",
+    ),
     "a 2-D array of attributes": (
         dict(data=(X, Y), groups=np.zeros((20, 2))),
         r"^groups: 'group' has shape \(20, 2\); give one value per sample \(1-D\), and several "

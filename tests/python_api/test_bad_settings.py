@@ -141,6 +141,37 @@ def test_a_metric_two_suites_report_needs_its_suite() -> None:
         result.metric("clean_acc", suite="accuracy")
 
 
+def test_a_metric_name_of_records_with_a_context_names_their_keys() -> None:
+    """`result.metric("worst_group_acc")` on a fairness result with two groupings said "no
+    metric 'worst_group_acc'; have demographic_parity_difference[group_by=g], ..., ...": the
+    first 20 keys in alphabetical order, which left out every worst_group_acc key (probe95).
+    A metric name whose records carry a context names those records' keys; a key with its
+    context in another order names the key it meant."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((60, 1, 8, 8)).astype(np.float32))
+    y = torch.arange(60) % 10
+    groups = {"g": np.where(np.arange(60) % 2 == 0, "a", "b"), "h": np.repeat(["p", "q"], 30)}
+    result = harness.evaluate(
+        linear_digits(),
+        data=(x, y),
+        groups=groups,
+        suites={"fairness": {"group_by": ["g", "h"]}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    with pytest.raises(HarnessError) as err:
+        result.metric("worst_group_acc")
+    assert str(err.value) == (
+        "key: 'worst_group_acc' is the metric of 2 records, each named by its key with its "
+        "context: worst_group_acc[group_by=g], worst_group_acc[group_by=h]; pick one (e.g. "
+        "result.metric('worst_group_acc[group_by=g]'))"
+    )
+    with pytest.raises(HarnessError) as err:
+        result.metric("group_acc[group_by=g,group=a]")
+    assert "did you mean 'group_acc[group=a,group_by=g]'?" in str(err.value)
+    assert result.metric("group_acc[group=a,group_by=g]").n == 30
+
+
 def test_device_takes_a_torch_device_and_refuses_other_objects() -> None:
     """A training script holds `torch.device("cpu")`; `None` is one line naming `device`."""
     got = harness.evaluate(

@@ -80,3 +80,32 @@ def test_identity_reads_arrays_dicts_and_sets_in_a_stable_order() -> None:
     other = _Tempered()
     other.extra = {"cat": 0.5, "dog": 0.6}
     assert _identity(model) == _identity(other)
+
+
+def _scaled(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> torch.Tensor:
+    return output * 0.1
+
+
+def test_a_forward_hook_that_changes_the_outputs_is_part_of_its_identity(tmp_path: Path) -> None:
+    """A forward hook (temperature scaling, a clamp) changes what the model returns, but the
+    identity read only parameters, buffers, code and attributes: the hooked model's results
+    saved into the unhooked one's run folder, over its results (ECE 0.129 -> 0.422, one run
+    folder; probe95). Hooks count by their code and what it refers to; a model without hooks
+    keeps the identity it had."""
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 10
+    model = _Tempered()
+    first = _identity(model)
+    before = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    handle = model.net.register_forward_hook(_scaled)
+    hooked = _identity(model)
+    assert hooked != first
+    after = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert before.metric("ece").value != after.metric("ece").value
+    assert before.save(tmp_path) != after.save(tmp_path)
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+    pre = model.register_forward_pre_hook(lambda module, inputs: (inputs[0] * 2,))
+    assert _identity(model) not in (first, hooked)
+    pre.remove()
+    assert _identity(model) == hooked
+    handle.remove()
+    assert _identity(model) == first  # hooks gone: the identity it had

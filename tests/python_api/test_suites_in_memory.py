@@ -91,6 +91,18 @@ def test_skipped_suite_is_saved_as_skipped(images, tmp_path: Path) -> None:
     assert statuses == ["completed", "skipped"]
 
 
+def test_fairness_without_groups_says_to_pass_groups(images) -> None:
+    """Data in memory without `groups=`: the fairness suite's skip reason said to "declare
+    group_columns on the task", a spec key the caller of `evaluate` has no task spec to put
+    in (probe95). It names the argument that gives sensitive attributes."""
+    x, y, _ = images
+    result = harness.evaluate(linear_digits(), data=(x, y), suites=["fairness"], **FAST)
+    reason = result.skipped["fairness"]
+    assert reason.startswith("task 'in-memory' has no group columns (sensitive attributes)")
+    assert "groups=" in reason and "declare group_columns" not in reason
+    assert "groups=" in repr(result)
+
+
 def test_a_result_without_records_has_the_frame_columns(images) -> None:
     """Every suite skipped (fairness without groups): metrics_frame() was a frame without
     columns, so `frame[frame["suite"] == "fairness"]` raised KeyError: 'suite' in the
