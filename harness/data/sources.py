@@ -178,7 +178,8 @@ def resolve_source(spec: TaskSpec, base_dir: Path, *, split: str, train: bool = 
     path = path if path.is_absolute() else base_dir / path
     where = f"task {spec.name!r}: {key} {path}"
     if not path.exists():
-        raise DatasetError(f"{where} does not exist; fix the path (relative to the spec's folder)")
+        relative = "" if Path(text).expanduser().is_absolute() else f" (relative to {base_dir})"
+        raise DatasetError(f"{where} does not exist; fix the path{relative}")
     if not path.is_file() and not path.is_dir():  # /dev/null, a named pipe: read as a folder
         raise DatasetError(f"{where} is a special file (a device, pipe or socket), not data")
     if path.is_file():

@@ -367,3 +367,16 @@ def linear_tabular_model() -> torch.nn.Module:
     from tests.fixture_models import linear_tabular
 
     return linear_tabular()
+
+
+def test_a_missing_task_source_says_where_relative_paths_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from Python there is no spec: a relative source is read from base_dir (the current folder)
+    monkeypatch.chdir(tmp_path)
+    spec = {"name": "t", "source": "absent.csv", "modality": "tabular", "label_column": "y"}
+    with pytest.raises(HarnessError) as raised:
+        harness.evaluate(linear_digits(0), task=spec)
+    message = str(raised.value)
+    assert "spec's folder" not in message
+    assert f"relative to {tmp_path}" in message
