@@ -345,3 +345,22 @@ def test_a_shard_that_is_no_folder_is_named_when_storing_fails(
     with pytest.raises(OSError) as err:
         cache.save(key=KEY, job_dir=source)
     assert str(shard) in str(err.value.strerror) and "harness cache prune" in str(err.value)
+
+
+def test_a_cache_in_a_folder_of_other_files_does_not_tag_that_folder(tmp_path: Path) -> None:
+    """`HARNESS_CACHE=~/projects/app` (a folder holding the user's own files) got a CACHEDIR.TAG
+    in that folder on the first stored job, so backup tools honouring the tag (tar
+    --exclude-caches, borg, restic) skipped the user's whole folder from then on. The tag now
+    goes into the cache's own `v1/` there; a folder the cache made (or holding only the
+    cache's files) is tagged as before."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine")
+    cache = ResultCache(project)
+    assert cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
+    assert not (project / "CACHEDIR.TAG").exists()
+    assert (project / "v1" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    assert restore(cache, tmp_path / "b") is not None
+    fresh = ResultCache(tmp_path / "made")
+    assert fresh.save(key=KEY, job_dir=finished_job(tmp_path / "c"))
+    assert (fresh.root / "CACHEDIR.TAG").is_file()
