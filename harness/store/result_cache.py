@@ -23,7 +23,8 @@ Location. `$HARNESS_CACHE` when set, else the platform's user cache folder
 Windows). `HARNESS_NO_CACHE=1` (like `harness run --no-cache` or `execution: {cache: false}`)
 turns the cache off for a run. Layout:
 
-    <root>/CACHEDIR.TAG                    marks the folder as a cache for backup tools
+    <root>/CACHEDIR.TAG                    marks the folder as a cache for backup tools (in
+                                           <root>/v1/ when the root holds other files)
     <root>/v1/entries/<ab>/<key>/          one finished job: job.json + the files it lists
     <root>/v1/entries/<ab>/.tmp-<key16>-<pid>-<rand>/    an entry being written
     <root>/v1/entries/<ab>/.trash-<key16>-<pid>-<rand>/  an entry being removed
@@ -188,12 +189,18 @@ class ResultCache:
             self.root.mkdir(parents=True, mode=0o700, exist_ok=True)
         root_fd = nofollow.open_dir(self.root, follow=True)  # the root may be a link: the user's
         try:
-            if create:
+            # the root is tagged only when it holds nothing but the cache: `HARNESS_CACHE` set to
+            # a folder of the user's own files would have backup tools skip all of it
+            own = create and set(os.listdir(root_fd)) <= {TAG_NAME, LAYOUT}
+            if own:
                 with contextlib.suppress(FileExistsError):
                     nofollow.write_new(root_fd, TAG_NAME, TAG)
             layout_fd = nofollow.open_dir(LAYOUT, dir_fd=root_fd, create=create)
         finally:
             os.close(root_fd)
+        if create and not own:
+            with contextlib.suppress(FileExistsError):
+                nofollow.write_new(layout_fd, TAG_NAME, TAG)
         try:
             return nofollow.open_dir("entries", dir_fd=layout_fd, create=create)
         finally:
@@ -314,6 +321,12 @@ class ResultCache:
         entries_fd = self._open_entries(create=True)
         try:
             shard_fd = nofollow.open_dir(key[:2], dir_fd=entries_fd, create=True)
+        except OSError as err:  # a link or a file where the shard folder should be
+            raise OSError(
+                err.errno,
+                f"{self.entries_dir / key[:2]} is not a folder ({_why(err)}); "
+                "`harness cache prune` removes it",
+            ) from None
         finally:
             os.close(entries_fd)
         try:
@@ -378,8 +391,9 @@ class ResultCache:
             for shard in self._shards(entries_fd):
                 try:
                     shard_fd = nofollow.open_dir(shard, dir_fd=entries_fd)
-                except OSError:
-                    continue  # a link or a file named like a shard: not the cache's
+                except OSError as err:  # a link or a file where a shard folder should be
+                    out.entries.append(self._bad_shard(entries_fd, shard, err))
+                    continue
                 try:
                     self._read_shard(shard, shard_fd, out)
                 finally:
@@ -387,6 +401,22 @@ class ResultCache:
         finally:
             os.close(entries_fd)
         return out
+
+    def _bad_shard(self, entries_fd: int, shard: str, err: OSError) -> CacheEntry:
+        """A shard name that is no folder (a link, a file): no entry under it can be read or
+        stored (a run storing a job there stops using the cache), so it is listed as damaged
+        (its key: the shard's name) and a prune removes it."""
+        size, used = _size_and_time(entries_fd, shard)
+        try:
+            link = stat.S_ISLNK(os.stat(shard, dir_fd=entries_fd, follow_symlinks=False).st_mode)
+        except OSError:
+            link = False
+        what = "a symbolic link, not a folder" if link else f"not a folder ({_why(err)})"
+        problem = (
+            f"{self.entries_dir / shard} is {what}: no entry whose key starts with {shard} can "
+            "be read or stored"
+        )
+        return CacheEntry(shard, size, used, problem=problem)
 
     def _read_shard(self, shard: str, shard_fd: int, out: CacheContents) -> None:
         for name in sorted(os.listdir(shard_fd)):
@@ -456,6 +486,9 @@ class ResultCache:
         entries_fd = self._open_entries(create=False)
         try:
             for shard, name in names:
+                if entries and name == shard:  # a shard that is no folder (`_bad_shard`)
+                    _remove_bad_shard(entries_fd, shard, self.entries_dir / shard)
+                    continue
                 try:
                     shard_fd = nofollow.open_dir(shard, dir_fd=entries_fd)
                 except OSError:
@@ -502,6 +535,19 @@ def _remove(shard_fd: int, key: str) -> None:
     except FileNotFoundError:
         return
     nofollow.remove_tree(shard_fd, trash)
+
+
+def _remove_bad_shard(entries_fd: int, shard: str, path: Path) -> None:
+    """Unlink the link or file named like a shard (never what a link points to); a folder
+    made there meanwhile stays."""
+    try:
+        info = os.stat(shard, dir_fd=entries_fd, follow_symlinks=False)
+        if not stat.S_ISDIR(info.st_mode):
+            os.unlink(shard, dir_fd=entries_fd)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise ResultsError(f"result cache: cannot remove {path}: {_why(err)}") from None
 
 
 def _abandoned(x: Leftover, now: float) -> bool:

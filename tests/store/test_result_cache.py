@@ -303,3 +303,64 @@ def test_an_entry_of_a_newer_harness_is_kept_not_called_damaged(
         assert restore(cache, tmp_path / "b") is None  # a miss
     assert "damaged" not in caplog.text and entry.is_dir()
     assert [e.key for e in cache.prune(everything=True).removed] == [KEY]
+
+
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+def test_a_shard_that_is_no_folder_is_shown_damaged_and_pruned(
+    cache: ResultCache, tmp_path: Path, kind: str
+) -> None:
+    """A link or a file in place of a shard folder (`v1/entries/<ab>`) was left out of `harness
+    cache` (3 entries, none damaged) and of every prune, while each run that stored a job under
+    that shard logged "cannot be written (Not a directory)" and used no cache for the rest of
+    the run: the damage was invisible and could not be repaired with `harness cache prune`. It is
+    now listed as damaged and a prune removes the link or file (never what a link points to)."""
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    shard = cache.entries_dir / KEY[:2]
+    outside = tmp_path / "outside"
+    shard.rename(outside)
+    if kind == "symlink":
+        shard.symlink_to(outside, target_is_directory=True)
+    else:
+        shard.write_text("x")
+    (shown,) = cache.contents().entries
+    assert shown.problem is not None and str(shard) in shown.problem
+    assert cache.prune(unused_for=10**9, dry_run=True).removed == [shown]
+    assert shard.exists() or shard.is_symlink()
+    (gone,) = cache.prune(unused_for=10**9).removed
+    assert not shard.exists() and not shard.is_symlink()
+    assert (outside / KEY / "job.json").is_file()  # the link's target is left alone
+    assert cache.save(key=KEY, job_dir=source)  # the shard is made again: the cache works
+    assert restore(cache, tmp_path / "b") is not None
+
+
+def test_a_shard_that_is_no_folder_is_named_when_storing_fails(
+    cache: ResultCache, tmp_path: Path
+) -> None:
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    shard = cache.entries_dir / KEY[:2]
+    shutil.rmtree(shard)
+    shard.write_text("x")
+    with pytest.raises(OSError) as err:
+        cache.save(key=KEY, job_dir=source)
+    assert str(shard) in str(err.value.strerror) and "harness cache prune" in str(err.value)
+
+
+def test_a_cache_in_a_folder_of_other_files_does_not_tag_that_folder(tmp_path: Path) -> None:
+    """`HARNESS_CACHE=~/projects/app` (a folder holding the user's own files) got a CACHEDIR.TAG
+    in that folder on the first stored job, so backup tools honouring the tag (tar
+    --exclude-caches, borg, restic) skipped the user's whole folder from then on. The tag now
+    goes into the cache's own `v1/` there; a folder the cache made (or holding only the
+    cache's files) is tagged as before."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine")
+    cache = ResultCache(project)
+    assert cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
+    assert not (project / "CACHEDIR.TAG").exists()
+    assert (project / "v1" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    assert restore(cache, tmp_path / "b") is not None
+    fresh = ResultCache(tmp_path / "made")
+    assert fresh.save(key=KEY, job_dir=finished_job(tmp_path / "c"))
+    assert (fresh.root / "CACHEDIR.TAG").is_file()
