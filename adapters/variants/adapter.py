@@ -78,7 +78,7 @@ class VariantAdapter(AdapterBase):
         # Dynamic int8 quantization scales activations over the whole batch, so a batched
         # prediction depends on the other samples in the batch. Evaluate one sample at a time:
         # results stay per-sample, independent of batch size, sharding and attack batches.
-        per_sample = variant.kind == "int8"
+        per_sample = variant.kind == "int8" and unavailable is None
         if per_sample:
             notes = [
                 *notes,

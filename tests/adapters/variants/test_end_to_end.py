@@ -63,6 +63,8 @@ def test_int8_without_linear_is_a_recorded_skip(results: Path) -> None:
     job = _jobs(results)["convy@int8"]
     assert job["status"] == "skipped"
     assert "nn.Linear" in job["reason"] and "'convy' has none" in job["reason"]
+    # nothing was evaluated, one sample at a time or otherwise: no note says how
+    assert job["model_description"]["variant_notes"] == []
 
 
 def test_variants_command_and_leaderboard(
