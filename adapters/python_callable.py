@@ -7,6 +7,7 @@ says. A factory form (`factory: true`) calls the target once with `args` to get 
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import inspect
@@ -284,13 +285,15 @@ def _reference(fn: Any) -> str:
     return f"{module}:{getattr(target, '__qualname__', type(fn).__name__)}"
 
 
-def callable_fingerprint(fn: Any, name: str) -> str:
+def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
     """sha256 of what decides a callable's outputs: its code (bytecode and constants, nested
     functions too), defaults, closure cells and the globals its code names, the callable
     object's state. Arrays, tensors and modules are hashed by their values; other objects by
     their pickle. A refit model or new weights in a global or closure is another model, never
     saved over the first one's results (as an estimator's fitted state is its identity). What
-    cannot be pickled is refused in one line: its results could not be told apart."""
+    cannot be pickled is refused in one line: its results could not be told apart.
+    `containers=False` counts a dict, list, set or deque by its type alone: a forward hook fills
+    one with what it records on every forward pass, which is not what it computes."""
     h = hashlib.sha256()
     seen: set[int] = set()
 
@@ -302,6 +305,8 @@ def callable_fingerprint(fn: Any, name: str) -> str:
             h.update(repr(obj).encode())
         elif isinstance(obj, types.ModuleType):
             h.update(f"module {obj.__name__}".encode())
+        elif not containers and isinstance(obj, (dict, list, set, collections.deque)):
+            h.update(f"{type(obj).__qualname__} (its contents are not counted)".encode())
         elif isinstance(obj, functools.partial):
             feed(obj.func, where)
             feed(obj.args, where)

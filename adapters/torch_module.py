@@ -316,12 +316,14 @@ def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
 
 
 def _hook_digest(hook: object, name: str) -> str:
-    """A hook's fingerprint; one that refers to what cannot be pickled (an open file, a lock)
-    counts by its qualified name and bytecode instead of refusing the model."""
+    """A hook's fingerprint, without the contents of the dicts, lists and sets it refers to (a
+    hook that records activations fills one on every forward pass: counted, the same model had
+    another identity after each evaluation); one that refers to what cannot be pickled (an open
+    file, a lock) counts by its qualified name and bytecode instead of refusing the model."""
     from harness.adapters.python_callable import callable_fingerprint  # imports this module
 
     try:
-        return callable_fingerprint(hook, name)
+        return callable_fingerprint(hook, name, containers=False)
     except ModelLoadError:
         code = getattr(getattr(hook, "__code__", None), "co_code", b"")
         qualname = getattr(hook, "__qualname__", type(hook).__qualname__)

@@ -109,3 +109,31 @@ def test_a_forward_hook_that_changes_the_outputs_is_part_of_its_identity(tmp_pat
     assert _identity(model) == hooked
     handle.remove()
     assert _identity(model) == first  # hooks gone: the identity it had
+
+
+_FEATURES: dict[str, torch.Tensor] = {}
+
+
+def _keep_features(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
+    _FEATURES["logits"] = output.detach()
+
+
+def test_a_hook_that_records_activations_keeps_the_identity_across_forward_passes(
+    tmp_path: Path,
+) -> None:
+    """A hook that records what a layer returns (a closure's or a global's dict, list or set)
+    fills it on every forward pass: the identity read its contents, so the same unchanged model
+    evaluated twice saved into two run folders (review96). What a hook stores is not part of
+    what it computes."""
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 10
+    model = _Tempered()
+    seen: list[torch.Tensor] = []
+    model.net.register_forward_hook(_keep_features)
+    model.register_forward_hook(lambda module, inputs, output: seen.append(output.detach()))
+    first = _identity(model)
+    before = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert _FEATURES and seen  # the hooks ran
+    assert _identity(model) == first
+    after = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert before.save(tmp_path) == after.save(tmp_path)
+    assert len(list((tmp_path / "runs").iterdir())) == 1
