@@ -292,8 +292,9 @@ def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
     their pickle. A refit model or new weights in a global or closure is another model, never
     saved over the first one's results (as an estimator's fitted state is its identity). What
     cannot be pickled is refused in one line: its results could not be told apart.
-    `containers=False` counts a dict, list, set or deque by its type alone: a forward hook fills
-    one with what it records on every forward pass, which is not what it computes."""
+    `containers=False` counts a dict, list, set or deque by its type alone, and an object by
+    its attributes rather than its pickle: a forward hook fills one with what it records on
+    every forward pass, which is not what it computes."""
     h = hashlib.sha256()
     seen: set[int] = set()
 
@@ -333,6 +334,12 @@ def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
             h.update(f"{tuple(obj.shape)}".encode() + tensor_bytes(obj))
         elif isinstance(obj, torch.nn.Module):  # as `from_module` identifies one
             h.update(module_sha256(obj).encode())
+        elif not containers and isinstance(getattr(obj, "__dict__", None), dict):
+            # a hook object by its class and attributes, whose containers count by type alone
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
+            for key, item in sorted(vars(obj).items()):
+                feed(key, where)
+                feed(item, f"{where}.{key}")
         else:
             try:
                 h.update(pickle.dumps(obj, protocol=4))

@@ -137,3 +137,27 @@ def test_a_hook_that_records_activations_keeps_the_identity_across_forward_passe
     after = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
     assert before.save(tmp_path) == after.save(tmp_path)
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+class _Recorder:
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self.outputs: list[torch.Tensor] = []
+
+    def __call__(self, module: torch.nn.Module, inputs: object, output: torch.Tensor) -> object:
+        self.outputs.append(output.detach())
+        return output * self.scale
+
+
+def test_a_hook_object_counts_its_settings_not_what_it_records() -> None:
+    """A hook object (or a bound method) that keeps what it records in a list of its own: its
+    pickle held the list, so its identity changed on every forward pass; its scale still counts."""
+    model = _Tempered()
+    recorder = _Recorder(1.0)
+    model.net.register_forward_hook(recorder)
+    first = _identity(model)
+    model(torch.rand(4, 1, 8, 8))
+    assert recorder.outputs
+    assert _identity(model) == first
+    recorder.scale = 0.5
+    assert _identity(model) != first
