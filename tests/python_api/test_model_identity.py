@@ -161,3 +161,26 @@ def test_a_hook_object_counts_its_settings_not_what_it_records() -> None:
     assert _identity(model) == first
     recorder.scale = 0.5
     assert _identity(model) != first
+
+
+def test_a_function_over_a_hooked_module_counts_the_hooks() -> None:
+    """A plain function model that calls a module identifies it by `module_sha256`, which read no
+    hooks: a hook scaling the module's logits left the function's identity as it was (review96).
+    A hook that refers to its own module does not recurse."""
+    from harness.adapters.python_callable import callable_fingerprint
+
+    net = linear_digits()
+
+    def model(x: torch.Tensor) -> torch.Tensor:
+        return net(x)
+
+    first = callable_fingerprint(model, "m")
+    handle = net.register_forward_hook(_scaled)
+    hooked = callable_fingerprint(model, "m")
+    assert hooked != first
+    handle.remove()
+    assert callable_fingerprint(model, "m") == first
+    net.register_forward_hook(lambda module, inputs, output: output / net.weight_scale)
+    net.weight_scale = 2.0
+    assert callable_fingerprint(model, "m") not in (first, hooked)
+    assert _identity(net) != _identity(linear_digits())
