@@ -272,10 +272,10 @@ def module_sha256(module: torch.nn.Module) -> str:
     """What identifies a module held in memory (`from_module`): its class, parameters and
     buffers, and the plain attributes its forward pass may read."""
     kind = f"{type(module).__module__}.{type(module).__qualname__}"
-    parts = (kind, state_sha256(module), _attributes_sha256(module))
+    parts = [kind, state_sha256(module), _attributes_sha256(module)]
     hooks = _hooks_sha256(module, "a module's hook")
     if hooks is not None:  # only then: a module without hooks keeps its identity
-        parts += (hooks,)
+        parts.append(hooks)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
