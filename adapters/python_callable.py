@@ -7,6 +7,7 @@ says. A factory form (`factory: true`) calls the target once with `args` to get 
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import inspect
@@ -284,13 +285,16 @@ def _reference(fn: Any) -> str:
     return f"{module}:{getattr(target, '__qualname__', type(fn).__name__)}"
 
 
-def callable_fingerprint(fn: Any, name: str) -> str:
+def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
     """sha256 of what decides a callable's outputs: its code (bytecode and constants, nested
     functions too), defaults, closure cells and the globals its code names, the callable
     object's state. Arrays, tensors and modules are hashed by their values; other objects by
     their pickle. A refit model or new weights in a global or closure is another model, never
     saved over the first one's results (as an estimator's fitted state is its identity). What
-    cannot be pickled is refused in one line: its results could not be told apart."""
+    cannot be pickled is refused in one line: its results could not be told apart.
+    `containers=False` counts a dict, list, set or deque by its type alone, and an object by
+    its attributes rather than its pickle: a forward hook fills one with what it records on
+    every forward pass, which is not what it computes."""
     h = hashlib.sha256()
     seen: set[int] = set()
 
@@ -302,6 +306,8 @@ def callable_fingerprint(fn: Any, name: str) -> str:
             h.update(repr(obj).encode())
         elif isinstance(obj, types.ModuleType):
             h.update(f"module {obj.__name__}".encode())
+        elif not containers and isinstance(obj, (dict, list, set, collections.deque)):
+            h.update(f"{type(obj).__qualname__} (its contents are not counted)".encode())
         elif isinstance(obj, functools.partial):
             feed(obj.func, where)
             feed(obj.args, where)
@@ -328,6 +334,12 @@ def callable_fingerprint(fn: Any, name: str) -> str:
             h.update(f"{tuple(obj.shape)}".encode() + tensor_bytes(obj))
         elif isinstance(obj, torch.nn.Module):  # as `from_module` identifies one
             h.update(module_sha256(obj).encode())
+        elif not containers and isinstance(getattr(obj, "__dict__", None), dict):
+            # a hook object by its class and attributes, whose containers count by type alone
+            h.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
+            for key, item in sorted(vars(obj).items()):
+                feed(key, where)
+                feed(item, f"{where}.{key}")
         else:
             try:
                 h.update(pickle.dumps(obj, protocol=4))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import threading
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -271,7 +272,10 @@ def module_sha256(module: torch.nn.Module) -> str:
     """What identifies a module held in memory (`from_module`): its class, parameters and
     buffers, and the plain attributes its forward pass may read."""
     kind = f"{type(module).__module__}.{type(module).__qualname__}"
-    parts = (kind, state_sha256(module), _attributes_sha256(module))
+    parts = [kind, state_sha256(module), _attributes_sha256(module)]
+    hooks = _hooks_sha256(module, "a module's hook")
+    if hooks is not None:  # only then: a module without hooks keeps its identity
+        parts.append(hooks)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -296,6 +300,8 @@ def _attributes_sha256(module: torch.nn.Module) -> str:
 
 
 _HOOKS = ("_forward_pre_hooks", "_forward_hooks")
+_HASHING_HOOKS = threading.local()
+"""The modules whose hooks this thread is hashing (a hook may refer to its own module)."""
 
 
 def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
@@ -304,24 +310,33 @@ def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
     attributes do not show: the hooked model's results saved over the unhooked one's under the
     same run id), each by its code and what it refers to, as a callable model is identified
     (`python_callable.callable_fingerprint`); None when there is none."""
+    hashing = _HASHING_HOOKS.__dict__.setdefault("modules", set())
+    if id(module) in hashing:  # a hook that refers to its own module: counted once
+        return None
+    hashing.add(id(module))
     parts: list[str] = []
-    for path, sub in module.named_modules():
-        for kind in _HOOKS:
-            for key, hook in getattr(sub, kind, {}).items():
-                kwargs = key in getattr(sub, f"{kind}_with_kwargs", {})
-                parts.append(f"{path}.{kind}[{kwargs}]={_hook_digest(hook, name)}")
+    try:
+        for path, sub in module.named_modules():
+            for kind in _HOOKS:
+                for key, hook in getattr(sub, kind, {}).items():
+                    kwargs = key in getattr(sub, f"{kind}_with_kwargs", {})
+                    parts.append(f"{path}.{kind}[{kwargs}]={_hook_digest(hook, name)}")
+    finally:
+        hashing.discard(id(module))
     if not parts:
         return None
     return hashlib.sha256(";".join(parts).encode()).hexdigest()
 
 
 def _hook_digest(hook: object, name: str) -> str:
-    """A hook's fingerprint; one that refers to what cannot be pickled (an open file, a lock)
-    counts by its qualified name and bytecode instead of refusing the model."""
+    """A hook's fingerprint, without the contents of the dicts, lists and sets it refers to (a
+    hook that records activations fills one on every forward pass: counted, the same model had
+    another identity after each evaluation); one that refers to what cannot be pickled (an open
+    file, a lock) counts by its qualified name and bytecode instead of refusing the model."""
     from harness.adapters.python_callable import callable_fingerprint  # imports this module
 
     try:
-        return callable_fingerprint(hook, name)
+        return callable_fingerprint(hook, name, containers=False)
     except ModelLoadError:
         code = getattr(getattr(hook, "__code__", None), "co_code", b"")
         qualname = getattr(hook, "__qualname__", type(hook).__qualname__)

@@ -310,15 +310,23 @@ def _say_one_class(rows: list[CheckRow], base: LoadedRun, cur: LoadedRun, policy
     sample: they read 0 (ratios 1) by construction and say nothing about fairness, so a model
     that collapsed to one class passed a fairness gate as "improved (significant)" (probe95).
     Where the baseline's model did the same, the row is treated as a flag the baseline had
-    (`baseline_flags`: shown, not failed, without a policy)."""
+    (`baseline_flags`: shown, not failed, without a policy); where only the baseline's did, the
+    row says its baseline number was by construction (compared as usual)."""
     for row in rows:
-        if row.status == "fail" or row.current is None:
-            continue
-        if row.metric.split("[", 1)[0] not in ONE_CLASS_DISPARITIES:
+        if row.current is None or row.metric.split("[", 1)[0] not in ONE_CLASS_DISPARITIES:
             continue
         key = (row.model, row.task, row.suite)
         words = _one_class_words(cur, key)
         if words is None:
+            was = _one_class_words(base, key)
+            if was is not None and row.baseline is not None:  # a model fixed since: say so
+                was = was.replace("the model ", "the baseline's model ", 1)
+                row.reason = (
+                    f"{was}, so its {row.baseline:g} was by construction and says nothing "
+                    f"about fairness; {row.reason}"
+                )
+            continue
+        if row.status == "fail":
             continue
         said = f"{words}, so it reads {row.current:g} by construction"
         if _one_class_words(base, key) is not None and policy.baseline_flags == "still_flagged":

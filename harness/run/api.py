@@ -176,6 +176,11 @@ class EvaluationResult(Evaluation):
         if not found:
             keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
             named = [k for k in keys if _key_parts(k)[0] == key]
+            if len(named) == 1:
+                raise UnknownMetricError(
+                    f"key: {key!r} is the metric of one record, named by its key with its "
+                    f"context: ask for result.metric({named[0]!r})"
+                )
             if named:  # the name of records qualified by a context: its keys, not the first 20
                 raise UnknownMetricError(
                     f"key: {key!r} is the metric of {len(named)} records, each named by its key "

@@ -115,3 +115,14 @@ def test_harness_groups_says_a_one_class_models_disparities_are_zero_by_construc
     assert "predicts class" not in disparities.loc["worst_group_acc", "note"]
     before = harness.groups(base, by="g")
     assert not before["note"].str.contains("predicts class").any()
+
+
+def test_a_baseline_that_was_constant_is_named_when_the_current_run_differs(runs) -> None:
+    """A model fixed after it collapsed to one class: the baseline's 0 was by construction, and
+    the row said only "significant regression beyond tolerance" (EOD 0 -> 0.1125; review96)."""
+    base, cur = runs
+    gate = harness.check(cur, base)
+    rows = {r.metric.split("[")[0]: r for r in gate.report.rows}
+    row = rows["equalized_odds_difference"]
+    assert row.baseline == 0.0 and row.current is not None and row.current > 0.05
+    assert "the baseline's model predicts class 0 on every one of the 300 samples" in row.reason

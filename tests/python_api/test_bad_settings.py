@@ -380,3 +380,25 @@ def test_a_missing_task_source_says_where_relative_paths_are_read(
     message = str(raised.value)
     assert "spec's folder" not in message
     assert f"relative to {tmp_path}" in message
+
+
+def test_a_metric_name_of_one_record_with_a_context_names_it_in_the_singular() -> None:
+    """One grouping: the message said "the metric of 1 records, each named ...; pick one"
+    (review96)."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((60, 1, 8, 8)).astype(np.float32))
+    y = torch.arange(60) % 10
+    result = harness.evaluate(
+        linear_digits(),
+        data=(x, y),
+        groups={"g": np.where(np.arange(60) % 2 == 0, "a", "b")},
+        suites={"fairness": {"group_by": ["g"]}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+    with pytest.raises(HarnessError) as err:
+        result.metric("worst_group_acc")
+    assert str(err.value) == (
+        "key: 'worst_group_acc' is the metric of one record, named by its key with its "
+        "context: ask for result.metric('worst_group_acc[group_by=g]')"
+    )

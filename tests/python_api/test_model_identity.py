@@ -109,3 +109,78 @@ def test_a_forward_hook_that_changes_the_outputs_is_part_of_its_identity(tmp_pat
     assert _identity(model) == hooked
     handle.remove()
     assert _identity(model) == first  # hooks gone: the identity it had
+
+
+_FEATURES: dict[str, torch.Tensor] = {}
+
+
+def _keep_features(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
+    _FEATURES["logits"] = output.detach()
+
+
+def test_a_hook_that_records_activations_keeps_the_identity_across_forward_passes(
+    tmp_path: Path,
+) -> None:
+    """A hook that records what a layer returns (a closure's or a global's dict, list or set)
+    fills it on every forward pass: the identity read its contents, so the same unchanged model
+    evaluated twice saved into two run folders (review96). What a hook stores is not part of
+    what it computes."""
+    x, y = torch.rand(30, 1, 8, 8), torch.arange(30) % 10
+    model = _Tempered()
+    seen: list[torch.Tensor] = []
+    model.net.register_forward_hook(_keep_features)
+    model.register_forward_hook(lambda module, inputs, output: seen.append(output.detach()))
+    first = _identity(model)
+    before = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert _FEATURES and seen  # the hooks ran
+    assert _identity(model) == first
+    after = harness.evaluate(model, data=(x, y), device="cpu", bootstrap_resamples=0)
+    assert before.save(tmp_path) == after.save(tmp_path)
+    assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+class _Recorder:
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+        self.outputs: list[torch.Tensor] = []
+
+    def __call__(self, module: torch.nn.Module, inputs: object, output: torch.Tensor) -> object:
+        self.outputs.append(output.detach())
+        return output * self.scale
+
+
+def test_a_hook_object_counts_its_settings_not_what_it_records() -> None:
+    """A hook object (or a bound method) that keeps what it records in a list of its own: its
+    pickle held the list, so its identity changed on every forward pass; its scale still counts."""
+    model = _Tempered()
+    recorder = _Recorder(1.0)
+    model.net.register_forward_hook(recorder)
+    first = _identity(model)
+    model(torch.rand(4, 1, 8, 8))
+    assert recorder.outputs
+    assert _identity(model) == first
+    recorder.scale = 0.5
+    assert _identity(model) != first
+
+
+def test_a_function_over_a_hooked_module_counts_the_hooks() -> None:
+    """A plain function model that calls a module identifies it by `module_sha256`, which read no
+    hooks: a hook scaling the module's logits left the function's identity as it was (review96).
+    A hook that refers to its own module does not recurse."""
+    from harness.adapters.python_callable import callable_fingerprint
+
+    net = linear_digits()
+
+    def model(x: torch.Tensor) -> torch.Tensor:
+        return net(x)
+
+    first = callable_fingerprint(model, "m")
+    handle = net.register_forward_hook(_scaled)
+    hooked = callable_fingerprint(model, "m")
+    assert hooked != first
+    handle.remove()
+    assert callable_fingerprint(model, "m") == first
+    net.register_forward_hook(lambda module, inputs, output: output / net.weight_scale)
+    net.weight_scale = 2.0
+    assert callable_fingerprint(model, "m") not in (first, hooked)
+    assert _identity(net) != _identity(linear_digits())
