@@ -49,6 +49,7 @@ from harness.analysis.paired_forms import (
     Form,
     PerSample,
     Resampled,
+    WholeTable,
     per_sample,
 )
 from harness.analysis.rank_shift import mann_whitney
@@ -57,7 +58,7 @@ from harness.core.metric_record import MetricRecord
 from harness.core.sample_table import SampleTable
 from harness.core.seeding import rng
 from harness.core.suite_board import SuiteConfigs, read_config
-from harness.stats import sign_flip, timing
+from harness.stats import calibration, sign_flip, timing
 from harness.stats.calibration import resample_counts
 from harness.stats.intervals import (
     VALUE_TIE_ATOL,
@@ -550,6 +551,11 @@ def _resampled(
             ("counts",) + draws,
             lambda: stratified_counts(strata, resamples=resamples, seed=seed, name=name),
         )
+        eces = _ece_inputs(a, b, rank_a, rank_b, key, memo)
+        if eces is not None:
+            # both forms' debiased ECEs from one product over the counts (the same values)
+            va, vb = calibration.counted_debiased_eces(eces, counts_t, rank_a)
+            return memo.values(a, key, lambda: va), memo.values(b, key, lambda: vb)
         va = memo.values(a, key, lambda: _counted(a, counts_t, rank_a, key, memo))
         vb = memo.values(b, key, lambda: _counted(b, counts_t, rank_b, key, memo))
         return va, vb
@@ -563,6 +569,32 @@ def _resampled(
     va = memo.values(a, key, lambda: a.test_statistic(idx))
     vb = memo.values(b, key, lambda: b.test_statistic(idx if same else to_b.astype(idx.dtype)[idx]))
     return va, vb
+
+
+def _ece_inputs(
+    a: Resampled,
+    b: Resampled,
+    rank_a: np.ndarray,
+    rank_b: np.ndarray,
+    key: Hashable,
+    memo: SharedDraws,
+) -> list[tuple[np.ndarray, np.ndarray, int]] | None:
+    """Each form's (confidence, correct, bins) when both are debiased ECEs of whole tables
+    still to compute on the same rows of the draws (a gate's baseline and current run of a
+    job): `calibration.counted_debiased_eces` computes both at once. None otherwise (a value
+    already made, or one a store may hold: each is computed or read on its own)."""
+    sources = (a.source, b.source)
+    if memo.storing or memo.holds(a, key) or memo.holds(b, key) or a is b:
+        return None
+    if not all(isinstance(s, WholeTable) and s.metric == "ece" for s in sources):
+        return None
+    if not np.array_equal(rank_a, rank_b):
+        return None
+    return [
+        (s.confidence, s.labels == s.predictions, s.bins)
+        for s in sources
+        if isinstance(s, WholeTable)
+    ]
 
 
 def _resampled_spread(

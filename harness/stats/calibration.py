@@ -291,26 +291,59 @@ def counted_debiased_ece(
     reads row `rows[i]` of `counts_t`. The same statistic; its bin sums are accumulated sample
     by sample (count x value) instead of draw by draw, so a value can differ from
     `debiased_ece` on the same draws in the last bits."""
-    hit = np.asarray(correct, dtype=np.float64)
-    gap = hit - confidence
-    bins = confidence_bins(confidence, n_bins)
-    # the sums of confidences and squared gaps per bin, and one count per (bin, right or
-    # wrong): a bin's count and hits are sums of those counts (whole numbers: exact, the
-    # same values as their own sums), one pass over the draw counts fewer
-    (present, sums), (tallied, tallies) = _keyed_sums(
-        [(bins, [confidence, gap * gap]), (bins * 2 + (hit > 0), [np.ones(len(hit))])],
-        counts_t,
-        rows,
-    )
+    (values,) = counted_debiased_eces([(confidence, correct, n_bins)], counts_t, rows, alpha=alpha)
+    return values
+
+
+def counted_debiased_eces(
+    models: list[tuple[np.ndarray, np.ndarray, int]],
+    counts_t: np.ndarray,
+    rows: np.ndarray,
+    *,
+    alpha: float = ALPHA,
+) -> list[np.ndarray]:
+    """`counted_debiased_ece` of each (confidence, correct, n_bins) of `models` (samples in
+    the same rows of `counts_t`), their bin sums from ONE sparse product (`_keyed_sums`: each
+    sum is the one its model's own product gives, bit for bit), so that the draw counts are
+    read once for all of them: a gate's baseline and current run of a job (0.5-0.9 ms less a
+    pair at 719 samples x 2,000 resamples)."""
+    parts: list[tuple[np.ndarray, list[np.ndarray]]] = []
+    kept = []
+    for confidence, correct, n_bins in models:
+        hit = np.asarray(correct, dtype=np.float64)
+        gap = hit - confidence
+        bins = confidence_bins(confidence, n_bins)
+        # the sums of confidences and squared gaps per bin, and one count per (bin, right or
+        # wrong): a bin's count and hits are sums of those counts (whole numbers: exact, the
+        # same values as their own sums), one pass over the draw counts fewer
+        parts += [(bins, [confidence, gap * gap]), (bins * 2 + (hit > 0), [np.ones(len(hit))])]
+        kept.append(n_bins)
+    found = _keyed_sums(parts, counts_t, rows)
+    return [
+        _counted_ece(found[2 * i], found[2 * i + 1], n_bins, counts_t.shape[1], len(rows), alpha)
+        for i, n_bins in enumerate(kept)
+    ]
+
+
+def _counted_ece(
+    binned: tuple[np.ndarray, np.ndarray],
+    tallied_sums: tuple[np.ndarray, np.ndarray],
+    n_bins: int,
+    resamples: int,
+    n: int,
+    alpha: float,
+) -> np.ndarray:
+    """The debiased ECE per resample from one model's keyed sums (`counted_debiased_eces`)."""
+    (present, sums), (tallied, tallies) = binned, tallied_sums
     k = len(present)
     conf, squares = sums[:k], sums[k:]
-    per_key = np.zeros((2 * n_bins, counts_t.shape[1]))
+    per_key = np.zeros((2 * n_bins, resamples))
     per_key[tallied] = tallies
     hits = per_key[present * 2 + 1]
     count = per_key[present * 2] + hits
     # bins x resamples, the bins that hold a sample only: an empty bin's term is 0
-    share, gap_b, se = _gaps_of(count, hits, conf, squares, len(rows), z_value(alpha))
-    terms = np.zeros((counts_t.shape[1], n_bins))
+    share, gap_b, se = _gaps_of(count, hits, conf, squares, n, z_value(alpha))
+    terms = np.zeros((resamples, n_bins))
     terms[:, present] = _debiased_terms(share, gap_b, se).T
     return np.asarray(terms.sum(axis=1))
 

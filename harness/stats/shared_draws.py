@@ -82,6 +82,15 @@ class SharedDraws:
             self._values[slot] = make()
         return self._values[slot]
 
+    def holds(self, form: object, key: Hashable) -> bool:
+        """Whether `form`'s values under `key` are made already (`values` returns them)."""
+        return (id(form), key) in self._values
+
+    @property
+    def storing(self) -> bool:
+        """Whether values may come from a store (`stored`) rather than be computed."""
+        return self._store is not None
+
     def forget_values(self) -> None:
         """Drop every form's values (and the forms): a caller done with these forms (the gate
         after each job; the draws are kept for the next)."""

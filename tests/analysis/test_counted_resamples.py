@@ -9,8 +9,9 @@ from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from harness.analysis import paired_tests
+from harness.analysis import paired_forms, paired_tests
 from harness.analysis.paired_forms import Resampled
 from harness.stats import calibration
 
@@ -229,3 +230,41 @@ def test_counted_sums_skip_empty_keys_without_changing_a_bit() -> None:
         want_sums = _reference_counted_sums(keys, values, 8, counts_t, rows)
         for a, b in zip(got_sums, want_sums, strict=True):
             assert a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_debiased_eces_from_one_product_are_each_models_own_to_the_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gate's baseline and current ECEs summed in one sparse product (`counted_debiased_eces`)
+    are what each model's own product gives, and paired resampling of two ECE forms (which
+    takes that path) gives the same result as with each form computed on its own."""
+    n = 719
+    labels, predictions, confidence = _data(n, 10, 3)
+    _l2, predictions_2, confidence_2 = _data(n, 10, 4)
+    positions, rank, _idx = _draws(n, 3)
+    counts_t = calibration.resample_counts(positions, n)
+    models = [
+        (confidence, labels == predictions, 15),
+        (confidence_2, labels == predictions_2, 10),
+    ]
+    together = calibration.counted_debiased_eces(models, counts_t, rank)
+    for (conf, correct, bins), values in zip(models, together, strict=True):
+        alone = calibration.counted_debiased_ece(conf, correct, counts_t, rank, bins)
+        assert alone.tobytes() == values.tobytes()
+
+    ids = pd.Index([f"s{i:04d}" for i in range(n)])
+    forms = [
+        paired_forms.classification_form(paired_forms.WholeTable("ece", 15, labels, p, c), ids)
+        for p, c in ((predictions, confidence), (predictions_2, confidence_2))
+    ]
+    stacked = paired_tests.paired_resample(*forms, seed=0, name="ece")
+    calls: list[int] = []
+    real = paired_tests._ece_inputs
+
+    def never(*args: object) -> None:
+        calls.append(real(*args) is not None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(paired_tests, "_ece_inputs", never)
+    alone_result = paired_tests.paired_resample(*forms, seed=0, name="ece")
+    assert calls == [True]  # the stacked path was the one taken above
+    assert stacked == alone_result

@@ -40,15 +40,16 @@ def _rankings(store: ResampledCache | None) -> list[Any]:
 
 @pytest.fixture
 def computed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many resampled ECEs are computed (not taken from a store)."""
+    """How many resampled ECEs are computed (not taken from a store): models given to
+    `counted_debiased_eces` (what `counted_debiased_ece` computes one model's with)."""
     count = [0]
-    real = calibration.counted_debiased_ece
+    real = calibration.counted_debiased_eces
 
-    def counting(*args: Any, **kwargs: Any) -> np.ndarray:
-        count[0] += 1
-        return real(*args, **kwargs)
+    def counting(models: list[Any], *args: Any, **kwargs: Any) -> list[np.ndarray]:
+        count[0] += len(models)
+        return real(models, *args, **kwargs)
 
-    monkeypatch.setattr(calibration, "counted_debiased_ece", counting)
+    monkeypatch.setattr(calibration, "counted_debiased_eces", counting)
     return count
 
 
