@@ -141,24 +141,30 @@ def test_a_metric_two_suites_report_needs_its_suite() -> None:
         result.metric("clean_acc", suite="accuracy")
 
 
+def _fairness_result(group_by: list[str]) -> Any:
+    """The fairness suite on 60 random digits-shaped inputs, grouped by `group_by` of g
+    (alternating a/b) and h (p then q)."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((60, 1, 8, 8)).astype(np.float32))
+    y = torch.arange(60) % 10
+    groups = {"g": np.where(np.arange(60) % 2 == 0, "a", "b"), "h": np.repeat(["p", "q"], 30)}
+    return harness.evaluate(
+        linear_digits(),
+        data=(x, y),
+        groups={name: groups[name] for name in group_by},
+        suites={"fairness": {"group_by": group_by}},
+        device="cpu",
+        bootstrap_resamples=0,
+    )
+
+
 def test_a_metric_name_of_records_with_a_context_names_their_keys() -> None:
     """`result.metric("worst_group_acc")` on a fairness result with two groupings said "no
     metric 'worst_group_acc'; have demographic_parity_difference[group_by=g], ..., ...": the
     first 20 keys in alphabetical order, which left out every worst_group_acc key (probe95).
     A metric name whose records carry a context names those records' keys; a key with its
     context in another order names the key it meant."""
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((60, 1, 8, 8)).astype(np.float32))
-    y = torch.arange(60) % 10
-    groups = {"g": np.where(np.arange(60) % 2 == 0, "a", "b"), "h": np.repeat(["p", "q"], 30)}
-    result = harness.evaluate(
-        linear_digits(),
-        data=(x, y),
-        groups=groups,
-        suites={"fairness": {"group_by": ["g", "h"]}},
-        device="cpu",
-        bootstrap_resamples=0,
-    )
+    result = _fairness_result(["g", "h"])
     with pytest.raises(HarnessError) as err:
         result.metric("worst_group_acc")
     assert str(err.value) == (
@@ -385,17 +391,7 @@ def test_a_missing_task_source_says_where_relative_paths_are_read(
 def test_a_metric_name_of_one_record_with_a_context_names_it_in_the_singular() -> None:
     """One grouping: the message said "the metric of 1 records, each named ...; pick one"
     (review96)."""
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((60, 1, 8, 8)).astype(np.float32))
-    y = torch.arange(60) % 10
-    result = harness.evaluate(
-        linear_digits(),
-        data=(x, y),
-        groups={"g": np.where(np.arange(60) % 2 == 0, "a", "b")},
-        suites={"fairness": {"group_by": ["g"]}},
-        device="cpu",
-        bootstrap_resamples=0,
-    )
+    result = _fairness_result(["g"])
     with pytest.raises(HarnessError) as err:
         result.metric("worst_group_acc")
     assert str(err.value) == (
