@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import gc
 import os
 import random
 import shutil
@@ -220,6 +221,19 @@ def pytest_configure(config: pytest.Config) -> None:
             "--dist loadgroup needs pytest < 9.2 with pytest-xdist 3.8 (groups are not kept "
             "together otherwise): pip install 'pytest<9.2', as pyproject.toml's dev extra asks"
         )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What the collection built (every imported library and test module, a few hundred
+    thousand objects that live to the end) moves out of the garbage collector's sight: each full
+    collection of a worker traversed all of it, and the throughput suite's `gc.collect()` before
+    every measured condition (suites/throughput/measure.py) cost 0.5 s a call in a worker holding
+    the suite's objects. Frozen objects are still freed when their last reference goes; only a
+    reference cycle among them waits for the process's end. Measured with `-n 2` on
+    tests/suites/throughput, tests/analysis/test_paired_tests.py and test_shared_draws.py (2 cores,
+    loaded): the garbage collector's CPU 8.1 -> 3.3 s, the run's user CPU 36.8 -> 27.7 s."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
