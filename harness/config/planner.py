@@ -126,8 +126,9 @@ def model_plan(
     weights = getattr(config, "weights", None)
     if weights is not None:
         path = Path(weights) if Path(weights).is_absolute() else base_dir / weights
-        if not path.is_file():
-            raise SpecError(f"models[{index}]({entry.name}).weights: file not found: {path}")
+        what = not_a_file(path, "weights file")  # a folder is no "file not found"
+        if what is not None:
+            raise SpecError(f"models[{index}]({entry.name}).weights: {what}: {path}")
         if is_safetensors(path):
             try:
                 check_safetensors(path)  # reads the header only: damage is caught by validate

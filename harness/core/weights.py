@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 
 from harness.core.errors import ModelLoadError
 from harness.core.hashing import file_sha256
+from harness.core.local_files import not_a_file
 
 SAFETENSORS_SUFFIX = ".safetensors"
 MAX_HEADER_BYTES = 100 << 20  # the safetensors format's own limit
@@ -156,8 +157,9 @@ def load_state_dict(
     A safetensors file loads without executing code. Anything else is a pickle: refused unless
     the spec sets `allow_pickle: true`, and even then loaded with `weights_only=True`.
     """
-    if not path.is_file():
-        raise ModelLoadError(f"weights file not found: {path}")
+    what = not_a_file(path, "weights file")  # a folder is no "file not found"
+    if what is not None:
+        raise ModelLoadError(f"weights: {what}: {path}")
     digest = file_sha256(path)
     if expected_sha256 is not None and digest != expected_sha256.lower():
         raise ModelLoadError(

@@ -349,3 +349,11 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly() -> None:
         os.close(write_end)
     assert done.returncode == 141, done.stderr
     assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
+
+
+def test_weights_that_name_a_folder(write_spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder given as weights is said to be a folder, not 'file not found' (it exists)."""
+    path = write_spec(TINY_SPEC.replace("linear1.safetensors", "."))
+    code, err = run_err(capsys, "validate", path)
+    assert code == 2
+    assert "models[1](lin-b).weights: is a folder, not a weights file" in err
