@@ -82,9 +82,10 @@ class CallableAdapter(AdapterBase):
         )
         self._fn = fn
         self._config = config
-        # a bare function held in memory (`CallableModel` without outputs): taken as logits,
-        # and a batch that looks like probabilities is refused
-        self._undeclared = False
+        # a callable whose outputs nobody declared (a bare function held in memory: "memory";
+        # a spec entry without `outputs`: "spec"): taken as logits, and a batch that looks
+        # like probabilities is refused, in the words of where it came from
+        self._undeclared: Literal["memory", "spec"] | None = None
 
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:
@@ -134,7 +135,11 @@ class CallableAdapter(AdapterBase):
         }
         if arg_files:  # the files the factory's args name (its weights): new contents miss
             description["args_files_sha256"] = arg_files
-        return cls(name, fn, config=config, device=device, description=description)
+        adapter = cls(name, fn, config=config, device=device, description=description)
+        # a spec that leaves `outputs` out reads the scores as logits: probability rows are
+        # refused, as for a bare function (softmax of them would skew ECE, NLL and Brier)
+        adapter._undeclared = None if "outputs" in config.model_fields_set else "spec"
+        return adapter
 
     def logits(self, inputs: torch.Tensor | list[str]) -> torch.Tensor:
         if isinstance(inputs, torch.Tensor):
@@ -146,21 +151,31 @@ class CallableAdapter(AdapterBase):
             n, batch = len(inputs), list(inputs)
         raw = self._fn(batch)
         if self._undeclared:
-            _refuse_probabilities(raw, self.name)
+            _refuse_probabilities(raw, self.name, in_memory=self._undeclared == "memory")
         return self.on_device(to_logits(raw, outputs=self._config.outputs, n=n, model=self.name))
 
 
-def _refuse_probabilities(raw: Any, model: str) -> None:
-    """A bare function's output is read as logits: refuse rows that are probability vectors
-    (softmax of them keeps the argmax but not the calibration, so ECE, NLL and Brier would be
-    wrong without a sign)."""
+def _refuse_probabilities(raw: Any, model: str, *, in_memory: bool = True) -> None:
+    """A callable whose outputs nobody declared is read as logits: refuse rows that are
+    probability vectors (softmax of them keeps the argmax but not the calibration, so ECE, NLL
+    and Brier would be wrong without a sign). A spec's entry (`in_memory` False), read as logits
+    by default all along, is refused only when a score lies strictly between 0 and 1: a rule
+    scoring 0 or 1 per class gives one-hot rows that are logits as often as not."""
     try:
         array = np.asarray(raw.detach().cpu() if isinstance(raw, torch.Tensor) else raw, float)
-    except (TypeError, ValueError):
-        return  # to_logits names what is wrong with it
+    except Exception:  # a meta or nested tensor too: to_logits names what is wrong with it
+        return
     if array.ndim != 2 or array.size == 0 or not np.isfinite(array).all():
         return
     if array.min() >= 0 and array.max() <= 1 and np.allclose(array.sum(axis=1), 1, atol=1e-4):
+        if not in_memory:  # a spec's entry
+            if not ((array > 0) & (array < 1)).any():
+                return
+            raise ModelOutputError(
+                f"model {model!r}: the callable returned rows that are probability vectors, and "
+                "a callable entry without outputs is read as returning logits; say which: set "
+                "outputs: probabilities on the model (or outputs: logits)"
+            )
         raise ModelOutputError(
             f"model {model!r}: the function returned rows that are probability vectors, and a "
             "function passed as it is is read as returning logits; say which: "
@@ -247,7 +262,7 @@ class CallableModel:
         adapter = CallableAdapter(
             name, self.fn, config=config, device=device, description=description
         )
-        adapter._undeclared = self.outputs is None
+        adapter._undeclared = "memory" if self.outputs is None else None
         return adapter
 
 
