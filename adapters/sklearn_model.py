@@ -196,6 +196,25 @@ def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
     )
 
 
+def selects_by_name(estimator: Any) -> bool:
+    """Whether a ColumnTransformer in `estimator` (itself, or a step at any depth) picks its
+    columns by name or by a selector: such a model takes a DataFrame of its own columns only."""
+    try:
+        parts = [estimator, *estimator.get_params(deep=True).values()]
+    except Exception:  # not a scikit-learn estimator's get_params
+        return False
+    for part in parts:
+        if type(part).__name__ != "ColumnTransformer":
+            continue
+        for item in getattr(part, "transformers", None) or []:
+            columns = item[2] if isinstance(item, tuple) and len(item) == 3 else None
+            if isinstance(columns, str) or callable(columns):
+                return True
+            if isinstance(columns, list | tuple) and any(isinstance(c, str) for c in columns):
+                return True
+    return False
+
+
 def parallel_params(estimator: Any) -> list[str]:
     """The estimator's `n_jobs` parameters (a pipeline's steps' too: `step__n_jobs`) that ask
     for parallel work (not None or 1)."""
@@ -412,8 +431,13 @@ class SklearnAdapter(AdapterBase):
         ours = [str(name) for name in fitted]
         theirs = [str(name) for name in task.feature_names]
         known, given = set(ours), set(theirs)
-        # more or fewer columns, or names of its own beside others (one swapped for another)
-        if (theirs and len(ours) != len(theirs)) or (known & given and known != given):
+        # more or fewer columns, or names of its own beside others (one swapped for another),
+        # or none of its names where it picks columns by name (it takes nothing but a frame)
+        if (
+            (theirs and len(ours) != len(theirs))
+            or (known & given and known != given)
+            or (theirs and known != given and selects_by_name(self._estimator))
+        ):
             self._refuse_other_columns(ours, theirs, task)
         position = {name: i for i, name in enumerate(theirs)}
         if all(position.get(name, i) == i for i, name in enumerate(ours)):

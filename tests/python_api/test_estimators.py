@@ -382,3 +382,25 @@ def test_a_parallel_estimator_comes_back_with_its_n_jobs(tmp_path: Path) -> None
         assert model.get_params()["randomforestclassifier__n_jobs"] == -1
         folders.add(got.save(tmp_path))
     assert len(folders) == 1
+
+
+def test_a_pipeline_selecting_columns_by_name_given_none_of_them_is_told_the_names() -> None:
+    """A ColumnTransformer picking columns by name, on a task that names none of them (the
+    columns renamed), failed in its first batch with sklearn's "Specifying the columns using
+    strings is only supported for dataframes", which names no column. It is refused before
+    the model runs, naming the columns on each side."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+    rng = np.random.default_rng(0)
+    fitted = pd.DataFrame(rng.normal(size=(60, 3)), columns=["x", "y", "z"])
+    label = (fitted["x"] > 0).astype(int)
+    pick = ColumnTransformer([("s", StandardScaler(), ["x", "y"])])
+    model = make_pipeline(pick, LogisticRegression()).fit(fitted, label)
+    renamed = fitted.set_axis(["a", "b", "c"], axis=1).assign(label=label)
+    with pytest.raises(
+        HarnessError,
+        match=r"^model 'Pipeline' and task 't' name different columns \(3 each\): "
+        r"\['a', 'b', 'c'\] are not one of the model's columns",
+    ):
+        harness.evaluate(model, data=renamed, label_column="label", name="t", **FAST)
