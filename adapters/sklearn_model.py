@@ -354,10 +354,16 @@ class SklearnAdapter(AdapterBase):
 
     @classmethod
     def code_uses(cls, config: BaseModel) -> list[str]:
-        """A joblib/pickle file runs whatever it holds when loaded (allow_pickle: true)."""
+        """A joblib/pickle file runs whatever it holds when loaded (allow_pickle: true); a .skops
+        file runs the code of the types its `trusted:` lists."""
         assert isinstance(config, SklearnConfig)
         if config.allow_pickle and config.path.suffix != ".skops":
             return [f"pickle {config.path} is unpickled (allow_pickle: true runs what it holds)"]
+        if config.trusted and config.path.suffix == ".skops":  # their modules are imported
+            return [
+                f"skops file {config.path} loads the trusted types {config.trusted} (their "
+                "modules are imported and their methods run)"
+            ]
         return []
 
     @classmethod
