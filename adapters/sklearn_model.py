@@ -31,6 +31,7 @@ from harness.core.errors import (
     SpecError,
 )
 from harness.core.model_calls import calling_model
+from harness.core.model_code import source_sha256
 from harness.core.task import Task
 from harness.core.task_columns import TaskColumns
 
@@ -196,6 +197,18 @@ def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
     )
 
 
+def _trusted_classes(estimator: Any, trusted: list[str]) -> list[type]:
+    """The classes of `estimator` and its parts (a pipeline's steps, at any depth) that the
+    spec's `trusted:` names (`module.QualName`, as skops names them)."""
+    try:
+        parts = [estimator, *estimator.get_params(deep=True).values()]
+    except Exception:  # not a scikit-learn estimator's get_params
+        parts = [estimator]
+    named = set(trusted)
+    found = {type(p) for p in parts if f"{type(p).__module__}.{type(p).__qualname__}" in named}
+    return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+
+
 def selects_by_name(estimator: Any) -> bool:
     """Whether a ColumnTransformer in `estimator` (itself, or a step at any depth) picks its
     columns by name or by a selector: such a model takes a DataFrame of its own columns only."""
@@ -293,6 +306,10 @@ class SklearnAdapter(AdapterBase):
         }
         if class_names is not None:  # matched to the task's class names by name
             description["class_names"] = class_names
+        if fmt == "skops" and config.trusted:
+            code = source_sha256(_trusted_classes(estimator, config.trusted))
+            if code is not None:  # the trusted types' code runs: an edit to it misses the cache
+                description["source_sha256"] = code
         if config.modality == "text":
             description["modality"] = "text"
             if config.input_shape or config.bounds:
