@@ -56,6 +56,7 @@ def to_logits(
         pair = logit_pair(torch.from_numpy(array), model=model)  # one line for another shape
         array = pair.numpy()
     if array.ndim != 2 or array.shape[0] != n:
+        _refuse_sequence(raw, outputs=outputs, model=model)
         labels = array.ndim == 1 and array.shape[0] == n
         hint = (
             ": one value per input looks like predicted labels or a single score; return one "
@@ -83,6 +84,23 @@ def to_logits(
             )
         array = np.log(np.clip(array, PROBABILITY_FLOOR, None))
     return torch.from_numpy(_float32(array, model))
+
+
+def _refuse_sequence(raw: Any, *, outputs: str, model: str) -> None:
+    """A tuple or list of arrays (`return logits, features`; `return (logits,)`) stacks into a
+    shape the model never built: say what it returned."""
+    if not isinstance(raw, (tuple, list)) or not raw:
+        return
+    shapes = [tuple(getattr(item, "shape", ())) for item in raw]
+    if not all(len(shape) >= 2 for shape in shapes):
+        return  # a list of rows (or of numbers): the shape line says it
+    kind = type(raw).__name__
+    arrays = "array" if len(raw) == 1 else "arrays"
+    raise ModelOutputError(
+        f"model {model!r} returned a {kind} of {len(raw)} {arrays} (shapes "
+        f"{', '.join(map(str, shapes[:4]))}), not one array of {outputs}; return the "
+        "(batch, num_classes) array itself (e.g. outputs[0])"
+    )
 
 
 def _refuse_labels(raw: Any, *, model: str) -> None:

@@ -66,3 +66,13 @@ def test_a_model_returning_none_is_named_as_such(outputs: str) -> None:
     shape () for 2 samples", which points at shapes rather than at the missing return."""
     with pytest.raises(ModelOutputError, match=r"^model 'm' returned None, not class scores"):
         to_logits(None, outputs=outputs, n=2, model="m")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_a_tuple_of_arrays_is_named_a_tuple(parts: int) -> None:
+    """`return logits, features` (or `return (logits,)`) was refused as "logits of shape
+    (2, 4, 3)", a shape the callable never built; the line now says it returned a tuple."""
+    scores = np.zeros((4, 3))
+    with pytest.raises(ModelOutputError, match=rf"returned a tuple of {parts} arrays?") as err:
+        to_logits(tuple([scores] * parts), outputs="logits", n=4, model="m")
+    assert "(batch, num_classes)" in str(err.value)
