@@ -197,26 +197,31 @@ def _not_skops(path: Path, name: str, err: Exception) -> ModelLoadError:
     )
 
 
+def _parts(estimator: Any) -> list[Any]:
+    """`estimator` and its parts (a pipeline's steps and their parameters, at any depth); the
+    estimator alone when it has no scikit-learn `get_params`."""
+    try:
+        return [estimator, *estimator.get_params(deep=True).values()]
+    except Exception:  # not a scikit-learn estimator's get_params
+        return [estimator]
+
+
 def _trusted_classes(estimator: Any, trusted: list[str]) -> list[type]:
     """The classes of `estimator` and its parts (a pipeline's steps, at any depth) that the
     spec's `trusted:` names (`module.QualName`, as skops names them)."""
-    try:
-        parts = [estimator, *estimator.get_params(deep=True).values()]
-    except Exception:  # not a scikit-learn estimator's get_params
-        parts = [estimator]
     named = set(trusted)
-    found = {type(p) for p in parts if f"{type(p).__module__}.{type(p).__qualname__}" in named}
+    found = {
+        type(p)
+        for p in _parts(estimator)
+        if f"{type(p).__module__}.{type(p).__qualname__}" in named
+    }
     return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
 
 
 def selects_by_name(estimator: Any) -> bool:
     """Whether a ColumnTransformer in `estimator` (itself, or a step at any depth) picks its
     columns by name or by a selector: such a model takes a DataFrame of its own columns only."""
-    try:
-        parts = [estimator, *estimator.get_params(deep=True).values()]
-    except Exception:  # not a scikit-learn estimator's get_params
-        return False
-    for part in parts:
+    for part in _parts(estimator):
         if type(part).__name__ != "ColumnTransformer":
             continue
         for item in getattr(part, "transformers", None) or []:

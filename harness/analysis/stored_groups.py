@@ -27,7 +27,7 @@ from pandas.api.types import is_float_dtype
 
 from harness.analysis.caveats import is_upper_bound
 from harness.analysis.setting_words import CLI_WORDS, SettingWords
-from harness.core.board_notes import ONE_CLASS_DISPARITIES, ONE_CLASS_MARK
+from harness.core.board_notes import ONE_CLASS_DISPARITIES, one_class_words
 from harness.core.errors import ConfigError, DatasetError, ResultsError
 from harness.core.manifest import JobStatus, TaskSummary
 from harness.core.sample_table import GROUP_PREFIX, condition_mask
@@ -324,8 +324,8 @@ def _one_class_note(table: pd.DataFrame, condition: str, summary: TaskSummary) -
     shown = class_shown(summary.class_names, int(predictions[0]))
     rows = int(np.count_nonzero(mask))
     return (
-        f"the model predicts class {shown} on every one of the {rows:,} samples of condition "
-        f"{condition!r}{ONE_CLASS_MARK}, so this reads as perfectly fair and says nothing "
+        one_class_words(shown, rows, f" of condition {condition!r}")
+        + ", so this reads as perfectly fair and says nothing "
         "about fairness; compare the groups' accuracy and error rates instead"
     )
 

@@ -23,6 +23,15 @@ ONE_CLASS_MARK = ": its selection rate, TPR and FPR are the same in every group 
 """What the fairness job's caveat holds when its model predicts one class on every sample
 (`suites/fairness/suite.py`), after the words that say which class on how many samples: the gate
 finds it by this (its group disparities read 0 by construction)."""
+
+
+def one_class_words(shown: str, samples: int, where: str = "") -> str:
+    """The words that begin a one-class caveat or note ("the model predicts class 1 on every one
+    of the 300 samples<where>" and `ONE_CLASS_MARK`), shared by the fairness job's caveat and
+    `harness groups`' note so that the gate finds either by the mark."""
+    return f"the model predicts class {shown} on every one of the {samples:,} samples{where}{ONE_CLASS_MARK}"
+
+
 ONE_CLASS_DISPARITIES = frozenset(
     {
         "demographic_parity_difference",

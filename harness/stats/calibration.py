@@ -308,7 +308,6 @@ def counted_debiased_eces(
     read once for all of them: a gate's baseline and current run of a job (0.5-0.9 ms less a
     pair at 719 samples x 2,000 resamples)."""
     parts: list[tuple[np.ndarray, list[np.ndarray]]] = []
-    kept = []
     for confidence, correct, n_bins in models:
         hit = np.asarray(correct, dtype=np.float64)
         gap = hit - confidence
@@ -317,11 +316,10 @@ def counted_debiased_eces(
         # wrong): a bin's count and hits are sums of those counts (whole numbers: exact, the
         # same values as their own sums), one pass over the draw counts fewer
         parts += [(bins, [confidence, gap * gap]), (bins * 2 + (hit > 0), [np.ones(len(hit))])]
-        kept.append(n_bins)
     found = _keyed_sums(parts, counts_t, rows)
     return [
         _counted_ece(found[2 * i], found[2 * i + 1], n_bins, counts_t.shape[1], len(rows), alpha)
-        for i, n_bins in enumerate(kept)
+        for i, (_, _, n_bins) in enumerate(models)
     ]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from harness.core.adapter import ModelAdapter
-from harness.core.board_notes import ONE_CLASS_MARK, caveat_note
+from harness.core.board_notes import caveat_note, one_class_words
 from harness.core.calibration_flags import COLUMN as PROBABILITY_COLUMN
 from harness.core.calibration_flags import DECISION_COLUMN
 from harness.core.errors import ConfigError, DatasetError
@@ -86,8 +86,7 @@ def one_class_notes(predictions: pd.Series, class_names: Sequence[str]) -> list[
         return []
     return [
         caveat_note(
-            f"the model predicts class {class_shown(class_names, int(values[0]))} on every one "
-            f"of the {len(predictions):,} samples{ONE_CLASS_MARK}, so "
+            one_class_words(class_shown(class_names, int(values[0])), len(predictions)) + ", so "
             "demographic parity and equalized odds read as perfectly fair (difference 0) and say "
             "nothing about fairness; compare the groups' accuracy and error rates instead"
         )
