@@ -164,10 +164,7 @@ def chosen_input(session: Any, config: OnnxConfig, *, name: str, path: Path) -> 
     inputs = session.get_inputs()
     names = [i.name for i in inputs]
     if config.input_name is not None and config.input_name not in names:
-        raise ModelLoadError(
-            f"model {name!r}: input_name {config.input_name!r} is not an input of {path.name}; "
-            f"the graph's inputs are {names}"
-        )
+        raise ModelLoadError(not_in_graph(name, "input_name", config.input_name, names, path))
     if config.input_name is None and len(inputs) != 1:
         raise ModelLoadError(
             f"model {name!r}: {path.name} has inputs {names}; set input_name to the one "
@@ -310,8 +307,9 @@ def chosen_output(
         found = [o for o in outputs if o.name == config.output]
         if not found:
             raise ModelLoadError(
-                f"model {name!r}: output {config.output!r} is not an output of {path.name}; "
-                f"the graph's outputs are {described}"
+                not_in_graph(
+                    name, "output", config.output, described, path, [o.name for o in outputs]
+                )
             )
         chosen = found[0]
     elif len(outputs) == 1:
@@ -562,11 +560,12 @@ class OnnxRuntimeAdapter(AdapterBase):
         path = resolve_path(config.path, base_dir)
         shaped = {t: c.input_shape for t, c in tasks.items() if c.input_shape is not None}
         counted = {t: c.num_classes for t, c in tasks.items() if c.num_classes is not None}
-        if not (shaped or counted) or not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
+        if not path.is_file() or path.stat().st_size > PLAN_READ_MAX:
             return []
         graph = _planned_graph(path)
         if graph is None:
             return []
+        _check_planned_names(graph, config, name=name, path=path)
         planned = _planned_input_shape(graph, config.input_name)
         for task, sample_shape in shaped.items():
             if planned is None:
@@ -749,15 +748,29 @@ def _features_output(session: Any, config: OnnxConfig, *, name: str, path: Path)
         return None
     names = [o.name for o in session.get_outputs()]
     if wanted not in names:
-        import difflib
-
-        close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.4)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(
-            f"model {name!r}: features_output {wanted!r} is not an output of {path.name} "
-            f"(its outputs: {', '.join(names)}){hint}"
-        )
+        raise ConfigError(not_in_graph(name, "features_output", wanted, names, path))
     return wanted
+
+
+def not_in_graph(
+    name: str,
+    key: str,
+    wanted: str,
+    shown: list[str],
+    path: Path,
+    names: list[str] | None = None,
+) -> str:
+    """The line refusing `key: wanted` (an input or output name) that the graph of `path` does
+    not have: the names it has (`shown`, with their types where known) and the closest ones."""
+    import difflib
+
+    what = "input" if key == "input_name" else "output"
+    close = difflib.get_close_matches(wanted, names or shown, n=3, cutoff=0.4)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (
+        f"model {name!r}: {key} {wanted!r} is not an {what} of {path.name}; the graph's "
+        f"{what}s are {shown}{hint}"
+    )
 
 
 PLAN_READ_MAX = 64 * 2**20  # the plan reads graphs up to this size for their input shape
@@ -771,6 +784,22 @@ def _planned_graph(path: Path) -> Any:
         return onnx.load(str(path), load_external_data=False).graph
     except Exception:  # an unreadable graph: the job's refusal names what is wrong
         return None
+
+
+def _check_planned_names(graph: Any, config: OnnxConfig, *, name: str, path: Path) -> None:
+    """Refuse an `input_name`, `output` or `features_output` the graph (read without weights)
+    lacks, as the job would (`chosen_input`, `chosen_output`, `_features_output`)."""
+    weights = {t.name for t in graph.initializer}
+    inputs = [i.name for i in graph.input if i.name not in weights]
+    outputs = [o.name for o in graph.output]
+    wanted = [
+        ("input_name", config.input_name, inputs),
+        ("output", config.output, outputs),
+        ("features_output", config.features_output, outputs),
+    ]
+    for key, value, names in wanted:
+        if value is not None and value not in names:
+            raise SpecError(not_in_graph(name, key, value, names, path))
 
 
 def _planned_input_shape(graph: Any, input_name: str | None) -> tuple[str, list[Any]] | None:
