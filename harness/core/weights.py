@@ -244,7 +244,9 @@ def fit_state_dict(
     Refused (one line naming the key): a shape that differs; an integer, boolean or complex
     tensor for a floating-point entry, or a floating-point one for an integer entry (a cast
     would change the values, e.g. int32 indices read as weights). Accepted with a note: a change
-    of floating-point precision (float16 or bfloat16 weights into float32), or of integer width.
+    of floating-point precision (float16 or bfloat16 weights into float32), or of integer width,
+    and whole-number floats for an integer entry (BatchNorm's `num_batches_tracked` after a
+    script cast every tensor to float16: the count it was).
     """
     own = module.state_dict()
     notes: list[str] = []
@@ -259,7 +261,7 @@ def fit_state_dict(
             )
         if tensor.dtype == target.dtype or target.is_quantized:
             continue
-        if _kind(tensor.dtype) != _kind(target.dtype):
+        if _kind(tensor.dtype) != _kind(target.dtype) and not _whole_numbers_for(tensor, target):
             raise ModelLoadError(
                 f"model {model!r}: weights {path}: {key} is {_name(tensor.dtype)} but the model's "
                 f"{key} is {_name(target.dtype)}; casting would change its values — save the "
@@ -270,6 +272,23 @@ def fit_state_dict(
         return []
     shown = "; ".join(notes[:5]) + (f"; and {len(notes) - 5} more" if len(notes) > 5 else "")
     return [f"weights cast on load from {path.name}: {shown}"]
+
+
+def _whole_numbers_for(tensor: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether floating-point `tensor` holds only whole numbers in the range of the integer
+    `target`'s dtype: loading it into that entry keeps every value."""
+    if not tensor.dtype.is_floating_point or _kind(target.dtype) != "integer":
+        return False
+    if tensor.numel() == 0:
+        return True
+    values = tensor.double()
+    info = torch.iinfo(target.dtype)
+    return bool(
+        torch.isfinite(values).all()
+        and (values == values.round()).all()
+        and values.min() >= info.min
+        and values.max() <= info.max
+    )
 
 
 def _kind(dtype: torch.dtype) -> str:

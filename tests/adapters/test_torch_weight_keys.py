@@ -83,3 +83,55 @@ def test_a_prefix_that_does_not_make_the_keys_fit_is_left_to_the_error(tmp_path:
     save_file(state, str(path))
     with pytest.raises(ModelLoadError, match=r"unexpected keys \[.*'module.extra'"):
         _adapter(path, "tests.fixture_models:linear_digits")
+
+
+class Normed(torch.nn.Module):
+    """Digits logits through a BatchNorm: its `num_batches_tracked` is an int64 buffer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = torch.nn.BatchNorm1d(64)
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.norm(x.flatten(1)))
+
+
+def normed_net() -> torch.nn.Module:
+    return Normed()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_whole_number_floats_for_an_integer_buffer_load_with_a_note(
+    tmp_path: Path, dtype: torch.dtype
+) -> None:
+    """A conversion script that casts every tensor (`{k: v.half() ...}`) also casts BatchNorm's
+    step count; its whole-number value loads as the count it is (it was refused as a cast that
+    would change its values)."""
+    torch.manual_seed(2)
+    trained = Normed()
+    trained.train()
+    for _ in range(3):
+        trained(torch.rand(8, 1, 8, 8))
+    trained.eval()
+    path = tmp_path / "cast.safetensors"
+    cast = {k: v.to(dtype) for k, v in trained.state_dict().items()}
+    assert cast["norm.num_batches_tracked"].item() == 3
+    save_file(cast, str(path))
+    adapter = _adapter(path, "tests.adapters.test_torch_weight_keys:normed_net")
+    notes = adapter.describe()["weights_notes"]  # type: ignore[attr-defined]
+    assert any(f"norm.num_batches_tracked: {str(dtype)[6:]} -> int64" in n for n in notes), notes
+    reference = Normed().eval()
+    reference.load_state_dict(cast)  # torch's own load: casts every entry to the module's dtype
+    assert int(reference.norm.num_batches_tracked) == 3
+    x = torch.rand(4, 1, 8, 8)
+    torch.testing.assert_close(adapter.logits(x), reference(x).detach())  # type: ignore[attr-defined]
+
+
+def test_fractional_floats_for_an_integer_buffer_are_refused(tmp_path: Path) -> None:
+    state = {k: v.float() for k, v in Normed().state_dict().items()}
+    state["norm.num_batches_tracked"] = torch.tensor(2.5)
+    path = tmp_path / "cast.safetensors"
+    save_file(state, str(path))
+    with pytest.raises(ModelLoadError, match="norm.num_batches_tracked is float32 but the model"):
+        _adapter(path, "tests.adapters.test_torch_weight_keys:normed_net")
