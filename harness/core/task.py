@@ -32,6 +32,8 @@ from harness.core.threat_model import Headline
 
 SAMPLE_ID = "sample_id"
 SOURCE_ID = "source_id"  # the id of the clean image a corrupted one was made from
+MEMORY_SOURCE = "python:in-memory"  # the `source` of a task built from data passed to
+# harness.evaluate (harness/run/memory_task.py): it has no task spec to declare keys in
 # the name of `Task.train_fingerprint` among a job's input fingerprints (`Suite.input_fingerprints`)
 TRAIN_SPLIT = "train_split"
 _HASH_ROWS = 4096

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.core.task import SAMPLE_ID, SOURCE_ID
+from harness.core.task import MEMORY_SOURCE, SAMPLE_ID, SOURCE_ID
 
 if TYPE_CHECKING:
     from harness.core.task import Task
@@ -40,7 +40,8 @@ class TaskColumns:
     `channels_from` saying how. `bounds` and `input_shape`: the range and per-sample shape of
     its inputs where declared (a spec's `bounds:` / `input_shape:`, the catalogue's image
     tasks), else None: the adversarial suite refuses a budget that spans the whole range
-    before any job."""
+    before any job. `in_memory`: a task of data passed to `harness.evaluate`, which has no task
+    spec (advice names the function's arguments, not spec keys)."""
 
     task: str
     columns: tuple[str, ...] | None
@@ -58,6 +59,7 @@ class TaskColumns:
     channels_from: str = ""
     bounds: tuple[float, float] | None = None
     input_shape: tuple[int, ...] | None = None
+    in_memory: bool = False
 
     def attributes(self) -> tuple[str, ...]:
         """The columns that can be sensitive attributes: not ids, inputs, labels, corruption
@@ -119,4 +121,5 @@ class TaskColumns:
             else None,
             bounds=None if task.bounds is None else (float(task.bounds[0]), float(task.bounds[1])),
             input_shape=tuple(task.input_shape) if task.modality != "text" else None,
+            in_memory=task.source == MEMORY_SOURCE,
         )

@@ -1054,12 +1054,6 @@ def _key_parts(key: str) -> tuple[str, frozenset[str]]:
     return name, frozenset(rest.removesuffix("]").split(",")) if rest else frozenset()
 
 
-# the fairness suite's advice for a task without sensitive attributes, and what it means for
-# data in memory, which has no task spec to declare them in (probe95)
-_DECLARE_GROUPS = "declare group_columns on the task"
-_PASS_GROUPS = "pass groups= to harness.evaluate (one value per sample, e.g. groups={'sex': sex})"
-
-
 def _run_suite(
     name: str,
     suite: Suite,
@@ -1074,8 +1068,6 @@ def _run_suite(
     suite.check_task_names([task.name])
     reason = suite.skip_reason(adapter, task)
     if reason is not None:
-        if task.source == MEMORY_SOURCE:  # no task spec to declare group_columns in
-            reason = reason.replace(_DECLARE_GROUPS, _PASS_GROUPS)
         out.skipped[name] = reason
         return
     checked = CheckedAdapter(adapter, task)

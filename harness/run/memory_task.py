@@ -30,7 +30,7 @@ import pyarrow as pa
 import torch
 
 from harness.core.errors import DatasetError
-from harness.core.task import SAMPLE_ID, Task
+from harness.core.task import MEMORY_SOURCE, SAMPLE_ID, Task
 from harness.core.validation import RESERVED_COLUMNS, group_column_problem
 from harness.data.table_columns import arrow_dataset
 from harness.data.task_spec import MAX_CLASSES
@@ -38,7 +38,6 @@ from harness.data.task_spec import MAX_CLASSES
 _CHECK_ROWS = 1024  # rows per chunk of the finiteness and bounds checks (bounded extra memory)
 _SLACK = 1e-6  # rounding slack at the bounds, as the file decoders allow
 _RESERVED = RESERVED_COLUMNS  # sample_id, label, input
-MEMORY_SOURCE = "python:in-memory"  # the `source` of every task built here
 
 
 class InMemoryDataError(DatasetError):

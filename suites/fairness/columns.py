@@ -94,18 +94,26 @@ def grouping_refusal(config: FairnessConfig, columns: TaskColumns) -> ConfigErro
     if not columns.group_columns and not (wanted & have):
         # a task without sensitive attributes (e.g. digits beside diabetes in one spec)
         return (
-            f"task {columns.task!r} has no group columns (sensitive attributes); declare "
-            "group_columns on the task to evaluate fairness on it"
+            f"task {columns.task!r} has no group columns (sensitive attributes); "
+            f"{_declare(columns)} to evaluate fairness on it"
         )
     missing = sorted(wanted - have)
     if config.group_by is not None and missing:  # a typo must not pass as a skip
         return missing_error(missing, columns)
     if not wanted or not (wanted & have):
         return (
-            f"task {columns.task!r} has no group columns (sensitive attributes); declare "
-            f"group_columns on the task or set {GROUP_BY} to its columns"
+            f"task {columns.task!r} has no group columns (sensitive attributes); "
+            f"{_declare(columns)} or set {GROUP_BY} to its columns"
         )
     return None
+
+
+def _declare(columns: TaskColumns) -> str:
+    """How to give a task its sensitive attributes: a task spec's key, or for data passed to
+    `harness.evaluate` (no task spec) its `groups=` argument."""
+    if columns.in_memory:
+        return "pass groups= to harness.evaluate (one value per sample, e.g. groups={'sex': sex})"
+    return "declare group_columns on the task"
 
 
 def check_task_columns(config: FairnessConfig, tasks: Mapping[str, TaskColumns]) -> list[str]:
