@@ -3,6 +3,7 @@ parameters and buffers, its code, and the plain values set on it (a temperature)
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -184,3 +185,33 @@ def test_a_function_over_a_hooked_module_counts_the_hooks() -> None:
     net.weight_scale = 2.0
     assert callable_fingerprint(model, "m") not in (first, hooked)
     assert _identity(net) != _identity(linear_digits())
+
+
+def _tempered_hook(
+    module: torch.nn.Module, inputs: object, output: torch.Tensor, *, temperature: float = 1.0
+) -> torch.Tensor:
+    return output / temperature
+
+
+def test_a_hook_s_keyword_arguments_count_in_its_identity() -> None:
+    """A hook's settings given as keywords (`functools.partial(hook, temperature=2.0)`, or a
+    keyword-only default) change what it computes: a dict of them is no store of activations,
+    so a partial with another temperature is another model, never saved over the first one's."""
+    identities = []
+    for temperature in (2.0, 3.0):
+        model = _Tempered()
+        model.net.register_forward_hook(
+            functools.partial(_tempered_hook, temperature=temperature)
+        )
+        identities.append(_identity(model))
+    assert identities[0] != identities[1]
+    model = _Tempered()
+    handle = model.net.register_forward_hook(_tempered_hook)
+    first = _identity(model)
+    handle.remove()
+    _tempered_hook.__kwdefaults__ = {"temperature": 4.0}
+    try:
+        model.net.register_forward_hook(_tempered_hook)
+        assert _identity(model) != first
+    finally:
+        _tempered_hook.__kwdefaults__ = {"temperature": 1.0}
