@@ -232,7 +232,10 @@ def selects_by_name(estimator: Any) -> bool:
             columns = item[2] if isinstance(item, tuple) and len(item) == 3 else None
             if isinstance(columns, str) or callable(columns):
                 return True
-            if isinstance(columns, list | tuple) and any(isinstance(c, str) for c in columns):
+            # names as any array-like (a list, a numpy array, a pandas Index), as sklearn takes
+            if isinstance(columns, list | tuple | np.ndarray | pd.Index | pd.Series) and any(
+                isinstance(c, str) for c in columns
+            ):
                 return True
     return False
 
