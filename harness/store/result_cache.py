@@ -24,7 +24,8 @@ Windows). `HARNESS_NO_CACHE=1` (like `harness run --no-cache` or `execution: {ca
 turns the cache off for a run. Layout:
 
     <root>/CACHEDIR.TAG                    marks the folder as a cache for backup tools (in
-                                           <root>/v1/ when the root holds other files)
+                                           <root>/v1/ when a `HARNESS_CACHE` root holds
+                                           other files)
     <root>/v1/entries/<ab>/<key>/          one finished job: job.json + the files it lists
     <root>/v1/entries/<ab>/.tmp-<key16>-<pid>-<rand>/    an entry being written
     <root>/v1/entries/<ab>/.trash-<key16>-<pid>-<rand>/  an entry being removed
@@ -189,9 +190,14 @@ class ResultCache:
             self.root.mkdir(parents=True, mode=0o700, exist_ok=True)
         root_fd = nofollow.open_dir(self.root, follow=True)  # the root may be a link: the user's
         try:
-            # the root is tagged only when it holds nothing but the cache: `HARNESS_CACHE` set to
-            # a folder of the user's own files would have backup tools skip all of it
-            own = create and set(os.listdir(root_fd)) <= {TAG_NAME, LAYOUT}
+            # the root is tagged only when it is the harness's (the default folder, which on
+            # Linux holds the hub tasks' prepared splits too) or holds nothing but the cache:
+            # `HARNESS_CACHE` set to a folder of the user's own files would have backup tools
+            # skip all of it
+            own = create and (
+                self.root.absolute() == default_root()
+                or set(os.listdir(root_fd)) <= {TAG_NAME, LAYOUT}
+            )
             if own:
                 with contextlib.suppress(FileExistsError):
                     nofollow.write_new(root_fd, TAG_NAME, TAG)

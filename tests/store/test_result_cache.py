@@ -364,3 +364,25 @@ def test_a_cache_in_a_folder_of_other_files_does_not_tag_that_folder(tmp_path: P
     fresh = ResultCache(tmp_path / "made")
     assert fresh.save(key=KEY, job_dir=finished_job(tmp_path / "c"))
     assert (fresh.root / "CACHEDIR.TAG").is_file()
+
+
+def test_the_default_cache_folder_is_tagged_beside_the_hubs_prepared_splits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux the default cache folder (`~/.cache/robustness-harness`) is also where hub tasks
+    keep their prepared splits (`hub-tasks/`, harness/data/hub.py), which a first run writes
+    before it stores its first job: that folder is the harness's own, and was left untagged
+    (the tag only in `v1/`), so backups took in gigabytes of re-downloadable splits."""
+    from harness.data.hub import cache_root
+    from harness.store.result_cache import default_root
+
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HARNESS_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = default_root()
+    assert root == cache_root()  # one folder for both
+    (root / "hub-tasks" / "k").mkdir(parents=True)
+    cache = ResultCache(root)
+    assert cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
+    assert (root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
