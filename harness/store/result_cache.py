@@ -328,10 +328,13 @@ class ResultCache:
         try:
             shard_fd = nofollow.open_dir(key[:2], dir_fd=entries_fd, create=True)
         except OSError as err:  # a link or a file where the shard folder should be
+            path = self.entries_dir / key[:2]
+            if _is_folder(entries_fd, key[:2]):  # not ours to remove: no prune would
+                raise OSError(
+                    err.errno, f"{path} is a folder that cannot be opened ({_why(err)})"
+                ) from None
             raise OSError(
-                err.errno,
-                f"{self.entries_dir / key[:2]} is not a folder ({_why(err)}); "
-                "`harness cache prune` removes it",
+                err.errno, f"{path} is not a folder ({_why(err)}); `harness cache prune` removes it"
             ) from None
         finally:
             os.close(entries_fd)
@@ -398,7 +401,15 @@ class ResultCache:
                 try:
                     shard_fd = nofollow.open_dir(shard, dir_fd=entries_fd)
                 except OSError as err:  # a link or a file where a shard folder should be
-                    out.entries.append(self._bad_shard(entries_fd, shard, err))
+                    if _is_folder(entries_fd, shard):  # no permission: no damage a prune mends
+                        log.warning(
+                            "result cache: %s is a folder that cannot be opened (%s); its "
+                            "entries are left out",
+                            self.entries_dir / shard,
+                            _why(err),
+                        )
+                    elif not isinstance(err, FileNotFoundError):  # removed since it was listed
+                        out.entries.append(self._bad_shard(entries_fd, shard, err))
                     continue
                 try:
                     self._read_shard(shard, shard_fd, out)
@@ -541,6 +552,14 @@ def _remove(shard_fd: int, key: str) -> None:
     except FileNotFoundError:
         return
     nofollow.remove_tree(shard_fd, trash)
+
+
+def _is_folder(dir_fd: int, name: str) -> bool:
+    """Whether `name` in `dir_fd` is a folder (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _remove_bad_shard(entries_fd: int, shard: str, path: Path) -> None:
