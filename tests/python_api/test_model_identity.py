@@ -200,9 +200,7 @@ def test_a_hook_s_keyword_arguments_count_in_its_identity() -> None:
     identities = []
     for temperature in (2.0, 3.0):
         model = _Tempered()
-        model.net.register_forward_hook(
-            functools.partial(_tempered_hook, temperature=temperature)
-        )
+        model.net.register_forward_hook(functools.partial(_tempered_hook, temperature=temperature))
         identities.append(_identity(model))
     assert identities[0] != identities[1]
     model = _Tempered()
