@@ -326,7 +326,7 @@ def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
         elif isinstance(obj, functools.partial):
             feed(obj.func, where)
             feed(obj.args, where)
-            feed(obj.keywords, where)
+            arguments(obj.keywords, where)
         elif inspect.ismethod(obj):
             feed(obj.__func__, where)
             feed(obj.__self__, where)
@@ -367,6 +367,16 @@ def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
                     "or write an adapter (docs/adapters.md)"
                 ) from None
 
+    def arguments(given: dict[str, Any] | None, where: str) -> None:
+        # keyword arguments (a partial's, keyword-only defaults) by their values even where
+        # containers count by type: they are settings of what it computes, not what it records
+        if given is None:  # fed as before: the fingerprints of unchanged callables stay
+            feed(given, where)
+            return
+        for key, item in given.items():
+            feed(key, where)
+            feed(item, where)
+
     def code(c: types.CodeType, scope: dict[str, Any], qualname: str) -> None:
         h.update(c.co_code)
         for const in c.co_consts:
@@ -383,7 +393,7 @@ def callable_fingerprint(fn: Any, name: str, *, containers: bool = True) -> str:
         h.update(f"{f.__module__}.{f.__qualname__}".encode())
         code(f.__code__, f.__globals__, f.__qualname__)
         feed(f.__defaults__, f"a default of {f.__qualname__}")
-        feed(f.__kwdefaults__, f"a default of {f.__qualname__}")
+        arguments(f.__kwdefaults__, f"a default of {f.__qualname__}")
         for var, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=False):
             try:
                 contents = cell.cell_contents

@@ -8,6 +8,7 @@ same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
 
 from __future__ import annotations
 
+import inspect
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -206,16 +207,19 @@ def _parts(estimator: Any) -> list[Any]:
         return [estimator]
 
 
-def _trusted_classes(estimator: Any, trusted: list[str]) -> list[type]:
-    """The classes of `estimator` and its parts (a pipeline's steps, at any depth) that the
-    spec's `trusted:` names (`module.QualName`, as skops names them)."""
+def _trusted_code(estimator: Any, trusted: list[str]) -> list[Any]:
+    """The classes of `estimator` and its parts (a pipeline's steps, at any depth), and the
+    functions and classes given as their parameters (a FunctionTransformer's `func`), that the
+    spec's `trusted:` names (`module.QualName`, as skops names them): their code runs."""
     named = set(trusted)
-    found = {
-        type(p)
-        for p in _parts(estimator)
-        if f"{type(p).__module__}.{type(p).__qualname__}" in named
-    }
-    return sorted(found, key=lambda cls: f"{cls.__module__}.{cls.__qualname__}")
+    found: dict[str, Any] = {}
+    for part in _parts(estimator):
+        given = [part] if inspect.isfunction(part) or inspect.isclass(part) else []
+        for obj in (type(part), *given):
+            name = f"{obj.__module__}.{obj.__qualname__}"
+            if name in named:
+                found[name] = obj
+    return [found[name] for name in sorted(found)]
 
 
 def selects_by_name(estimator: Any) -> bool:
@@ -228,7 +232,10 @@ def selects_by_name(estimator: Any) -> bool:
             columns = item[2] if isinstance(item, tuple) and len(item) == 3 else None
             if isinstance(columns, str) or callable(columns):
                 return True
-            if isinstance(columns, list | tuple) and any(isinstance(c, str) for c in columns):
+            # names as any array-like (a list, a numpy array, a pandas Index), as sklearn takes
+            if isinstance(columns, list | tuple | np.ndarray | pd.Index | pd.Series) and any(
+                isinstance(c, str) for c in columns
+            ):
                 return True
     return False
 
@@ -312,7 +319,7 @@ class SklearnAdapter(AdapterBase):
         if class_names is not None:  # matched to the task's class names by name
             description["class_names"] = class_names
         if fmt == "skops" and config.trusted:
-            code = source_sha256(_trusted_classes(estimator, config.trusted))
+            code = source_sha256(_trusted_code(estimator, config.trusted))
             if code is not None:  # the trusted types' code runs: an edit to it misses the cache
                 description["source_sha256"] = code
         if config.modality == "text":

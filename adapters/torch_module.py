@@ -272,7 +272,7 @@ def module_sha256(module: torch.nn.Module) -> str:
     """What identifies a module held in memory (`from_module`): its class, parameters and
     buffers, and the plain attributes its forward pass may read."""
     kind = f"{type(module).__module__}.{type(module).__qualname__}"
-    parts = [kind, state_sha256(module), _attributes_sha256(module)]
+    parts = [kind, _kept_state_sha256(module), _attributes_sha256(module)]
     hooks = _hooks_sha256(module, "a module's hook")
     if hooks is not None:  # only then: a module without hooks keeps its identity
         parts.append(hooks)
@@ -301,7 +301,19 @@ def _attributes_sha256(module: torch.nn.Module) -> str:
 
 _HOOKS = ("_forward_pre_hooks", "_forward_hooks")
 _HASHING_HOOKS = threading.local()
-"""The modules whose hooks this thread is hashing (a hook may refer to its own module)."""
+"""The modules whose hooks this thread is hashing (a hook may refer to its own module), and
+the parameter digests of the modules those hooks refer to (`states`, kept while they are
+hashed: a method of the model hooked on each of its layers refers to the whole model)."""
+
+
+def _kept_state_sha256(module: torch.nn.Module) -> str:
+    """`state_sha256(module)`, computed once while one module's hooks are hashed."""
+    states: dict[int, str] | None = getattr(_HASHING_HOOKS, "states", None)
+    if states is None:
+        return state_sha256(module)
+    if id(module) not in states:
+        states[id(module)] = state_sha256(module)
+    return states[id(module)]
 
 
 def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
@@ -313,6 +325,9 @@ def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
     hashing = _HASHING_HOOKS.__dict__.setdefault("modules", set())
     if id(module) in hashing:  # a hook that refers to its own module: counted once
         return None
+    outermost = not hashing
+    if outermost:  # the modules stay as they are while their hooks are hashed
+        _HASHING_HOOKS.states = {}
     hashing.add(id(module))
     parts: list[str] = []
     try:
@@ -323,6 +338,8 @@ def _hooks_sha256(module: torch.nn.Module, name: str) -> str | None:
                     parts.append(f"{path}.{kind}[{kwargs}]={_hook_digest(hook, name)}")
     finally:
         hashing.discard(id(module))
+        if outermost:
+            del _HASHING_HOOKS.states
     if not parts:
         return None
     return hashlib.sha256(";".join(parts).encode()).hexdigest()

@@ -24,7 +24,8 @@ Windows). `HARNESS_NO_CACHE=1` (like `harness run --no-cache` or `execution: {ca
 turns the cache off for a run. Layout:
 
     <root>/CACHEDIR.TAG                    marks the folder as a cache for backup tools (in
-                                           <root>/v1/ when the root holds other files)
+                                           <root>/v1/ when a `HARNESS_CACHE` root holds
+                                           other files)
     <root>/v1/entries/<ab>/<key>/          one finished job: job.json + the files it lists
     <root>/v1/entries/<ab>/.tmp-<key16>-<pid>-<rand>/    an entry being written
     <root>/v1/entries/<ab>/.trash-<key16>-<pid>-<rand>/  an entry being removed
@@ -189,9 +190,14 @@ class ResultCache:
             self.root.mkdir(parents=True, mode=0o700, exist_ok=True)
         root_fd = nofollow.open_dir(self.root, follow=True)  # the root may be a link: the user's
         try:
-            # the root is tagged only when it holds nothing but the cache: `HARNESS_CACHE` set to
-            # a folder of the user's own files would have backup tools skip all of it
-            own = create and set(os.listdir(root_fd)) <= {TAG_NAME, LAYOUT}
+            # the root is tagged only when it is the harness's (the default folder, which on
+            # Linux holds the hub tasks' prepared splits too) or holds nothing but the cache:
+            # `HARNESS_CACHE` set to a folder of the user's own files would have backup tools
+            # skip all of it
+            own = create and (
+                self.root.absolute() == default_root()
+                or set(os.listdir(root_fd)) <= {TAG_NAME, LAYOUT}
+            )
             if own:
                 with contextlib.suppress(FileExistsError):
                     nofollow.write_new(root_fd, TAG_NAME, TAG)
@@ -322,10 +328,13 @@ class ResultCache:
         try:
             shard_fd = nofollow.open_dir(key[:2], dir_fd=entries_fd, create=True)
         except OSError as err:  # a link or a file where the shard folder should be
+            path = self.entries_dir / key[:2]
+            if _is_folder(entries_fd, key[:2]):  # not ours to remove: no prune would
+                raise OSError(
+                    err.errno, f"{path} is a folder that cannot be opened ({_why(err)})"
+                ) from None
             raise OSError(
-                err.errno,
-                f"{self.entries_dir / key[:2]} is not a folder ({_why(err)}); "
-                "`harness cache prune` removes it",
+                err.errno, f"{path} is not a folder ({_why(err)}); `harness cache prune` removes it"
             ) from None
         finally:
             os.close(entries_fd)
@@ -392,7 +401,15 @@ class ResultCache:
                 try:
                     shard_fd = nofollow.open_dir(shard, dir_fd=entries_fd)
                 except OSError as err:  # a link or a file where a shard folder should be
-                    out.entries.append(self._bad_shard(entries_fd, shard, err))
+                    if _is_folder(entries_fd, shard):  # no permission: no damage a prune mends
+                        log.warning(
+                            "result cache: %s is a folder that cannot be opened (%s); its "
+                            "entries are left out",
+                            self.entries_dir / shard,
+                            _why(err),
+                        )
+                    elif not isinstance(err, FileNotFoundError):  # removed since it was listed
+                        out.entries.append(self._bad_shard(entries_fd, shard, err))
                     continue
                 try:
                     self._read_shard(shard, shard_fd, out)
@@ -535,6 +552,14 @@ def _remove(shard_fd: int, key: str) -> None:
     except FileNotFoundError:
         return
     nofollow.remove_tree(shard_fd, trash)
+
+
+def _is_folder(dir_fd: int, name: str) -> bool:
+    """Whether `name` in `dir_fd` is a folder (not a link to one)."""
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _remove_bad_shard(entries_fd: int, shard: str, path: Path) -> None:

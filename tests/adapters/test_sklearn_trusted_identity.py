@@ -54,3 +54,40 @@ def test_a_skops_file_of_library_types_keeps_its_identity_keys(tmp_path: Path) -
     sio.dump(LogisticRegression().fit(x, (x[:, 0] > 0).astype(int)), tmp_path / "m.skops")
     described = build("sklearn", {"path": "m.skops"}, tmp_path, name="m").describe()
     assert "source_sha256" not in described
+
+
+FUNCTION_MODULE = """\
+import numpy as np
+
+
+def p99_scale(x):
+    return np.asarray(x) * 2
+"""
+
+
+def test_an_edit_to_a_trusted_user_function_changes_the_identity(tmp_path: Path) -> None:
+    """skops lists a FunctionTransformer's function among the untrusted types by its name; the
+    spec's `trusted:` names it, and its code runs on every prediction like a class's."""
+    sio = pytest.importorskip("skops.io")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    module = tmp_path / "p99_user_fn.py"
+    module.write_text(FUNCTION_MODULE)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import p99_user_fn  # type: ignore[import-not-found]
+
+        x = np.random.default_rng(0).normal(size=(40, 3))
+        model = make_pipeline(FunctionTransformer(p99_user_fn.p99_scale), LogisticRegression())
+        sio.dump(model.fit(x, (x[:, 0] > 0).astype(int)), tmp_path / "m.skops")
+        assert sio.get_untrusted_types(file=tmp_path / "m.skops") == ["p99_user_fn.p99_scale"]
+        fields = {"path": "m.skops", "trusted": ["p99_user_fn.p99_scale"]}
+        before = build("sklearn", fields, tmp_path, name="m").identity()
+        module.write_text(FUNCTION_MODULE.replace("* 2", "* 3"))
+        after = build("sklearn", fields, tmp_path, name="m").identity()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("p99_user_fn", None)
+    assert before != after

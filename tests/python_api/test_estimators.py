@@ -404,3 +404,24 @@ def test_a_pipeline_selecting_columns_by_name_given_none_of_them_is_told_the_nam
         r"\['a', 'b', 'c'\] are not one of the model's columns",
     ):
         harness.evaluate(model, data=renamed, label_column="label", name="t", **FAST)
+
+
+@pytest.mark.parametrize("container", ["array", "index"])
+def test_a_pipeline_selecting_columns_by_an_array_of_names_is_told_the_names(
+    container: str,
+) -> None:
+    """scikit-learn takes the names as any array-like of strings (a numpy array, a pandas
+    Index such as `frame.columns[:2]`): such a pipeline failed as the list's did, with sklearn's
+    "only supported for dataframes"."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+
+    rng = np.random.default_rng(0)
+    fitted = pd.DataFrame(rng.normal(size=(60, 3)), columns=["x", "y", "z"])
+    label = (fitted["x"] > 0).astype(int)
+    names = np.array(["x", "y"]) if container == "array" else fitted.columns[:2]
+    pick = ColumnTransformer([("s", StandardScaler(), names)])
+    model = make_pipeline(pick, LogisticRegression()).fit(fitted, label)
+    renamed = fitted.set_axis(["a", "b", "c"], axis=1).assign(label=label)
+    with pytest.raises(HarnessError, match=r"^model 'Pipeline' and task 't' name different"):
+        harness.evaluate(model, data=renamed, label_column="label", name="t", **FAST)

@@ -364,3 +364,61 @@ def test_a_cache_in_a_folder_of_other_files_does_not_tag_that_folder(tmp_path: P
     fresh = ResultCache(tmp_path / "made")
     assert fresh.save(key=KEY, job_dir=finished_job(tmp_path / "c"))
     assert (fresh.root / "CACHEDIR.TAG").is_file()
+
+
+def test_the_default_cache_folder_is_tagged_beside_the_hubs_prepared_splits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Linux the default cache folder (`~/.cache/robustness-harness`) is also where hub tasks
+    keep their prepared splits (`hub-tasks/`, harness/data/hub.py), which a first run writes
+    before it stores its first job: that folder is the harness's own, and was left untagged
+    (the tag only in `v1/`), so backups took in gigabytes of re-downloadable splits."""
+    from harness.data.hub import cache_root
+    from harness.store.result_cache import default_root
+
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HARNESS_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = default_root()
+    assert root == cache_root()  # one folder for both
+    (root / "hub-tasks" / "k").mkdir(parents=True)
+    cache = ResultCache(root)
+    assert cache.save(key=KEY, job_dir=finished_job(tmp_path / "a"))
+    assert (root / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+
+
+def _shard_refused(monkeypatch: pytest.MonkeyPatch, shard: str, error: OSError) -> None:
+    """Opening shard folder `shard` fails with `error` (a folder this user may not open: as root
+    the tests cannot take the permission away)."""
+    real = nofollow.open_dir
+
+    def open_dir(name: str | Path, **kwargs: object) -> int:
+        if name == shard and kwargs.get("dir_fd") is not None:
+            raise error
+        return real(name, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nofollow, "open_dir", open_dir)
+
+
+def test_a_shard_folder_that_cannot_be_opened_is_not_called_no_folder(
+    cache: ResultCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shard folder this user may not open (made by a `sudo` run, mode 0700) was said to be
+    "not a folder (Permission denied)", which `harness cache prune` removes: prune listed it as
+    removed and left it, being a folder. It is said to be a folder that cannot be opened, and
+    a prune neither lists nor touches it."""
+    import errno
+
+    source = finished_job(tmp_path / "a")
+    cache.save(key=KEY, job_dir=source)
+    shard = cache.entries_dir / KEY[:2]
+    _shard_refused(monkeypatch, KEY[:2], PermissionError(errno.EACCES, "Permission denied"))
+    with pytest.raises(OSError) as err:
+        cache.save(key=KEY, job_dir=source)
+    message = str(err.value.strerror)
+    assert f"{shard} is a folder that cannot be opened (Permission denied)" in message
+    assert "not a folder" not in message and "prune" not in message
+    assert cache.contents().entries == []
+    assert cache.prune(everything=True).removed == []
+    assert (shard / KEY / "job.json").is_file()
