@@ -176,16 +176,17 @@ class EvaluationResult(Evaluation):
         if not found:
             keys = sorted({m.key for m in self.metrics if suite in (None, m.suite)})
             named = [k for k in keys if _key_parts(k)[0] == key]
+            of_suite = "" if suite is None else f", suite={suite!r}"  # the call keeps its suite
             if len(named) == 1:
                 raise UnknownMetricError(
                     f"key: {key!r} is the metric of one record, named by its key with its "
-                    f"context: ask for result.metric({named[0]!r})"
+                    f"context: ask for result.metric({named[0]!r}{of_suite})"
                 )
             if named:  # the name of records qualified by a context: its keys, not the first 20
                 raise UnknownMetricError(
                     f"key: {key!r} is the metric of {len(named)} records, each named by its key "
                     f"with its context: {', '.join(named)}; pick one (e.g. "
-                    f"result.metric({named[0]!r}))"
+                    f"result.metric({named[0]!r}{of_suite}))"
                 )
             same = [k for k in keys if _key_parts(k) == _key_parts(key)]  # context reordered
             hint = f"; did you mean {same[0]!r}?" if same else ""

@@ -398,3 +398,15 @@ def test_a_metric_name_of_one_record_with_a_context_names_it_in_the_singular() -
         "key: 'worst_group_acc' is the metric of one record, named by its key with its "
         "context: ask for result.metric('worst_group_acc[group_by=g]')"
     )
+
+
+def test_a_metric_name_asked_of_one_suite_is_told_the_call_with_that_suite() -> None:
+    """`result.metric("worst_group_acc", suite="fairness")` was told to ask for
+    `result.metric('worst_group_acc[group_by=g]')`, without the suite it had named (review99):
+    the call it is told to make keeps `suite=`."""
+    for named in (["g"], ["g", "h"]):
+        result = _fairness_result(named)
+        with pytest.raises(HarnessError) as err:
+            result.metric("worst_group_acc", suite="fairness")
+        assert "result.metric('worst_group_acc[group_by=g]', suite='fairness')" in str(err.value)
+        assert result.metric("worst_group_acc[group_by=g]", suite="fairness").n == 60
