@@ -168,6 +168,13 @@ def load_state_dict(
         )
     if is_safetensors(path):
         return load_safetensors(path), digest
+    packed = compressed_kind(path)
+    if packed is not None:  # neither safetensors nor a pickle: allow_pickle cannot read it
+        raise ModelLoadError(
+            f"weights file {path} is a {packed}-compressed file (an archive such as .tar.gz), "
+            "not weights; unpack it and set weights: to the .safetensors (or torch.save) file "
+            "inside"
+        )
     if not allow_pickle:
         raise ModelLoadError(
             f"weights file {path} is not safetensors (a pickle can run code when loaded); "
@@ -191,6 +198,18 @@ def load_state_dict(
             "'state_dict'); save model.state_dict()"
         )
     return obj, digest
+
+
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"(\xb5/\xfd": "zstd"}
+"""The leading bytes of compressed files, and their kind (torch.save writes an uncompressed zip
+or a bare pickle: neither starts so)."""
+
+
+def compressed_kind(path: Path) -> str | None:
+    """`path`'s compression (gzip, bzip2, xz, zstd) by its leading bytes, or None."""
+    with path.open("rb") as f:
+        head = f.read(8)
+    return next((kind for magic, kind in _COMPRESSED.items() if head.startswith(magic)), None)
 
 
 # torch's weights-only unpickler names a refused class as "GLOBAL module.name was not an

@@ -97,3 +97,34 @@ def test_a_damaged_class_name_is_not_accused_of_holding_code(tmp_path: Path) -> 
     raw = STATE.replace(name, b"_rebuild_" + b"\0" * (len(name) - len(b"_rebuild_")), 1)
     line = _refusal(tmp_path, raw)
     assert "damaged" in line and "code" not in line and "\0" not in line
+
+
+@pytest.mark.parametrize("allow_pickle", [False, True])
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
+def test_a_compressed_archive_is_told_to_be_unpacked(
+    tmp_path: Path, kind: str, allow_pickle: bool
+) -> None:
+    """A `.tar.gz` of a checkpoint given as `weights:` was told it is not safetensors and to set
+    `allow_pickle: true`, which then failed as "not a file torch.save wrote": it is an archive to
+    unpack, and the line says so, naming the kind."""
+    import tarfile
+
+    inner = tmp_path / "model.safetensors"
+    from safetensors.torch import save_file
+
+    save_file(linear_digits().state_dict(), str(inner))
+    path = tmp_path / f"w.tar.{kind}"
+    with tarfile.open(path, f"w:{kind}") as archive:
+        archive.add(inner, arcname="model.safetensors")
+    fields = {
+        "factory": "tests.fixture_models:linear_digits",
+        "weights": str(path),
+        "allow_pickle": allow_pickle,
+        "input_shape": [1, 8, 8],
+    }
+    with pytest.raises(ModelLoadError) as err:
+        build("torch", fields, Path("."), name="lin")
+    line = str(err.value)
+    named = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}[kind]
+    assert f"is a {named}-compressed file" in line and "unpack it" in line, line
+    assert "allow_pickle" not in line and "\n" not in line
