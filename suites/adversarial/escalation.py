@@ -284,7 +284,8 @@ def _attack(
     alive = sweep.correct & sweep.evaluated[norm] & ~_broken(sweep, norm, eps)
     todo = np.flatnonzero(alive)
     runner.progress.stage(
-        f"escalation round {r} ({info.name}, {what}, eps {eps_label(eps)}): {len(todo)} samples"
+        f"escalation round {r} ({info.name}, {what}, eps {eps_label(eps)}) on {len(todo)} "
+        "unbroken samples"
     )
     out = sweep.outcomes[(name, eps)]
     before = out.broken & out.attacked

@@ -322,7 +322,7 @@ class AdversarialSuite(Suite):
         cells = worst_cases(sweep, epsilons)
         checks: list[vc.CheckResult] = probes
         if cfg.checks:
-            runner.progress.stage(f"validity checks ({len(check_rows)} samples)")
+            runner.progress.stage(f"validity checks on {len(check_rows)} samples")
             norm, eps = check_norm(plan, epsilons)
             inputs = rows.inputs(check_rows)
             cs = check_set(

@@ -352,7 +352,9 @@ class SweepRunner:
     ) -> None:
         """One fixed-budget attack at one eps on the samples still `alive`."""
         todo = np.flatnonzero(alive)
-        self.progress.stage(f"{info.name} ({info.norm}, eps {eps_label(eps)}): {len(todo)} samples")
+        self.progress.stage(
+            f"{info.name} ({info.norm}, eps {eps_label(eps)}) on {len(todo)} unbroken samples"
+        )
         self.attack_rows(info, params, eps, todo, key=info.name)
 
     def attack_rows(
@@ -433,7 +435,7 @@ class SweepRunner:
             out.prediction[wrong] = sweep.clean_prediction[wrong]
             out.confidence[wrong] = sweep.clean_confidence[wrong]
         subset = subset[sweep.correct[subset]]
-        self.progress.stage(f"{info.name} ({info.norm}): {len(subset)} samples")
+        self.progress.stage(f"{info.name} ({info.norm}) on {len(subset)} correct samples")
         chunks = max(1, -(-len(subset) // bs))
         for c in range(chunks):
             rows = subset[c * bs : (c + 1) * bs]

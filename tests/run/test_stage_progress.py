@@ -48,3 +48,37 @@ def test_shift_sweep_reports_every_condition_and_finishes_at_its_total() -> None
     total = max(t for _, _, t in calls if t is not None)
     assert total == 50 * 3 + 50 + 30  # clean and two cells, the shifted set, the OOD set
     assert sum(done for done, _, _ in calls) == total
+
+
+def test_adversarial_stages_say_what_the_sample_count_is() -> None:
+    """An attack's stage read "linf_apgd_t (linf, eps 0.05): 187 samples, 60/200 samples": two
+    counts of samples, the first unexplained. It says they are the samples still unbroken that
+    the attack runs on, and the progress still ends at its total."""
+    from harness.adapters.torch_module import TorchModuleAdapter
+    from harness.suites.adversarial import AdversarialSuite
+
+    task = digits()
+    adapter = TorchModuleAdapter.from_module(
+        linear_digits(),
+        name="lin",
+        device=torch.device("cpu"),
+        bounds=(0.0, 1.0),
+        input_shape=task.input_shape,
+        modality="image",
+    )
+    calls: list[tuple[int, str | None, int | None]] = []
+
+    def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
+        calls.append((done, stage, total))
+
+    config = {"attacks": ["linf_pgd"], "epsilons": {"linf": [0.05]}, "max_samples": 40}
+    config |= {"checks": False, "params": {"linf_pgd": {"steps": 2}}}
+    AdversarialSuite(config).run(
+        adapter, task, RunContext(seed=1, bootstrap_resamples=0, progress=progress)
+    )
+    stages = [stage for _, stage, _ in calls if stage is not None]
+    attack = [s for s in stages if s.startswith("linf_pgd")]
+    assert len(attack) == 1 and attack[0].startswith("linf_pgd (linf, eps 0.05) on "), stages
+    assert attack[0].endswith(" unbroken samples")
+    total = max(t for _, _, t in calls if t is not None)
+    assert sum(done for done, _, _ in calls) == total
