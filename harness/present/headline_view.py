@@ -61,6 +61,9 @@ class VerdictView:
     all_tied: bool = False
     runner_up: Link | None = None
     runner_up_value: str = ""
+    # the runner-up is one of `tied`: it shares the best rank, so it is named once, with its
+    # number and the test ('sharing the best rank with b 0.987 [...] (difference ...)')
+    runner_up_tied: bool = False
     versus: str = ""  # '+0.220, exact McNemar, Holm-adjusted p < 0.001: significant'
     chance: str = ""  # 'every model is at or below chance (0.110: ...)'
     near_chance: str = ""  # '; its 95% interval reaches chance (0.512: ...)' for the leader
@@ -180,6 +183,7 @@ def _verdict(v: Verdict) -> VerdictView:
         v.column.all_tied,
         runner_up=runner_up,
         runner_up_value=runner_value,
+        runner_up_tied=runner_up is not None and any(t.text == runner_up.text for t in tied),
         versus=versus_text(v),
         chance=chance_text(v.column),
         near_chance=_near_chance(v.column, top),
@@ -217,6 +221,15 @@ def _verdict_words(
             f"{label}: no clear best — {names} are within noise of each other "
             f"({text(v.leader.text)} {text(v.value)}{text(v.near_chance)})"
         )
+    if v.runner_up is not None and v.runner_up_tied and v.versus:
+        others = [name(t.text) for t in v.tied if t.text != v.runner_up.text]
+        also = f" and {', '.join(others)}" if others else ""
+        out = (
+            f"{label}: best {name(v.leader.text)} {text(v.value)}, sharing the best rank with "
+            f"{name(v.runner_up.text)} {text(v.runner_up_value)} (difference {text(v.versus)})"
+            f"{also}{text(v.near_chance)}"
+        )
+        return out + (f". Left out: {text(v.left_out)}" if v.left_out else "")
     tied = f", with {', '.join(name(t.text) for t in v.tied)}" if v.tied else ""
     out = (
         f"{label}: best {name(v.leader.text)} {text(v.value)}{tied} — {text(v.tie)}"

@@ -299,3 +299,29 @@ def test_a_report_cell_gives_its_estimate_the_decimals_of_its_widened_interval()
     record = replace(_rec("accuracy", "ece", 0.1192029), ci=(0.1191486, 0.1192572))
     cell = record_cell(record, "p.html", Footnotes())
     assert (cell.text, cell.ci) == ("0.1192", "[0.1191, 0.1193]")
+
+
+@pytest.mark.usefixtures("report_parts_here")  # tests/conftest.py
+def test_a_runner_up_sharing_the_best_rank_is_named_once(tmp_path: Path) -> None:
+    """The quickstart's first screen read "best digits-cnn-adv 0.996 [...], with digits-cnn — the
+    difference is not significant, so they share the best rank; next digits-cnn 0.987 [...],
+    difference +0.008, ...: not significant": the model that shares the rank named twice, as if
+    it were also the next one. It is named once, with its number and the test."""
+    root = tmp_path / "res"
+    write_synthetic_run(root, models={"top": 0.9, "close": 0.88, "far": 0.3})
+    (board,) = build_boards(root, suite_boards=installed_suite_boards())
+    head = headline_board(board, read_outcomes(root))
+    (clean,) = [v for v in headline_view(head).verdicts if v.label == "clean accuracy"]
+    assert clean.leader is not None and clean.runner_up is not None and not clean.all_tied
+    leader, other = clean.leader.text, clean.runner_up.text
+    assert [t.text for t in clean.tied] == [other] and {leader, other} == {"top", "close"}
+    sentence = verdict_sentence(clean)
+    assert sentence.startswith(f"clean accuracy: best {leader} 0."), sentence
+    assert f", sharing the best rank with {other} {clean.runner_up_value} (difference +" in sentence
+    assert sentence.count(other) == 1 and "next" not in sentence
+    assert sentence.endswith("not significant)")
+    page = _index_page(root, tmp_path / "site")
+    assert (
+        "sharing the best rank with <a" in page
+        and "; next <a href" not in page.split("clean accuracy")[1].split("</li>")[0]
+    )
