@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 
 from harness.core.suite import RunContext
@@ -9,24 +12,32 @@ from harness.data.builtin import digits
 from harness.suites.shift import ShiftSuite
 from tests.fixture_models import linear_digits
 
+Call = tuple[int, str | None, int | None]
 
-def test_shift_sweep_reports_every_condition_and_finishes_at_its_total() -> None:
+
+def _linear_and_calls() -> tuple[Any, list[Call], Callable[..., None]]:
+    """A linear digits model, and the progress calls a suite makes into the callback."""
     from harness.adapters.torch_module import TorchModuleAdapter
 
-    task = digits()
     adapter = TorchModuleAdapter.from_module(
         linear_digits(),
         name="lin",
         device=torch.device("cpu"),
         bounds=(0.0, 1.0),
-        input_shape=task.input_shape,
+        input_shape=digits().input_shape,
         modality="image",
     )
-    calls: list[tuple[int, str | None, int | None]] = []
+    calls: list[Call] = []
 
     def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
         calls.append((done, stage, total))
 
+    return adapter, calls, progress
+
+
+def test_shift_sweep_reports_every_condition_and_finishes_at_its_total() -> None:
+    task = digits()
+    adapter, calls, progress = _linear_and_calls()
     config = {
         "corruptions": ["gaussian_noise"],
         "severities": [1, 5],
@@ -54,23 +65,10 @@ def test_adversarial_stages_say_what_the_sample_count_is() -> None:
     """An attack's stage read "linf_apgd_t (linf, eps 0.05): 187 samples, 60/200 samples": two
     counts of samples, the first unexplained. It says they are the samples still unbroken that
     the attack runs on, and the progress still ends at its total."""
-    from harness.adapters.torch_module import TorchModuleAdapter
     from harness.suites.adversarial import AdversarialSuite
 
     task = digits()
-    adapter = TorchModuleAdapter.from_module(
-        linear_digits(),
-        name="lin",
-        device=torch.device("cpu"),
-        bounds=(0.0, 1.0),
-        input_shape=task.input_shape,
-        modality="image",
-    )
-    calls: list[tuple[int, str | None, int | None]] = []
-
-    def progress(done: int, stage: str | None = None, total: int | None = None) -> None:
-        calls.append((done, stage, total))
-
+    adapter, calls, progress = _linear_and_calls()
     config = {"attacks": ["linf_pgd"], "epsilons": {"linf": [0.05]}, "max_samples": 40}
     config |= {"checks": False, "params": {"linf_pgd": {"steps": 2}}}
     AdversarialSuite(config).run(
