@@ -276,7 +276,22 @@ def _read_json(file: Path, where: str) -> pa.Table:
             ) from None
     if table.num_rows == 0:
         raise DatasetError(f"{where} is not a readable JSON table (it holds no rows)")
+    if start != b"[" and table.num_rows == 1 and _nested_only(table):
+        raise DatasetError(
+            f"{where} is one JSON object of nested values (pandas' DataFrame.to_json writes "
+            "its columns so unless told otherwise), not a table of rows; write one object per "
+            "row: df.to_json(path, orient='records', lines=True)"
+        )
     return table
+
+
+def _nested_only(table: pa.Table) -> bool:
+    """Whether every column holds objects or lists: one row of them is what pandas' `to_json`
+    writes with orient 'columns' (its default), 'index' or 'split'."""
+    return all(
+        pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)
+        for kind in table.schema.types
+    )
 
 
 # ----------------------------------------------------------------------------- delimited text

@@ -933,3 +933,16 @@ def test_a_text_file_that_starts_and_ends_with_par1_is_still_text(tmp_path: Path
     write(tmp_path, "p.csv", "PAR1,label,code\n1,0,x\n2,1,PAR1")
     task = load(tmp_path, source="p.csv", group_columns=["code"])
     assert task.feature_names == ("PAR1",)
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "split"])
+def test_a_json_file_of_one_object_is_refused_as_not_rows(tmp_path: Path, orient: str) -> None:
+    """`DataFrame.to_json(path)` writes one object of columns (orient 'columns', its default),
+    which Arrow reads as one row of struct columns: the refusal said column 'a' "is not numeric
+    (it holds struct<0: double, 1: double, ...>)", one field per row of the frame (a line of
+    3,000 characters for 100 rows). It says the file is one object, not rows, and how to write
+    rows."""
+    frame = pd.DataFrame({"a": [0.1 * i for i in range(100)], "label": [i % 2 for i in range(100)]})
+    frame.to_json(tmp_path / "t.json", orient=orient)
+    message = refused(tmp_path, r"one JSON object", source="t.json")
+    assert "orient='records', lines=True" in message and len(message) < 400, message
