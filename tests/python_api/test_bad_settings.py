@@ -330,6 +330,20 @@ def test_a_model_spec_mapping_with_a_bad_key_is_one_line() -> None:
     assert message.startswith("model: name"), message
 
 
+def test_a_task_mapping_refused_as_a_whole_names_no_empty_key(tmp_path: Path) -> None:
+    """A task mapping refused by a check of the whole entry (its label column among its
+    features) read `task: : feature_columns: ...`: the empty key path printed as one."""
+    from harness.core.errors import SpecError
+
+    entry = {"name": "mine", "source": "x.csv", "modality": "tabular"}
+    with pytest.raises(SpecError) as err:
+        harness.evaluate(
+            linear_digits(), task={**entry, "feature_columns": ["label"]}, device="cpu"
+        )
+    message = str(err.value)
+    assert message.startswith("task: feature_columns: 'label' is the label column"), message
+
+
 def test_the_catalogue_task_is_compared_once_per_process(monkeypatch) -> None:
     """Every evaluate(task=<the catalogue's own Task>) reloaded the catalogue task and hashed it
     whole to compare: a loop over models on imagenet-val (50,000 streamed images) read every
