@@ -290,6 +290,4 @@ def test_the_label_column_as_an_input_or_id_is_refused(
     `id_column: label` was refused with "label column 'label' holds text (e.g. '0'); list the
     classes in class_names", the ids being read as text (probe99)."""
     with pytest.raises(ValidationError, match=message):
-        TaskSpec.model_validate(
-            {"name": "t", "source": "x.csv", "modality": "tabular", **keys}
-        )
+        TaskSpec.model_validate({"name": "t", "source": "x.csv", "modality": "tabular", **keys})

@@ -424,3 +424,22 @@ def test_a_metric_name_asked_of_one_suite_is_told_the_call_with_that_suite() -> 
             result.metric("worst_group_acc", suite="fairness")
         assert "result.metric('worst_group_acc[group_by=g]', suite='fairness')" in str(err.value)
         assert result.metric("worst_group_acc[group_by=g]", suite="fairness").n == 60
+
+
+@pytest.mark.parametrize("kind", ["task", "data"])
+@pytest.mark.parametrize("as_path", [False, True])
+def test_a_files_path_is_told_how_to_become_a_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, as_path: bool
+) -> None:
+    """task='my.csv' listed the catalogue ("unknown task 'my.csv'; known tasks: adult, ...")
+    and data='my.csv' said it takes arrays or frames: neither told a user holding a file that a
+    task mapping with `source:` reads it (probe99)."""
+    (tmp_path / "my.csv").write_text("a,label\n0.1,0\n0.9,1\n")
+    monkeypatch.chdir(tmp_path)
+    given: object = Path("my.csv") if as_path else "my.csv"
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), device="cpu", **{kind: given})
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert f"{kind}: 'my.csv' is a file" in message, message
+    assert "task={'name': 'my', 'source': 'my.csv', 'modality': ...}" in message, message
