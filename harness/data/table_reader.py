@@ -594,8 +594,22 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     while skipped < len(lines) and _skipped(lines[skipped], options):
         skipped += 1
     first = next((line for line in lines[skipped:] if line.strip()), "")
+    if "\ufffd" in first and codecs.lookup(options.encoding).name == "utf-8":
+        # Arrow's header names are decoded as UTF-8 with no way out: a UnicodeDecodeError
+        raise DatasetError(
+            f"{where}: its header ({flat(first, 80)!r}, \ufffd where a byte is not UTF-8) is "
+            "not UTF-8 text; save the file as UTF-8, or set encoding: on the task (latin-1, "
+            "cp1252, ...)"
+        )
     declared = options.delimiter
     delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
+    plain = declared is None and delimiter == "," and "," not in first
+    if plain and ";" not in first and "\t" in first:
+        raise DatasetError(
+            f"{where}: its first line ({flat(first.replace(chr(9), ' '), 80)!r}) holds tabs and "
+            "no ',': the file is tab-separated; set delimiter: \"\\t\" on the task (or name "
+            "the file .tsv)"
+        )
     if declared is None and delimiter == "," and "," not in first and ";" in first:
         raise DatasetError(
             f"{where}: its first line ({flat(first, 80)!r}) holds ';' and no ',': the file is "
