@@ -65,7 +65,7 @@ def format_validation_error(err: ValidationError, *, prefix: str, limit: int | N
             if f"got {text}" not in msg:  # a message that shows the value already says it once
                 hint = _closest_choice(e) or _yaml_scalar_hint(e)
                 got = f" (got {text[:60]}{'...' if len(text) > 60 else ''}{hint})"
-        parts.append(f"{path}: {msg}{got}")
+        parts.append(f"{path}: {msg}{got}" if path else f"{msg}{got}")  # a whole-entry check
     if limit is not None and len(parts) > limit:
         parts = [*parts[:limit], f"(+{len(parts) - limit} more)"]
     return "; ".join(parts)

@@ -18,6 +18,7 @@ from typing import Any
 
 import datasets
 import numpy as np
+import pyarrow.compute as pc
 
 from harness.core.errors import DatasetError
 from harness.core.task import SAMPLE_ID, Task
@@ -171,6 +172,25 @@ def _folder_split(
     return ImageSplit(data, decoder, decoder.shape, listing.class_names, notes=notes)
 
 
+def _refuse_empty_paths(
+    raw: datasets.Dataset, column: str, spec: TaskSpec, split: Split, where: str
+) -> None:
+    """A path column's empty or missing cell: joined to the table's folder it named the folder
+    ("cannot read image /data (Is a directory)"), with neither the column nor the row."""
+    feature = raw.features[column]
+    if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
+        return
+    cells = raw.with_format("arrow")[column]
+    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    count = pc.sum(empty).as_py() or 0
+    if count:
+        row = int(pc.index(empty, True).as_py())
+        raise DatasetError(
+            f"task {spec.name!r}: image column {column!r} has {count:,} empty cell(s) in {where} "
+            f"(first: {split.locate(row)}); give each row its image's path, or drop those rows"
+        )
+
+
 def _is_encoded(feature: Any) -> bool:
     """An Image column, a {bytes, path} struct (pandas), bytes, or paths."""
     if isinstance(feature, datasets.Image):
@@ -218,6 +238,7 @@ def _table_split(
     column = _image_column(raw, spec, where)
     rows = read_row_columns(raw, spec, where, split.locate, train=train)
     feature = raw.features[column]
+    _refuse_empty_paths(raw, column, spec, split, where)
     inputs = raw.select_columns([column])
     if isinstance(feature, datasets.Image):
         inputs = inputs.cast_column(column, datasets.Image(decode=False))

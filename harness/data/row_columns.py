@@ -230,6 +230,14 @@ def label_space(
     declared = True
     if isinstance(feature, datasets.ClassLabel):
         names = tuple(feature.names)
+        if spec.class_names and tuple(spec.class_names) != names:
+            # the ClassLabel's names won without a word: class_names [c, b, a] ran as [a, b, c]
+            raise DatasetError(
+                f"task {spec.name!r}: class_names {list(spec.class_names)[:10]} differ from the "
+                f"names the label column {spec.label_column!r} declares (a ClassLabel: "
+                f"{list(names)[:10]}); leave class_names out to use them, or cast the column to "
+                "the names you mean (in the order of the model's outputs)"
+            )
     elif spec.class_names:
         names = tuple(spec.class_names)
     elif folder_names:

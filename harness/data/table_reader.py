@@ -276,7 +276,22 @@ def _read_json(file: Path, where: str) -> pa.Table:
             ) from None
     if table.num_rows == 0:
         raise DatasetError(f"{where} is not a readable JSON table (it holds no rows)")
+    if start != b"[" and table.num_rows == 1 and _nested_only(table):
+        raise DatasetError(
+            f"{where} is one JSON object of nested values (pandas' DataFrame.to_json writes "
+            "its columns so unless told otherwise), not a table of rows; write one object per "
+            "row: df.to_json(path, orient='records', lines=True)"
+        )
     return table
+
+
+def _nested_only(table: pa.Table) -> bool:
+    """Whether every column holds objects or lists: one row of them is what pandas' `to_json`
+    writes with orient 'columns' (its default), 'index' or 'split'."""
+    return all(
+        pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)
+        for kind in table.schema.types
+    )
 
 
 # ----------------------------------------------------------------------------- delimited text
@@ -579,8 +594,22 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     while skipped < len(lines) and _skipped(lines[skipped], options):
         skipped += 1
     first = next((line for line in lines[skipped:] if line.strip()), "")
+    if "\ufffd" in first and codecs.lookup(options.encoding).name == "utf-8":
+        # Arrow's header names are decoded as UTF-8 with no way out: a UnicodeDecodeError
+        raise DatasetError(
+            f"{where}: its header ({flat(first, 80)!r}, \ufffd where a byte is not UTF-8) is "
+            "not UTF-8 text; save the file as UTF-8, or set encoding: on the task (latin-1, "
+            "cp1252, ...)"
+        )
     declared = options.delimiter
     delimiter = declared or DELIMITED_SUFFIXES.get(file.suffix.lower()) or _guess(first)
+    plain = declared is None and delimiter == "," and "," not in first
+    if plain and ";" not in first and "\t" in first:
+        raise DatasetError(
+            f"{where}: its first line ({flat(first.replace(chr(9), ' '), 80)!r}) holds tabs and "
+            "no ',': the file is tab-separated; set delimiter: \"\\t\" on the task (or name "
+            "the file .tsv)"
+        )
     if declared is None and delimiter == "," and "," not in first and ";" in first:
         raise DatasetError(
             f"{where}: its first line ({flat(first, 80)!r}) holds ';' and no ',': the file is "

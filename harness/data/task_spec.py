@@ -238,6 +238,7 @@ class TaskSpec(StrictModel):
                     f"task's rows in ({', '.join(RESERVED_COLUMNS)}); rename that column of "
                     "your data"
                 )
+        _refuse_label_as_input(self)
         tabular_only = [k for k in ("one_hot", "ordinal") if getattr(self, k)]
         if self.missing_rows != "refuse":
             tabular_only.append("missing_rows")
@@ -405,6 +406,29 @@ def _refuse_repeats(spec: TaskSpec) -> None:
                 f"{key} names {form!r} twice (written two ways that print alike: "
                 f"{ascii(twice)} is Unicode's decomposed form of {ascii(form)}); {fix}"
             )
+
+
+def _refuse_label_as_input(spec: TaskSpec) -> None:
+    """The label column among the model's inputs (the answer given with the question: any
+    accuracy then means nothing; harness.evaluate refuses it too) or as the ids (read as text,
+    the labels were then refused as text)."""
+    label = spec.label_column
+    if label is None:
+        return
+    if label in (spec.feature_columns or ()):
+        raise ValueError(
+            f"feature_columns: {label!r} is the label column (label_column); leave it out of "
+            "the model's inputs"
+        )
+    if spec.input_column == label:
+        raise ValueError(
+            f"input_column: {label!r} is the label column (label_column); name the input column"
+        )
+    if spec.id_column == label:
+        raise ValueError(
+            f"id_column: {label!r} is the label column (label_column); name a column of sample "
+            "ids, or leave id_column out to number the rows"
+        )
 
 
 def _refuse_empty_lists(spec: TaskSpec) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import inspect
+import os
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -263,6 +264,31 @@ def _refuse_split_sets(given: Any, key: str) -> None:
         )
 
 
+def _refuse_a_path(given: Any, key: str, base_dir: Path) -> None:
+    """A file's or folder's path as task= or data= is told to go in a task mapping's `source`
+    (it was "unknown task 'my.csv'; known tasks: ..." or "data: got a str"); a task name that
+    names a catalogue task stays that task, whatever the current folder holds."""
+    if isinstance(given, str) and key == "task":
+        from harness.data.catalogue import task_registry
+
+        if given.startswith("hf:") or given in task_registry():
+            return
+    elif not isinstance(given, str | os.PathLike):
+        return
+    text = os.fspath(given)
+    path = Path(text) if Path(text).is_absolute() else base_dir / text
+    if not isinstance(given, os.PathLike) and not path.exists():
+        return
+    what = "a folder" if path.is_dir() else "a file"
+    name = Path(text).stem or "mine"
+    raise SpecError(
+        f"{key}: {text!r} is {what}; evaluate reads files as a task spec mapping: "
+        f"task={{'name': {name!r}, 'source': {text!r}, 'modality': ...}} (image, tabular or "
+        "text, with the keys of a spec's task entry: docs/tasks.md), or pass the data read "
+        "into memory as data="
+    )
+
+
 def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> tuple[Task, bool]:
     """The task, and whether its number of classes was inferred from the largest label."""
     if data is not None and task is not None:
@@ -272,6 +298,7 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
             "task: evaluate needs task= (a task name, a task spec mapping or a Task) or data= "
             "(data in memory: docs/python-api.md)"
         )
+    _refuse_a_path(task if data is None else data, "task" if data is None else "data", base_dir)
     if data is None and isinstance(task, str | Task | Mapping) and not _holds_arrays(task):
         if options.given():
             raise InMemoryDataError(

@@ -813,6 +813,12 @@ def _frame(
 ) -> tuple[Labeled, pd.DataFrame | None]:
     """A table: numeric feature columns (all but the label and group columns unless named)."""
     label = columns.label_column
+    if frame.columns.nlevels > 1:  # a label matched its first level, reading a frame as one
+        raise InMemoryDataError(
+            f"data: the frame's columns have {frame.columns.nlevels} levels (a MultiIndex, e.g. "
+            f"{frame.columns[0]!r}); give each column one name, e.g. "
+            "data.columns = ['_'.join(map(str, c)).strip('_') for c in data.columns]"
+        )
     if label not in frame.columns:
         raise InMemoryDataError(
             f"label_column: {label!r} is not a column of data "

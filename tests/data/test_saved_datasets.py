@@ -73,3 +73,27 @@ def test_validate_reads_a_saved_dataset_as_local(
     )
     assert main(["validate", str(spec), "--width", "0"]) == 0
     assert "network: none needed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("declared", "match"),
+    [
+        (["c", "b", "a"], r"class_names \['c', 'b', 'a'\] differ from the names"),
+        (["x", "y", "z"], r"class_names \['x', 'y', 'z'\] differ from the names"),
+        (["a", "b", "c", "d"], r"class_names \['a', 'b', 'c', 'd'\] differ from the names"),
+    ],
+)
+def test_class_names_other_than_a_class_labels_are_refused(
+    tmp_path: Path, declared: list[str], match: str
+) -> None:
+    """A ClassLabel label column's names won over the spec's `class_names` without a word:
+    `class_names: [c, b, a]` (a model whose output 0 is 'c') ran with class 0 'a', the numbers
+    and the fingerprint those of the ClassLabel's order. harness.evaluate refuses other names
+    for a ClassLabel; a spec task does too, naming both lists. The same names are accepted."""
+    ds, _ = _dataset(0)
+    ds.save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(DatasetError, match=match) as err:
+        load_task(_spec(source="saved", class_names=declared), base_dir=tmp_path)
+    assert "(a ClassLabel: ['a', 'b', 'c'])" in str(err.value), err.value
+    task = load_task(_spec(source="saved", class_names=["a", "b", "c"]), base_dir=tmp_path)
+    assert task.class_names == ("a", "b", "c")

@@ -933,3 +933,45 @@ def test_a_text_file_that_starts_and_ends_with_par1_is_still_text(tmp_path: Path
     write(tmp_path, "p.csv", "PAR1,label,code\n1,0,x\n2,1,PAR1")
     task = load(tmp_path, source="p.csv", group_columns=["code"])
     assert task.feature_names == ("PAR1",)
+
+
+@pytest.mark.parametrize("orient", ["columns", "index", "split"])
+def test_a_json_file_of_one_object_is_refused_as_not_rows(tmp_path: Path, orient: str) -> None:
+    """`DataFrame.to_json(path)` writes one object of columns (orient 'columns', its default),
+    which Arrow reads as one row of struct columns: the refusal said column 'a' "is not numeric
+    (it holds struct<0: double, 1: double, ...>)", one field per row of the frame (a line of
+    3,000 characters for 100 rows). It says the file is one object, not rows, and how to write
+    rows."""
+    frame = pd.DataFrame({"a": [0.1 * i for i in range(100)], "label": [i % 2 for i in range(100)]})
+    frame.to_json(tmp_path / "t.json", orient=orient)
+    message = refused(tmp_path, r"one JSON object", source="t.json")
+    assert "orient='records', lines=True" in message and len(message) < 400, message
+
+
+def test_a_header_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A latin-1 byte in the header (`caf\\xe9`) passed validate and failed the job with
+    Arrow's "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xe9" and a traceback in the
+    log (probe99); a data cell's was already named. The header is refused by the first-line
+    check (validate and run), and reads with encoding: latin-1."""
+    write(tmp_path, "t.csv", b"a,caf\xe9,label\n0.6,1,1\n0.2,2,0\n")
+    message = refused(tmp_path, r"header .* is not UTF-8 text", source="t.csv")
+    assert "encoding:" in message, message
+    from harness.data.sources import check_task_source
+
+    with pytest.raises(DatasetError, match=r"header .* is not UTF-8 text"):
+        check_task_source(
+            TaskSpec.model_validate({"name": "t", "modality": "tabular", "source": "t.csv"}),
+            tmp_path,
+        )
+    task = load(tmp_path, source="t.csv", encoding="latin-1")
+    assert task.feature_names == ("a", "caf\u00e9")  # type: ignore[attr-defined]
+
+
+def test_a_tab_separated_csv_is_told_its_delimiter(tmp_path: Path) -> None:
+    """A .csv whose first line holds tabs and no comma was read as one column named
+    'a\\tb\\tlabel' ("has no column 'label' ... did you mean 'a\\tb\\tlabel'?"); a semicolon
+    was already told to set delimiter: ';'."""
+    write(tmp_path, "t.csv", "a\tb\tlabel\n0.6\t1\t1\n0.2\t2\t0\n")
+    message = refused(tmp_path, r"holds tabs and no ','", source="t.csv")
+    assert 'delimiter: "\\t"' in message, message
+    assert load(tmp_path, source="t.csv", delimiter="\t")

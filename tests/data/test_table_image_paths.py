@@ -23,3 +23,19 @@ def test_windows_separators_in_a_path_column_are_named(tmp_path: Path) -> None:
     )
     with pytest.raises(DatasetError, match=r"Windows separators .*'images/cat/0\.png'"):
         load_task(spec, base_dir=tmp_path).all_inputs()
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_an_empty_path_cell_is_named_by_its_column_and_row(tmp_path: Path, blank: str) -> None:
+    """An empty cell of a table's path column joined the table's folder to nothing: "cannot
+    read image /data ([Errno 21] Is a directory: '/data')", naming neither the column nor the
+    row (probe99). It is refused when the task loads, naming both."""
+    image_folder(tmp_path / "images", {"cat": 2, "dog": 2}, size=(2, 2))
+    paths = ["images/cat/0.png", "images/cat/1.png", blank, "images/dog/1.png"]
+    pd.DataFrame({"path": paths, "label": [0, 0, 1, 1]}).to_csv(tmp_path / "t.csv", index=False)
+    spec = TaskSpec.model_validate(
+        {"name": "t", "modality": "image", "source": "t.csv", "input_column": "path"}
+    )
+    with pytest.raises(DatasetError, match=r"image column 'path' has 1 empty cell") as err:
+        load_task(spec, base_dir=tmp_path)
+    assert "row 3 of" in str(err.value) and "Is a directory" not in str(err.value), err.value

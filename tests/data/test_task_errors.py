@@ -262,3 +262,32 @@ def test_lists_that_cannot_describe_a_task_are_refused_by_the_spec_check(
     2 but 3 class names"). The spec alone says they are wrong."""
     with pytest.raises(ValidationError, match=message):
         TaskSpec.model_validate({"name": "t", "source": "x", "modality": "tabular", **keys})
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        (
+            {"feature_columns": ["a", "label"]},
+            r"feature_columns: 'label' is the label column \(label_column\); leave it out",
+        ),
+        (
+            {"label_column": "y", "feature_columns": ["y"]},
+            r"feature_columns: 'y' is the label column \(label_column\); leave it out",
+        ),
+        (
+            {"modality": "text", "input_column": "label"},
+            r"input_column: 'label' is the label column \(label_column\); name the input",
+        ),
+        ({"id_column": "label"}, r"id_column: 'label' is the label column \(label_column\)"),
+    ],
+)
+def test_the_label_column_as_an_input_or_id_is_refused(
+    keys: dict[str, object], message: str
+) -> None:
+    """`feature_columns: [a, label]` ran: the model was given the answer among its inputs (a
+    leak: any accuracy it gives means nothing), while harness.evaluate refuses the same frame.
+    `id_column: label` was refused with "label column 'label' holds text (e.g. '0'); list the
+    classes in class_names", the ids being read as text (probe99)."""
+    with pytest.raises(ValidationError, match=message):
+        TaskSpec.model_validate({"name": "t", "source": "x.csv", "modality": "tabular", **keys})

@@ -361,6 +361,16 @@ CASES = {
         dict(data=pd.DataFrame([[0.1, 0.2, 0], [0.3, 0.4, 1]], columns=[0, "0", "label"])),
         r"^data: columns 0 and '0' share the name '0' as text; rename one",
     ),
+    "frame with columns of two levels": (  # df.groupby(...).agg([...]) gives such columns
+        dict(
+            data=pd.DataFrame(
+                [[0.1, 0.2, 0], [0.3, 0.4, 1]],
+                columns=pd.MultiIndex.from_tuples([("x", "a"), ("x", "b"), ("label", "")]),
+            )
+        ),
+        r"^data: the frame's columns have 2 levels \(a MultiIndex, e\.g\. \('x', 'a'\)\); "
+        r"give each column one name",
+    ),
     "frame without a named feature": (
         dict(
             data=pd.DataFrame({0: [0.1, 0.3], 1: [0.2, 0.4], "label": [0, 1]}),

@@ -330,6 +330,20 @@ def test_a_model_spec_mapping_with_a_bad_key_is_one_line() -> None:
     assert message.startswith("model: name"), message
 
 
+def test_a_task_mapping_refused_as_a_whole_names_no_empty_key(tmp_path: Path) -> None:
+    """A task mapping refused by a check of the whole entry (its label column among its
+    features) read `task: : feature_columns: ...`: the empty key path printed as one."""
+    from harness.core.errors import SpecError
+
+    entry = {"name": "mine", "source": "x.csv", "modality": "tabular"}
+    with pytest.raises(SpecError) as err:
+        harness.evaluate(
+            linear_digits(), task={**entry, "feature_columns": ["label"]}, device="cpu"
+        )
+    message = str(err.value)
+    assert message.startswith("task: feature_columns: 'label' is the label column"), message
+
+
 def test_the_catalogue_task_is_compared_once_per_process(monkeypatch) -> None:
     """Every evaluate(task=<the catalogue's own Task>) reloaded the catalogue task and hashed it
     whole to compare: a loop over models on imagenet-val (50,000 streamed images) read every
@@ -410,3 +424,22 @@ def test_a_metric_name_asked_of_one_suite_is_told_the_call_with_that_suite() -> 
             result.metric("worst_group_acc", suite="fairness")
         assert "result.metric('worst_group_acc[group_by=g]', suite='fairness')" in str(err.value)
         assert result.metric("worst_group_acc[group_by=g]", suite="fairness").n == 60
+
+
+@pytest.mark.parametrize("kind", ["task", "data"])
+@pytest.mark.parametrize("as_path", [False, True])
+def test_a_files_path_is_told_how_to_become_a_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, as_path: bool
+) -> None:
+    """task='my.csv' listed the catalogue ("unknown task 'my.csv'; known tasks: adult, ...")
+    and data='my.csv' said it takes arrays or frames: neither told a user holding a file that a
+    task mapping with `source:` reads it (probe99)."""
+    (tmp_path / "my.csv").write_text("a,label\n0.1,0\n0.9,1\n")
+    monkeypatch.chdir(tmp_path)
+    given: object = Path("my.csv") if as_path else "my.csv"
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), device="cpu", **{kind: given})
+    message = str(err.value)
+    assert "\n" not in message, message
+    assert f"{kind}: 'my.csv' is a file" in message, message
+    assert "task={'name': 'my', 'source': 'my.csv', 'modality': ...}" in message, message
