@@ -31,10 +31,16 @@ class FolderListing:
     labels: np.ndarray
     class_names: tuple[str, ...]
     left_out: tuple[str, ...] = ()  # `<class>/<file>` of the files not read as images
+    # class folders holding no image: each still a class (its index shifts the later ones)
+    empty: tuple[str, ...] = ()
 
-    def with_classes(self, names: list[str] | None, where: str) -> FolderListing:
-        """Labels as indices into the declared class names (a folder holding some classes of a
-        larger label space keeps the right indices); unchanged when none are declared."""
+    def with_classes(
+        self, names: list[str] | None, where: str, *, from_spec: bool = True
+    ) -> FolderListing:
+        """Labels as indices into the class names (a folder holding some classes of a larger
+        label space keeps the right indices); unchanged when there are none. `from_spec`: the
+        names are the spec's `class_names`, which set every index (an empty class folder moves
+        none, so it is not noted); else the union of the splits' class folders."""
         if names is None or not self.class_names:
             return self
         declared = [class_name(n) for n in names]
@@ -45,22 +51,35 @@ class FolderListing:
                 f"({len(unknown)} folder(s) unknown); list every class folder name in class_names"
             )
         index = np.asarray([declared.index(c) for c in self.class_names], dtype=np.int64)
-        return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out)
+        empty = () if from_spec else self.empty
+        return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out, empty)
 
     def notes(self, where: str) -> tuple[str, ...]:
-        """A note counting the files left out, naming a few (none when every file is read)."""
-        if not self.left_out:
-            return ()
-        shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
-        held = "in its class folders" if self.class_names else "in it"
-        return (  # a caveat: the boards show it beside the numbers
-            caveat_note(
-                f"{where}: {len(self.left_out)} file(s) {held} are not read as images "
-                f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
-                f"only its {len(self.paths)} images are read; convert them to PNG or JPEG to "
-                "include them"
-            ),
-        )
+        """Caveats (the boards show them beside the numbers): the files left out, counted and a
+        few named; the class folders holding no image, with the class index each takes."""
+        out: list[str] = []
+        if self.left_out:
+            shown = ", ".join(self.left_out[:3]) + (", ..." if len(self.left_out) > 3 else "")
+            held = "in its class folders" if self.class_names else "in it"
+            out.append(
+                caveat_note(
+                    f"{where}: {len(self.left_out)} file(s) {held} are not read as images "
+                    f"(their suffix is not one of {', '.join(sorted(IMAGE_SUFFIXES))}): {shown}; "
+                    f"only its {len(self.paths)} images are read; convert them to PNG or JPEG "
+                    "to include them"
+                )
+            )
+        for name in self.empty:
+            index = self.class_names.index(name)
+            out.append(
+                caveat_note(
+                    f"{where}: class folder {name!r} holds no image, yet counts as class "
+                    f"{index} (classes are the sorted folder names), so every later class's "
+                    f"index counts it; remove the folder if the model was trained without that "
+                    "class, or declare class_names to fix the indices"
+                )
+            )
+        return tuple(out)
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:
@@ -68,7 +87,12 @@ def list_labeled(root: Path, where: str) -> FolderListing:
     left_out: list[str] = []
     listed = class_images(root, where, left_out)  # one listing per class folder
     listing = labeled_listing({folder.name: names for folder, names in listed.items()}, where)
-    return FolderListing(listing.paths, listing.labels, listing.class_names, tuple(left_out))
+    empty = tuple(
+        name
+        for name, (folder, names) in zip(listing.class_names, listed.items(), strict=True)
+        if not names
+    )
+    return FolderListing(listing.paths, listing.labels, listing.class_names, tuple(left_out), empty)
 
 
 def labeled_listing(by_class: Mapping[str, Sequence[str]], where: str) -> FolderListing:

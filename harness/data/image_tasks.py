@@ -152,7 +152,9 @@ def _folder_split(
             )
     where = f"task {spec.name!r}: {where} ({source.root})"
     listing = (
-        list_labeled(source.root, where).with_classes(classes or None, where)
+        list_labeled(source.root, where).with_classes(
+            classes or None, where, from_spec=spec.class_names is not None
+        )
         if source.labeled
         else list_unlabeled(source.root, where)
     )

@@ -127,3 +127,30 @@ def test_an_unlabeled_folder_counts_its_files_not_read_too(tmp_path: Path) -> No
     )
     notes = result.results["shift"].notes
     assert any("IMG_0002.HEIC" in n and "not read as images" in n for n in notes), notes
+
+
+def test_an_empty_class_folder_is_said_in_a_note_with_the_indices_it_shifts(
+    tmp_path: Path,
+) -> None:
+    """An empty class folder still counts as a class (as torchvision's ImageFolder counts it
+    with allow_empty): one sorting first ('0-unused') moved every other class one index up
+    without a word, so a model trained without it was scored against shifted labels (probe99).
+    The class stays (a test split may lack a class the training split has), and a note on every
+    job says so; declared class_names fix the indices, and then no note is needed."""
+    image_folder(tmp_path / "set", {"cat": 2, "dog": 2}, size=(2, 2))
+    (tmp_path / "set" / "0-unused").mkdir()
+    spec = TaskSpec.model_validate({"name": "t", "source": "set", "modality": "image"})
+    task = load_task(spec, base_dir=tmp_path)
+    assert list(task.class_names) == ["0-unused", "cat", "dog"]
+    (note,) = task.load_notes
+    assert "class folder '0-unused' holds no image" in note
+    assert "class 0" in note and "class_names" in note
+    declared = TaskSpec.model_validate(
+        {
+            "name": "t",
+            "source": "set",
+            "modality": "image",
+            "class_names": ["0-unused", "cat", "dog"],
+        }
+    )
+    assert load_task(declared, base_dir=tmp_path).load_notes == ()
