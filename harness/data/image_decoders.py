@@ -95,6 +95,9 @@ class EncodedImages:
     shape: tuple[int, int, int]  # C, H, W after the transform
     transform: ImageTransform
     root: str | None = None
+    # the first image, when grey and no `channels` were declared: every image is read grey
+    # because it is, so an image holding colour is refused rather than read grey (`_grey_only`)
+    grey_from: str = ""
 
     def describe(self) -> str:
         # each image scaled by its own full scale (255, 65535, 1): `pixels`
@@ -123,6 +126,8 @@ class EncodedImages:
         transform, and its full-scale value."""
         try:
             with Image.open(io.BytesIO(self._bytes(value))) as image:
+                if self.grey_from and image.mode not in GREY_MODES:
+                    self._grey_only(image, value, sample_id)
                 return pixels(image, self.mode)
         except DepthError as err:
             raise DatasetError(
@@ -133,6 +138,20 @@ class EncodedImages:
                 f"task {self.task!r}: image {self.where(value, sample_id)} cannot be decoded "
                 f"({decode_reason(err)}); remove or replace the file"
             ) from None
+
+    def _grey_only(self, image: Image.Image, value: Any, sample_id: str) -> None:
+        """Refuse an image holding colour (channels that differ) in a task read grey only
+        because its first image is grey: converting it would drop its colour without a word.
+        An RGB file of grey pixels converts exactly and passes."""
+        rgb = np.asarray(image.convert("RGB"))
+        if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():
+            return
+        raise DatasetError(
+            f"task {self.task!r}: image {self.where(value, sample_id)} is in colour (PIL mode "
+            f"{image.mode}), but the task reads its images grey because its first image "
+            f"{self.grey_from} is grey; declare channels: 3 to read every image in colour, or "
+            "channels: 1 to read them grey"
+        )
 
     def _check_unit(self, array: np.ndarray, value: Any, sample_id: str) -> None:
         """A float image's values lie in [0, 1] (its full scale)."""
@@ -415,7 +434,10 @@ def encoded_decoder(
     probe = EncodedImages(task=task, mode=mode, shape=(0, 0, 0), transform=transform, root=root)
     channels_, height, width = probe.to_array(probe.open(first, first_id)[0]).shape
     shape = (channels_, height, width)
-    return EncodedImages(task=task, mode=mode, shape=shape, transform=transform, root=root)
+    grey_from = probe.where(first, first_id) if channels is None and mode == "L" else ""
+    return EncodedImages(
+        task=task, mode=mode, shape=shape, transform=transform, root=root, grey_from=grey_from
+    )
 
 
 def array_layout(column: pa.ChunkedArray | pa.Array, task: str, where: str) -> ArrayLayout:
