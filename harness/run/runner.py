@@ -58,6 +58,7 @@ from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import (
     Failure,
+    Keyed,
     UnitResult,
     WorkUnit,
     build_adapter,
@@ -139,6 +140,7 @@ class _PendingJob:
     started: float
     shards: list[Shard] | None
     threads: int | None = None
+    keyed: Keyed | None = None  # checked by units that rebuild the model and task (Ray)
     tables: dict[int, SampleTable] = field(default_factory=dict)
     input_notes: list[str] = field(default_factory=list)  # the shards' (UnitResult.input_notes)
     done: bool = False
@@ -146,9 +148,13 @@ class _PendingJob:
 
     def units(self) -> list[WorkUnit]:
         if self.shards is None:
-            return [WorkUnit(index=self.index, job=self.job, threads=self.threads)]
+            return [
+                WorkUnit(index=self.index, job=self.job, threads=self.threads, keyed=self.keyed)
+            ]
         return [
-            WorkUnit(index=self.index, job=self.job, shard=s, threads=self.threads)
+            WorkUnit(
+                index=self.index, job=self.job, shard=s, threads=self.threads, keyed=self.keyed
+            )
             for s in self.shards
         ]
 
@@ -560,7 +566,17 @@ class Runner:
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, started, shards, threads.threads)
+            # a Ray worker rebuilds the model and task from their files: it checks they are still
+            # the ones keyed here (weights replaced since, another copy on its node)
+            keyed = None
+            if executor.kind == "ray":
+                keyed = Keyed(
+                    identity=facts.identity,
+                    description=facts.description,
+                    task_fingerprint=facts.task_summary.fingerprint,
+                    input_fingerprints=facts.input_fingerprints,
+                )
+            return _PendingJob(index, job, key, header, started, shards, threads.threads, keyed)
         except HarnessError as err:  # the store (disk full), the description
             return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except Exception as err:  # the runner is the one place that records per-job failures
