@@ -703,6 +703,15 @@ class Runner:
         try:
             suite = self.plan.suites[job.job.suite]
             task = self.task(job.job.task)  # loaded here once its worker read it within the limit
+            if task.fingerprint != job.header.task_summary.fingerprint:
+                # read here after the job ran (in its worker, under a time limit): an edit of
+                # the task's files in between would store the new file's group columns beside
+                # the predictions on the old rows, under the old data's key
+                raise HarnessError(
+                    f"task {task.name!r} changed during the run: its files as read now to store "
+                    f"job {job.job.label} are not those the job ran on; nothing was stored; "
+                    "rerun once its files stay the same"
+                )
             result = whole
             if job.shards is not None:
                 # the merge recomputes metrics (BLAS products among them) with the job's threads,
