@@ -814,3 +814,37 @@ def rule(x):
     z = (np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, 0] - 0.5) * 8
     return np.stack([-z, z], 1)
 """
+
+
+@pytest.mark.slow  # starts a local Ray cluster in a child `harness run` (make test-slow)
+def test_sigterm_to_the_whole_process_group_prints_only_the_runs_line(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`timeout 1h harness run ... --executor ray` (GNU timeout signals the whole group), or a
+    service manager stopping its control group, also reaches the Ray driver process: Ray's C++
+    handler printed its '*** SIGTERM received ... PC: @ ...' stack dump (6 lines) before the
+    run's one line."""
+    import subprocess
+
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    spec = write_spec(SLEEPY.format(pid_dir=pid_dir))
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(Path.cwd())}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(spec), "--out", str(tmp_path / "out")]
+        + ["--executor", "ray", "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not any(pid_dir.iterdir()) and time.monotonic() < deadline:  # a unit is running
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out
+    assert "SIGTERM received" not in out and "logging.cc" not in out, out
+    assert "error: run interrupted by SIGTERM" in out
