@@ -58,6 +58,7 @@ from harness.run.executors import Executor, make_executor
 from harness.run.executors.sharding import Shard, is_shardable, merge_result, plan_shards
 from harness.run.executors.work import (
     Failure,
+    Keyed,
     UnitResult,
     WorkUnit,
     build_adapter,
@@ -139,6 +140,7 @@ class _PendingJob:
     started: float
     shards: list[Shard] | None
     threads: int | None = None
+    keyed: Keyed | None = None  # checked by units that rebuild the model and task (Ray)
     tables: dict[int, SampleTable] = field(default_factory=dict)
     input_notes: list[str] = field(default_factory=list)  # the shards' (UnitResult.input_notes)
     done: bool = False
@@ -146,9 +148,13 @@ class _PendingJob:
 
     def units(self) -> list[WorkUnit]:
         if self.shards is None:
-            return [WorkUnit(index=self.index, job=self.job, threads=self.threads)]
+            return [
+                WorkUnit(index=self.index, job=self.job, threads=self.threads, keyed=self.keyed)
+            ]
         return [
-            WorkUnit(index=self.index, job=self.job, shard=s, threads=self.threads)
+            WorkUnit(
+                index=self.index, job=self.job, shard=s, threads=self.threads, keyed=self.keyed
+            )
             for s in self.shards
         ]
 
@@ -560,7 +566,17 @@ class Runner:
                     shards=self.execution.shards,
                     shard_size=self.execution.shard_size,
                 )
-            return _PendingJob(index, job, key, header, started, shards, threads.threads)
+            # a Ray worker rebuilds the model and task from their files: it checks they are still
+            # the ones keyed here (weights replaced since, another copy on its node)
+            keyed = None
+            if executor.kind == "ray":
+                keyed = Keyed(
+                    identity=facts.identity,
+                    description=facts.description,
+                    task_fingerprint=facts.task_summary.fingerprint,
+                    input_fingerprints=facts.input_fingerprints,
+                )
+            return _PendingJob(index, job, key, header, started, shards, threads.threads, keyed)
         except HarnessError as err:  # the store (disk full), the description
             return JobOutcome(job, JobStatus.FAILED, time.perf_counter() - started, str(err), key)
         except Exception as err:  # the runner is the one place that records per-job failures
@@ -687,6 +703,15 @@ class Runner:
         try:
             suite = self.plan.suites[job.job.suite]
             task = self.task(job.job.task)  # loaded here once its worker read it within the limit
+            if task.fingerprint != job.header.task_summary.fingerprint:
+                # read here after the job ran (in its worker, under a time limit): an edit of
+                # the task's files in between would store the new file's group columns beside
+                # the predictions on the old rows, under the old data's key
+                raise HarnessError(
+                    f"task {task.name!r} changed during the run: its files as read now to store "
+                    f"job {job.job.label} are not those the job ran on; nothing was stored; "
+                    "rerun once its files stay the same"
+                )
             result = whole
             if job.shards is not None:
                 # the merge recomputes metrics (BLAS products among them) with the job's threads,

@@ -89,3 +89,47 @@ def test_spec_error_names_the_timeout_key(write_spec: Callable[[str], Path]) -> 
 
     with pytest.raises(SpecError, match="timeout"):
         load_spec(write_spec(SPEC.format(timeout="0")))
+
+
+EDITING_MODEL = """\
+import numpy as np
+
+
+def make(data):
+    def predict(x):
+        with open(data) as f:  # the first batch: someone edits the task's file meanwhile
+            text = f.read()
+        if ",A," in text:
+            with open(data, "w") as f:
+                f.write(text.replace(",A,", ",Q,"))
+        z = (np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, 0] - 0.5) * 8
+        return np.stack([-z, z], 1)
+
+    return predict
+"""
+
+
+@pytest.mark.slow  # a job time limit forks a worker that imports torch (make test-slow)
+def test_task_data_edited_while_its_job_runs_in_a_worker_is_not_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a time limit the job reads the task in its worker, and the driver read the task's file
+    again to store the job: an edit in between stored the new file's group values beside the
+    predictions on the old rows (a group 'Q' the job never saw), under the old data's key."""
+    rows = [f"{i / 40:.3f},{'AB'[i % 2]},{int(i >= 20)}" for i in range(40)]
+    data = tmp_path / "g.csv"
+    data.write_text("a,g,label\n" + "\n".join(rows) + "\n")
+    (tmp_path / "p100_editing_model.py").write_text(EDITING_MODEL)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "name: edited\ndevice: cpu\nbootstrap_resamples: 0\nbatch_size: 8\ntimeout: 10m\n"
+        "tasks: [{name: t, modality: tabular, source: g.csv, group_columns: [g]}]\n"
+        "suites: {accuracy: {}}\nmodels:\n"
+        "  - {name: m, adapter: callable, callable: 'p100_editing_model:make', factory: true,\n"
+        f"     args: {{data: '{data}'}}, outputs: logits}}\n"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(spec), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "task 't' changed during the run" in err and "Traceback" not in err
+    assert not list(out.glob("runs/*/jobs/m--*"))

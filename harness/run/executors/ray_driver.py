@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -283,14 +284,27 @@ def driver_process_main(conn: Connection, path: list[str], payload: bytes) -> No
         with contextlib.suppress(OSError):  # the parent may be gone (Ctrl-C): nobody to tell
             conn.send(("error", str(err)))
         return
+    # ray.init put Ray's C++ handler on SIGTERM, which prints a stack dump of this process: a
+    # SIGTERM sent to the whole process group (GNU `timeout`, a service manager) reaches this
+    # child beside the parent, which says in one line that the run was interrupted
+    signal.signal(signal.SIGTERM, _stop_quietly)
     try:
         # the parent stops waiting for "started" on Ctrl-C: the send meets a closed pipe
         conn.send(("started", driver.session_dir()))
         _serve(conn, driver)
-    except (EOFError, OSError):
-        pass  # the parent is gone: stop
+    except (EOFError, OSError, _Stopped):
+        pass  # the parent is gone, or this process was told to stop: stop
     finally:
         driver.close()
+
+
+class _Stopped(Exception):
+    """SIGTERM reached the child driver process: it shuts its cluster down and ends quietly."""
+
+
+def _stop_quietly(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not interrupt the close
+    raise _Stopped
 
 
 def _serve(conn: Connection, driver: RayDriver) -> None:

@@ -45,14 +45,56 @@ def this_host() -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Keyed:
+    """What the driver keyed a job by: the model's identity and description, the task's
+    fingerprint and the suite's other inputs' prints. A unit that rebuilds the model and the task
+    elsewhere (a Ray worker) must build these same ones, or its numbers would be stored under a
+    key that is not theirs."""
+
+    identity: str
+    description: dict[str, Any]
+    task_fingerprint: str
+    input_fingerprints: dict[str, str]
+
+    def check(self, adapter: ModelAdapter, task: Task, suite: Suite, host: str) -> None:
+        """Raise a one-line error naming what the rebuilt model or data changed."""
+        where = f"as built on {host}" if host else "as built for this unit"
+        fix = "nothing was stored; rerun once its files stay the same on every node"
+        if adapter.identity() != self.identity:
+            now = adapter.describe()
+            keys = sorted(
+                k for k in {*now, *self.description} if now.get(k) != self.description.get(k)
+            )
+            what = f" ({', '.join(keys)} differ)" if keys else ""
+            raise HarnessError(
+                f"model {adapter.name!r} {where} is not the one the driver keyed this job "
+                f"by{what}: its files changed during the run, this node has other copies, or "
+                f"its factory builds another model each time (unseeded); {fix}"
+            )
+        inputs = {"its data": (task.fingerprint, self.task_fingerprint)}
+        now_inputs = suite.input_fingerprints(task)
+        for name in sorted({*now_inputs, *self.input_fingerprints}):
+            inputs[name] = (now_inputs.get(name, ""), self.input_fingerprints.get(name, ""))
+        changed = [name for name, (now, then) in inputs.items() if now != then]
+        if changed:
+            raise HarnessError(
+                f"task {task.name!r} {where} is not the data the driver keyed this job by "
+                f"({', '.join(changed)} changed): its files changed during the run, or this "
+                f"node has other copies; {fix}"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
 class WorkUnit:
     """Job number `index` in the plan (1-based), whole (shard None) or one shard of it, and the
-    CPU threads to run it with (None: leave torch's setting alone)."""
+    CPU threads to run it with (None: leave torch's setting alone). `keyed`: what the driver
+    keyed the job by, checked when the unit rebuilds the model and task (Ray)."""
 
     index: int
     job: Job
     shard: Shard | None = None
     threads: int | None = None
+    keyed: Keyed | None = None
 
     @property
     def label(self) -> str:
@@ -128,6 +170,8 @@ def _run_unit(
     host, pid = this_host(), os.getpid()
     try:
         adapter, task = adapter_and_task()
+        if unit.keyed is not None:
+            unit.keyed.check(adapter, task, suite, host)
         whole_notes: tuple[str, ...] = ()
         if unit.shard is not None:
             if unit.shard.index == 0:  # the note counts the whole task's texts, once per job

@@ -715,3 +715,136 @@ def test_a_ray_task_that_raises_outside_the_unit_says_why_in_one_line_in_process
     monkeypatch.setitem(sys.modules, "ray", InProcessRay(tmp_path))
     monkeypatch.setattr(ray_driver, "execute_remote", _skewed_execute_remote)
     _says_why_in_one_line(write_spec(SPEC), tmp_path)
+
+
+FACTORY_MODEL = """\
+import numpy as np
+
+
+def make(weights):
+    w = np.load(weights)
+    return lambda x: np.asarray(x, dtype=np.float64).reshape(len(x), -1) @ w
+"""
+
+
+class _FilesChangeBeforeTheWorker(InProcessRay):
+    """`InProcessRay` whose worker finds a file changed by `change()` (once) before its first
+    task runs: a trainer saved a new checkpoint after the driver keyed the job, someone edited
+    the data, or the node holds other copies of the files."""
+
+    def __init__(self, elsewhere: Path, change: Callable[[], object]) -> None:
+        super().__init__(elsewhere)
+        self.change: Callable[[], object] | None = change
+
+    def get(self, ref: _Ref) -> object:
+        if self.change is not None:
+            self.change()
+            self.change = None
+        return super().get(ref)
+
+
+def test_a_model_whose_weights_change_before_the_worker_builds_it_is_not_stored(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ray worker rebuilds the model from its files: weights replaced after the driver keyed
+    the job (or another copy on the worker's node) gave the new weights' numbers under the old
+    weights' key, and the result cache then served them to a run of the old weights (a local
+    rerun with the old weights: top-1 0.858 alone, at or below chance from the cache). The unit
+    must refuse, naming the model and what differs; nothing is stored under the old key."""
+    import numpy as np
+
+    from harness.core.user_code import user_code
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "w.npy", rng.normal(size=(64, 10)))
+    spec = write_spec(
+        "name: swapped\ndevice: cpu\nlimit: 40\nbootstrap_resamples: 0\n"
+        "tasks: [digits]\nsuites: {accuracy: {}}\nmodels:\n"
+        "  - {name: ckpt, adapter: callable, callable: 'p100_factory_model:make', factory: true, "
+        f"args: {{weights: '{tmp_path / 'w.npy'}'}}, outputs: logits, input_format: numpy}}\n",
+        name="swapped100.yaml",
+    )
+    (spec.parent / "p100_factory_model.py").write_text(FACTORY_MODEL)
+    new = rng.normal(size=(64, 10))
+    fake = _FilesChangeBeforeTheWorker(tmp_path, lambda: np.save(tmp_path / "w.npy", new))
+    with user_code(spec.parent):
+        monkeypatch.setitem(sys.modules, "ray", fake)
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray", shards=2))
+    assert outcome.exit_code == 1
+    (failed,) = outcome.failed
+    assert "model 'ckpt'" in failed.message and "args_files_sha256" in failed.message
+    assert "\n" not in failed.message
+    assert not list((tmp_path / "ray").glob("runs/*/jobs/ckpt--*"))
+
+
+def test_task_data_edited_before_the_worker_loads_it_is_not_stored(
+    write_spec: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same for a task's file: a CSV edited after the driver keyed the job gave a Ray
+    worker's numbers on the new rows under the old rows' key."""
+    rows = [f"{i / 40:.3f},{i % 2}" for i in range(40)]
+    data = tmp_path / "d.csv"
+    data.write_text("a,label\n" + "\n".join(rows) + "\n")
+    spec = write_spec(
+        "name: edited\ndevice: cpu\nbootstrap_resamples: 0\nbatch_size: 8\n"
+        f"tasks: [{{name: t, modality: tabular, source: '{data}'}}]\n"
+        "suites: {accuracy: {}}\nmodels:\n"
+        "  - {name: m, adapter: callable, callable: 'p100_rule_model:rule', outputs: logits}\n",
+        name="edited100.yaml",
+    )
+    (spec.parent / "p100_rule_model.py").write_text(RULE_MODEL)
+    edit = "a,label\n" + "\n".join(r[:-1] + str(1 - int(r[-1])) for r in rows) + "\n"
+    fake = _FilesChangeBeforeTheWorker(tmp_path, lambda: data.write_text(edit))
+    from harness.core.user_code import user_code
+
+    with user_code(spec.parent):
+        monkeypatch.setitem(sys.modules, "ray", fake)
+        outcome = ray_run(spec, tmp_path / "ray", ExecutionSpec(executor="ray"))
+    assert outcome.exit_code == 1
+    (failed,) = outcome.failed
+    assert "task 't'" in failed.message and "its data changed" in failed.message
+    assert not list((tmp_path / "ray").glob("runs/*/jobs/m--*"))
+
+
+RULE_MODEL = """\
+import numpy as np
+
+
+def rule(x):
+    z = (np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, 0] - 0.5) * 8
+    return np.stack([-z, z], 1)
+"""
+
+
+@pytest.mark.slow  # starts a local Ray cluster in a child `harness run` (make test-slow)
+def test_sigterm_to_the_whole_process_group_prints_only_the_runs_line(
+    write_spec: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`timeout 1h harness run ... --executor ray` (GNU timeout signals the whole group), or a
+    service manager stopping its control group, also reaches the Ray driver process: Ray's C++
+    handler printed its '*** SIGTERM received ... PC: @ ...' stack dump (6 lines) before the
+    run's one line."""
+    import subprocess
+
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    spec = write_spec(SLEEPY.format(pid_dir=pid_dir))
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": str(Path.cwd())}
+    env.pop("RAY_ADDRESS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(spec), "--out", str(tmp_path / "out")]
+        + ["--executor", "ray", "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not any(pid_dir.iterdir()) and time.monotonic() < deadline:  # a unit is running
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out
+    assert "SIGTERM received" not in out and "logging.cc" not in out, out
+    assert "error: run interrupted by SIGTERM" in out
