@@ -114,8 +114,9 @@ def _probe(folder: Path, path: Path, what: str) -> None:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".harness-probe-", dir=folder))
     except OSError as err:
+        target = "" if folder.absolute() == path.absolute() else f" (for {path})"
         raise PathArgumentError(
-            f"{what}: cannot write in {folder} (for {path}): {os_reason(err)}"
+            f"{what}: cannot write in {folder}{target}: {os_reason(err)}"
         ) from None
 
 

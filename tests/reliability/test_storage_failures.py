@@ -119,3 +119,24 @@ def test_a_runs_or_run_folder_as_out_is_refused_naming_the_results_folder(
             and f"pass the results folder{' that holds it' if wrong == run else ''} ({out})" in line
         )
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_a_folder_that_cannot_be_written_in_is_named_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out X` on a read-only X said `cannot write in X (for X)`, naming the folder twice
+    (probe100); a missing folder under a read-only one still names both."""
+    import tempfile
+
+    from harness.cli.paths import PathArgumentError, output_folder
+
+    def erofs(*args: object, **kwargs: object) -> str:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", erofs)
+    with pytest.raises(PathArgumentError) as err:
+        output_folder(tmp_path, "--out", create=False)
+    assert str(err.value) == f"--out: cannot write in {tmp_path}: Read-only file system"
+    with pytest.raises(PathArgumentError) as err:
+        output_folder(tmp_path / "new", "--out", create=False)
+    assert f"cannot write in {tmp_path} (for {tmp_path / 'new'})" in str(err.value)
