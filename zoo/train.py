@@ -204,11 +204,16 @@ def pgd_linf(
     step_size: float | None = None,
     random_start: bool = True,
     generator: torch.Generator | None = None,
+    start: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """L-inf PGD on the cross-entropy (Madry et al.), inputs clipped to [0, 1]."""
+    """L-inf PGD on the cross-entropy (Madry et al.), inputs clipped to [0, 1]. `start`, an
+    earlier call's result on the same `x`, continues that attack (no random start): 40 steps and
+    then 60 from there, with the same `step_size`, are 100 steps, bit for bit."""
     step = 2.5 * eps / steps if step_size is None else step_size
     x = x.detach()
-    if random_start:
+    if start is not None:
+        adv = start.detach().clone()
+    elif random_start:
         noise = torch.rand(x.shape, generator=generator, dtype=x.dtype) * 2 - 1
         adv = (x + eps * noise).clamp(0.0, 1.0)
     else:
