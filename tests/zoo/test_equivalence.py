@@ -204,3 +204,62 @@ def test_missing_training_data_is_not_checked(
     monkeypatch.setattr(zoo_train, "task_arrays", missing)
     assert zoo_train.train_one("mnist-cnn", check=True, evaluate_it=False) == NOT_CHECKED
     assert "mnist-cnn        isa=avx512 NOT CHECKED: cannot load" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # three trainings of diabetes-mlp, about 15 s
+@pytest.mark.parametrize(
+    ("change", "equivalent"),
+    [({}, True), ({"epochs": 59}, False), ({"lr": 2e-3}, False), ({"seed": 20240608}, False)],
+)
+def test_a_recipe_change_that_matters_is_different(
+    change: dict[str, object], equivalent: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrained in this process (kernels unpinned: this CPU's default instruction set), the
+    unchanged recipe is EQUIVALENT to the committed diabetes-mlp, one epoch fewer, a doubled
+    learning rate or another seed are not, though one epoch fewer changes no prediction: only the
+    weight bound sees it (zoo/README.md)."""
+    name = "diabetes-mlp"
+    recipe = dataclasses.replace(zoo_train.RECIPES[name], **change)  # type: ignore[arg-type]
+    monkeypatch.setitem(zoo_train.RECIPES, name, recipe)
+    comparison = compare(name, zoo_train.train(name), load_committed(name))
+    assert (comparison.problems(tolerance(name)) == []) is equivalent, comparison.text()
+
+
+def _committed_text_model() -> tuple[object, object]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from harness.zoo import WEIGHTS_DIR
+
+    folder = WEIGHTS_DIR / "rt-bert"
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+def test_the_text_check_compares_instead_of_hashing_on_another_vendors_cpu(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("transformers")
+    from harness.zoo import train_text
+
+    model, tokenizer = _committed_text_model()
+    with torch.no_grad():
+        for p in model.parameters():  # type: ignore[attr-defined]
+            p.mul_(1 + 1e-6)  # a rounding-sized drift: another hash, the same network
+    texts = train_text.rotten_tomatoes_texts("test")
+    monkeypatch.setattr(  # 300 test snippets are enough here
+        train_text, "rotten_tomatoes_texts", lambda split: (texts[0][:300], texts[1][:300])
+    )
+    monkeypatch.setattr(train_text, "train", lambda: (model, tokenizer))
+    monkeypatch.setattr(train_text, "cpu_vendor", lambda: "GenuineIntel")
+    assert train_text.main(["--check"]) == 0
+    out = capsys.readouterr().out
+    assert "rt-bert EQUIVALENT (hash differs on this GenuineIntel CPU" in out, out
+    assert "agreement 1.0000" in out
+    with torch.no_grad():
+        for p in model.parameters():  # type: ignore[attr-defined]
+            p.mul_(1.5)
+    assert train_text.main(["--check"]) == 1
+    assert "rt-bert DIFFERENT" in capsys.readouterr().out
+    monkeypatch.setattr(train_text, "cpu_vendor", lambda: "AuthenticAMD")  # hashes decide there
+    assert train_text.main(["--check"]) == 1
+    assert "[MISMATCH for ['rt-bert/model.safetensors'" in capsys.readouterr().out
