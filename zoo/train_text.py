@@ -5,7 +5,9 @@
 thread, deterministic algorithms): it writes the model folder `zoo/weights/rt-bert/`
 (`save_pretrained` of the model and the tokenizer; `config.json` without the transformers version,
 so the bytes do not depend on it) and the folder's file hashes into `zoo/weights/SHA256SUMS`, then
-prints test accuracy. `--check` retrains into a temporary folder and compares the hashes.
+prints test accuracy. `--check` retrains into a temporary folder and compares the hashes; on a CPU
+of another vendor than the one that made them (`HASHES_CPU_VENDOR`) it compares the retrained model
+with the committed one on the test split instead (`compare_committed`): EQUIVALENT or DIFFERENT.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ here retrains a zoo model (the slow tests in test_zoo.py do)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -170,6 +171,24 @@ def test_a_changed_network_on_another_vendors_cpu_is_different(
     code = zoo_train.train_one("diabetes-logreg", check=True, evaluate_it=False)
     out = capsys.readouterr().out
     assert code == DIFFERENT and " DIFFERENT (hash differs on this CPU" in out, out
+
+
+def test_a_changed_committed_file_is_a_failure_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    from harness.zoo import WEIGHTS_DIR
+
+    _fake_training(monkeypatch, "GenuineIntel", _perturbed("diabetes-logreg", 1e-6))
+    weights = tmp_path / "weights"
+    shutil.copytree(WEIGHTS_DIR, weights, ignore=shutil.ignore_patterns("rt-bert"))
+    (weights / "diabetes-logreg.safetensors").write_bytes(b"not the committed file")
+    monkeypatch.setattr(zoo_train, "WEIGHTS_DIR", weights)
+    assert zoo_train.train_one("diabetes-logreg", check=True, evaluate_it=False) == MISMATCH
+    out = capsys.readouterr().out
+    assert "diabetes-logreg  isa=avx2 NOT COMPARED: zoo model 'diabetes-logreg':" in out
+    assert "does not match SHA256SUMS" in out
 
 
 def test_on_the_hash_vendors_cpu_the_hash_decides(
