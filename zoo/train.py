@@ -410,14 +410,16 @@ class Tolerance:
 # Xeon (AVX-512), whose kernels round differently from the AMD EPYC that made the committed
 # weights: rounding alone. Training damps it where the loss is smooth and the models converge
 # (1e-7), and amplifies it where it is not: PGD's grad.sign() turns a 1e-7 difference into a
-# whole step, so the adversarially trained models follow another path (6e-2), and so do the
-# longer mnist trainings (1e-2). Measured (2026-12-01) with /work/findings/zoo99.md's commands.
+# whole step, so the adversarially trained models follow another path (6e-2 and 4e-1: for
+# mnist-cnn-adv about as far as another seed, 1.4, so its weight bound says nothing), and so do
+# the longer mnist trainings (1e-2). Measured 2026-12-01
+# (`--check --no-eval`, torch 2.13; zoo/README.md).
 ROUNDING_DRIFT: dict[str, float] = {
     "digits-mlp": 1.8e-7,
     "digits-cnn": 5.2e-4,
     "digits-cnn-adv": 6.2e-2,
     "mnist-cnn": 1.6e-2,
-    "mnist-cnn-adv": 6e-2,
+    "mnist-cnn-adv": 4.0e-1,
     "mnist-seen-cnn": 8.3e-3,
     "diabetes-logreg": 5.6e-7,
     "diabetes-mlp": 8.2e-8,
@@ -432,8 +434,8 @@ MIN_WEIGHT_DIFF = 1e-5
 
 def tolerance(name: str) -> Tolerance:
     """The equivalence tolerance of a zoo model: predictions the same on at least 99% of the test
-    samples (rounding changed none of any model's here; a doubled learning rate changed 4% of
-    diabetes-mlp's), the paired 95% interval of the accuracy difference inside +-5 points, each
+    samples (rounding changed 4 of mnist-cnn-adv's 1,000 and none of the other models' here; a
+    doubled learning rate changed 4% of diabetes-mlp's), the paired 95% interval of the accuracy difference inside +-5 points, each
     robust accuracy within 3 points, the weights within DRIFT_FACTOR times the rounding drift."""
     drift = max(MIN_WEIGHT_DIFF, DRIFT_FACTOR * ROUNDING_DRIFT[name])
     return Tolerance(min_agreement=0.99, acc_margin=0.05, max_weight_diff=drift, robust_margin=0.03)
