@@ -600,7 +600,12 @@ def hashes_reproducible(name: str) -> str | None:
     if not cpu_has(isa):
         return f"trained with {isa} kernels, which this CPU lacks"
     vendor = cpu_vendor()
-    if vendor not in (None, HASHES_CPU_VENDOR):
+    if vendor is None:  # no /proc/cpuinfo (macOS, Windows): not known to be the hashes' vendor
+        return (
+            f"the committed hashes were made on an AMD EPYC (vendor {HASHES_CPU_VENDOR}), and "
+            "this CPU's vendor cannot be read here (no /proc/cpuinfo)"
+        )
+    if vendor != HASHES_CPU_VENDOR:
         return (
             f"the committed hashes were made on an AMD EPYC (vendor {HASHES_CPU_VENDOR}), "
             f"and MKL and oneDNN round differently on this {vendor} CPU"

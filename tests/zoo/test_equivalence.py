@@ -282,3 +282,16 @@ def test_the_text_check_compares_instead_of_hashing_on_another_vendors_cpu(
     monkeypatch.setattr(train_text, "cpu_vendor", lambda: "AuthenticAMD")  # hashes decide there
     assert train_text.main(["--check"]) == 1
     assert "[MISMATCH for ['rt-bert/model.safetensors'" in capsys.readouterr().out
+
+
+def test_a_cpu_whose_vendor_cannot_be_read_compares_instead_of_hashing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without /proc/cpuinfo (macOS, Windows) the vendor is unknown: the check compared hashes
+    there as if on the AMD CPU that made them, and every model read MISMATCH (review99)."""
+    _fake_training(monkeypatch, "GenuineIntel", _perturbed("diabetes-logreg", 1e-6))
+    monkeypatch.setattr(zoo_train, "cpu_vendor", lambda: None)
+    code = zoo_train.train_one("diabetes-logreg", check=True, evaluate_it=False)
+    out = capsys.readouterr().out
+    assert code == EQUIVALENT, out
+    assert "vendor cannot be read here" in out
