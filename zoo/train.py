@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -438,12 +439,22 @@ MIN_WEIGHT_DIFF = 1e-5
 
 
 def tolerance(name: str) -> Tolerance:
-    """The equivalence tolerance of a zoo model: predictions the same on at least 99% of the test
-    samples (rounding changed 4 of mnist-cnn-adv's 1,000 and none of the other models' here; a
-    doubled learning rate changed 4% of diabetes-mlp's), the paired 95% interval of the accuracy difference inside +-5 points, each
-    robust accuracy within 3 points, the weights within DRIFT_FACTOR times the rounding drift."""
-    drift = max(MIN_WEIGHT_DIFF, DRIFT_FACTOR * ROUNDING_DRIFT[name])
-    return Tolerance(min_agreement=0.99, acc_margin=0.05, max_weight_diff=drift, robust_margin=0.03)
+    """The equivalence tolerance of a zoo model (`drift_tolerance` of its rounding drift)."""
+    return drift_tolerance(ROUNDING_DRIFT[name])
+
+
+def drift_tolerance(drift: float, robust_margin: float = 0.03) -> Tolerance:
+    """Predictions the same on at least 99% of the test samples (rounding changed 4 of
+    mnist-cnn-adv's 1,000 and none of the other models' here; a doubled learning rate changed 4%
+    of diabetes-mlp's), the paired 95% interval of the accuracy difference inside +-5 points,
+    each robust accuracy within `robust_margin`, the weights within DRIFT_FACTOR times `drift`
+    (the model's measured rounding drift; at least MIN_WEIGHT_DIFF)."""
+    return Tolerance(
+        min_agreement=0.99,
+        acc_margin=0.05,
+        max_weight_diff=max(MIN_WEIGHT_DIFF, DRIFT_FACTOR * drift),
+        robust_margin=robust_margin,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -511,25 +522,40 @@ def compare(
     with single_thread(), torch.no_grad():
         pred = with_normalize(name, network).eval()(x).argmax(1)
         pred_c = with_normalize(name, committed).eval()(x).argmax(1)
-    right, right_c = pred == y, pred_c == y
-    only_r, only_c = int((right & ~right_c).sum()), int((right_c & ~right).sum())
-    interval = mcnemar_difference(only_r, only_c, len(y)) or (-1.0, 1.0)
-    w = torch.cat([p.detach().flatten().double() for p in network.state_dict().values()])
-    wc = torch.cat([p.detach().flatten().double() for p in committed.state_dict().values()])
     robust: dict[str, tuple[float, float]] = {}
     if evaluate_it:
         got, base = evaluate(name, network), evaluate(name, committed)
         robust = {k: (got[k], base[k]) for k in got if k != "test_acc"}
+    return paired_comparison(
+        pred.numpy(), pred_c.numpy(), y.numpy(), network, committed, robust=robust
+    )
+
+
+def paired_comparison(
+    pred: np.ndarray,
+    pred_c: np.ndarray,
+    labels: np.ndarray,
+    network: nn.Module,
+    committed: nn.Module,
+    *,
+    robust: dict[str, tuple[float, float]] | None = None,
+) -> Comparison:
+    """The `Comparison` of a retrained network's test predictions with the committed one's on
+    the same samples, and of their weights (infinitely far when their shapes differ)."""
+    right, right_c = pred == labels, pred_c == labels
+    only_r, only_c = int((right & ~right_c).sum()), int((right_c & ~right).sum())
+    w = torch.cat([p.detach().flatten().double() for p in network.state_dict().values()])
+    wc = torch.cat([p.detach().flatten().double() for p in committed.state_dict().values()])
     return Comparison(
-        n=len(y),
-        acc=float(right.double().mean()),
-        committed_acc=float(right_c.double().mean()),
+        n=len(labels),
+        acc=float(right.mean()),
+        committed_acc=float(right_c.mean()),
         only_retrained=only_r,
         only_committed=only_c,
-        agreement=float((pred == pred_c).double().mean()),
-        interval=interval,
-        weight_diff=float((w - wc).norm() / wc.norm()),
-        robust=robust,
+        agreement=float((pred == pred_c).mean()),
+        interval=mcnemar_difference(only_r, only_c, len(labels)) or (-1.0, 1.0),
+        weight_diff=float((w - wc).norm() / wc.norm()) if w.shape == wc.shape else math.inf,
+        robust=robust or {},
     )
 
 
@@ -599,6 +625,12 @@ def hashes_reproducible(name: str) -> str | None:
     isa = RECIPES[name].isa
     if not cpu_has(isa):
         return f"trained with {isa} kernels, which this CPU lacks"
+    return other_vendor()
+
+
+def other_vendor() -> str | None:
+    """None on a CPU of the vendor the committed hashes were made on, else why its kernels
+    cannot reproduce them (another vendor, or one that cannot be read)."""
     vendor = cpu_vendor()
     if vendor is None:  # no /proc/cpuinfo (macOS, Windows): not known to be the hashes' vendor
         return (

@@ -6,8 +6,9 @@ thread, deterministic algorithms): it writes the model folder `zoo/weights/rt-be
 (`save_pretrained` of the model and the tokenizer; `config.json` without the transformers version,
 so the bytes do not depend on it) and the folder's file hashes into `zoo/weights/SHA256SUMS`, then
 prints test accuracy. `--check` retrains into a temporary folder and compares the hashes; on a CPU
-of another vendor than the one that made them (`HASHES_CPU_VENDOR`) it compares the retrained model
-with the committed one on the test split instead (`compare_committed`): EQUIVALENT or DIFFERENT.
+of another vendor than the one that made them, or whose vendor cannot be read (`other_vendor`),
+it compares the retrained model with the committed one on the test split instead
+(`compare_committed`): EQUIVALENT or DIFFERENT.
 """
 
 from __future__ import annotations
@@ -27,16 +28,13 @@ import torch
 from torch.nn import functional as F
 
 from harness.data.text_tasks import RT_CLASSES, rotten_tomatoes_texts
-from harness.stats.intervals import mcnemar_difference
 from harness.zoo import SHA256SUMS, WEIGHTS_DIR, read_sha256sums
 from harness.zoo.train import (
-    DRIFT_FACTOR,
-    HASHES_CPU_VENDOR,
-    MIN_WEIGHT_DIFF,
     SEED,
     Comparison,
-    Tolerance,
-    cpu_vendor,
+    drift_tolerance,
+    other_vendor,
+    paired_comparison,
     single_thread,
     write_atomic,
 )
@@ -183,32 +181,7 @@ def compare_committed(model: Any, tokenizer: Any) -> Comparison:
     committed_tok = AutoTokenizer.from_pretrained(folder)
     _, labels = rotten_tomatoes_texts("test")
     pred, pred_c = predictions(model, tokenizer), predictions(committed, committed_tok)
-    right, right_c = pred == labels, pred_c == labels
-    only_r, only_c = int((right & ~right_c).sum()), int((right_c & ~right).sum())
-    w = torch.cat([p.detach().flatten().double() for p in model.state_dict().values()])
-    wc = torch.cat([p.detach().flatten().double() for p in committed.state_dict().values()])
-    same_shape = w.shape == wc.shape
-    return Comparison(
-        n=len(labels),
-        acc=float(right.mean()),
-        committed_acc=float(right_c.mean()),
-        only_retrained=only_r,
-        only_committed=only_c,
-        agreement=float((pred == pred_c).mean()),
-        interval=mcnemar_difference(only_r, only_c, len(labels)) or (-1.0, 1.0),
-        weight_diff=float((w - wc).norm() / wc.norm()) if same_shape else float("inf"),
-        robust={},
-    )
-
-
-def text_tolerance() -> Tolerance:
-    """`harness.zoo.train.tolerance` for rt-bert: the same agreement, accuracy and weight rules."""
-    return Tolerance(
-        min_agreement=0.99,
-        acc_margin=0.05,
-        max_weight_diff=max(MIN_WEIGHT_DIFF, DRIFT_FACTOR * ROUNDING_DRIFT),
-        robust_margin=0.0,
-    )
+    return paired_comparison(pred, pred_c, labels, model, committed)
 
 
 def portable(folder: Path) -> None:
@@ -268,17 +241,17 @@ def main(argv: list[str] | None = None) -> int:
             hashes = save(model, tokenizer, Path(tmp) / TEXT_MODEL)
         bad = [f for f, h in hashes.items() if committed.get(f) != h]
         status = "all match" if not bad else f"MISMATCH for {bad}"
-        vendor = cpu_vendor()
-        if bad and vendor not in (None, HASHES_CPU_VENDOR):
+        unreproducible = other_vendor()
+        if bad and unreproducible is not None:
             # another vendor's kernels round differently: compare with the committed model
             comparison = compare_committed(model, tokenizer)
-            why = comparison.problems(text_tolerance())
+            why = comparison.problems(drift_tolerance(ROUNDING_DRIFT, robust_margin=0.0))
             verdict = "DIFFERENT" if why else "EQUIVALENT"
             print(
-                f"{TEXT_MODEL} {verdict} (hash differs on this {vendor} CPU for {bad}: "
+                f"{TEXT_MODEL} {verdict} (hash differs on this CPU for {bad}: "
                 f"{comparison.text()}"
                 + (f"; {'; '.join(why)}" if why else "")
-                + f"; train_s={t_train:.1f})"
+                + f"; train_s={t_train:.1f}) [{unreproducible}]"
             )
             return 1 if why else 0
     else:
