@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import inspect
 import os
+import re
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -370,11 +371,10 @@ def _read_train(
     try:
         return read_data(options.train, options.columns, named or None, class_names)
     except InMemoryDataError as err:
-        text = (
-            str(err)
-            .removeprefix("data: ")
-            .replace("not a column of data", "not a column of train")
-            .replace("data=", "train=")  # the way out: 'pass ... apart: data=(x, y)'
+        # the reader names its argument `data`; the ways out it gives ('data=(x, y)',
+        # 'data.columns = ...') are about train here
+        text = re.sub(r"\bdata(?==|\.columns)", "train", str(err).removeprefix("data: ")).replace(
+            "not a column of data", "not a column of train"
         )
         raise InMemoryDataError(f"train: {text}") from None
 

@@ -105,6 +105,22 @@ def test_a_training_splits_groups_give_the_fairness_suite_its_coverage() -> None
         harness.evaluate(model, data=frame, train=train[["a", "label"]], groups=["sex"], **FAST)
 
 
+def test_a_training_frame_with_two_level_columns_is_told_to_rename_train_columns() -> None:
+    frame = pd.DataFrame({"a": [0.1, 0.3, 0.5, 0.7], "label": [0, 1, 0, 1]})
+    train = frame.copy()
+    train.columns = pd.MultiIndex.from_tuples([("x", "a"), ("label", "")])
+
+    def model(x: np.ndarray) -> np.ndarray:
+        return np.stack([x[:, 0], -x[:, 0]], axis=1)
+
+    with pytest.raises(HarnessError) as info:
+        harness.evaluate(model, data=frame, train=train, **FAST)
+    said = str(info.value)
+    assert said.startswith("train: the frame's columns have 2 levels"), said
+    assert "train.columns = ['_'.join(map(str, c)).strip('_') for c in train.columns]" in said
+    assert "data" not in said, said
+
+
 @pytest.mark.parametrize(
     ("train", "message"),
     [
