@@ -434,7 +434,13 @@ def _refuse_label_as_input(spec: TaskSpec) -> None:
 def _refuse_empty_lists(spec: TaskSpec) -> None:
     """Lists the spec alone shows cannot describe the task (each refused by the run, job by
     job, while `harness validate` called the spec valid): a one-hot or ordinal list without an
-    entry (every cell then unlisted), one class name, a class count its names contradict."""
+    entry (every cell then unlisted), one class name, a class count its names contradict; and
+    a feature list without an entry, which read as every column (as if the key were absent)."""
+    if spec.feature_columns is not None and not spec.feature_columns:
+        raise ValueError(
+            "feature_columns lists no column; list the model's input columns, or leave "
+            "feature_columns out for every column except the label, id and group columns"
+        )
     for key, values in [*spec.one_hot.items(), *spec.ordinal.items()]:
         if values is not None and not values:
             if key in spec.one_hot:

@@ -264,6 +264,15 @@ def test_lists_that_cannot_describe_a_task_are_refused_by_the_spec_check(
         TaskSpec.model_validate({"name": "t", "source": "x", "modality": "tabular", **keys})
 
 
+def test_an_empty_feature_list_is_refused_not_read_as_every_column() -> None:
+    """`feature_columns: []` ran the model on every column but the label, id and group
+    columns, as if the key were absent, while harness.evaluate refuses an empty list."""
+    with pytest.raises(ValidationError, match=r"feature_columns lists no column; list the model"):
+        TaskSpec.model_validate(
+            {"name": "t", "source": "x.csv", "modality": "tabular", "feature_columns": []}
+        )
+
+
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
