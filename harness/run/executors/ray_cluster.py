@@ -159,6 +159,29 @@ def local_system_config() -> dict[str, Any]:
     return {"worker_niceness": 0}
 
 
+class _DefaultTokenNotice(logging.Filter):
+    """Drops Ray's notice that it enabled token authentication by default for a new local
+    cluster (a WARNING above every run, about a default, not a problem); its other messages
+    (authentication disabled, a token missing or invalid) pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled for this")
+
+
+_TOKEN_SETUP_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+@contextlib.contextmanager
+def _default_token_notice_dropped() -> Iterator[None]:
+    notice = _DefaultTokenNotice()
+    logger = logging.getLogger(_TOKEN_SETUP_LOGGER)
+    logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        logger.removeFilter(notice)
+
+
 def connect(ray: Any, execution: ExecutionSpec) -> str:
     """`ray.init` for this run's cluster (checked first); returns where it came from."""
     address, source = cluster_address(execution)
@@ -167,12 +190,13 @@ def connect(ray: Any, execution: ExecutionSpec) -> str:
         check_cluster(ray, address, source)
     try:
         if address is None:  # "local": never the cluster a `ray start` left behind
-            ray.init(
-                address="local",
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-                _system_config=local_system_config(),
-            )
+            with _default_token_notice_dropped():
+                ray.init(
+                    address="local",
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                    _system_config=local_system_config(),
+                )
         else:
             ray.init(address=address, logging_level=logging.WARNING)
     except Exception as err:  # Ray's own errors (ConnectionError, RuntimeError...): one line

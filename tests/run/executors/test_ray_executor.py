@@ -331,6 +331,35 @@ def _asks_for_niceness_0(monkeypatch: pytest.MonkeyPatch) -> None:
     assert local_system_config() == {"worker_niceness": 0}  # ray.init added to its own copy
 
 
+def test_a_local_cluster_does_not_print_rays_token_default_notice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ray 2.5x logs 'Token authentication is enabled for this Ray cluster' on every local
+    cluster started without RAY_AUTH_MODE: a WARNING line above every `--executor ray` run for
+    the default it chose. The notice that token authentication is disabled still shows."""
+    import logging
+
+    from harness.run.executors.ray_cluster import connect
+
+    said = logging.getLogger("ray._private.authentication.authentication_token_setup")
+
+    class FakeRay:
+        def init(self, **kwargs: object) -> None:
+            said.warning("Token authentication is enabled for this Ray cluster. Set ...")
+            said.warning("Token authentication is disabled for this Ray cluster. Anyone ...")
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    handler = logging.StreamHandler()
+    said.addHandler(handler)  # Ray's own logging handler prints to stderr as this one does
+    try:
+        connect(FakeRay(), ExecutionSpec(executor="ray"))
+    finally:
+        said.removeHandler(handler)
+    printed = capsys.readouterr().err
+    assert "is enabled" not in printed
+    assert "is disabled for this Ray cluster" in printed
+
+
 @pytest.mark.parametrize(
     ("resources", "device", "says"),
     [
