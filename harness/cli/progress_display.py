@@ -92,6 +92,7 @@ class ProgressDisplay:
         self._last = 0.0  # when the last progress line (plain) or redraw (live) was written
         self._started = 0.0
         self._line = ""  # the live line on screen ("" when none)
+        self._running: dict[int, str] = {}  # concurrent: submitted jobs' lines not yet ended
 
     def events(self) -> RunEvents:
         return RunEvents(
@@ -143,7 +144,8 @@ class ProgressDisplay:
     def started(self, i: int, total: int, job: Job) -> None:
         self._started = self._last = self.clock()
         if self.concurrent:
-            self._write(self._fit(f"[{i}/{total}] {job.label} submitted") + "\n")
+            self._running[i] = f"[{i}/{total}] {job.label}"
+            self._write(self._fit(f"{self._running[i]} submitted") + "\n")
         elif self.live:
             self._status(f"[{i}/{total}] {job.label} …")
         else:
@@ -168,6 +170,7 @@ class ProgressDisplay:
     def finished(self, i: int, total: int, o: JobOutcome) -> None:
         tail = outcome_text(o)
         self._line = ""
+        self._running.pop(i, None)
         if o.status == "skipped":
             first = self._reasons.setdefault(o.message, f"[{i}/{total}]")
             if first != f"[{i}/{total}]":
@@ -184,7 +187,11 @@ class ProgressDisplay:
     def stopped(self, tail: str) -> None:
         """The run stopped inside a job (a signal, an error): end the job's open plain line or
         its live line with `tail`, so the run's next line (`results: ...`, `error: ...`) starts
-        a line of its own. Nothing when no job line is open."""
+        a line of its own; a concurrent run ends each submitted job still running with a line
+        of its own. Nothing when no job line is open."""
+        for started in self._running.values():
+            self._write(self._fit(f"{started}: {tail}") + "\n")
+        self._running.clear()
         if self._open:
             whole = self._fit(f"{self._prefix} {tail}")
             self._write(whole[len(self._prefix) :] + "\n")

@@ -242,8 +242,8 @@ def run_command(args: argparse.Namespace) -> int:
         with display.beside_logs():  # log records and warnings never land on the progress line
             try:
                 outcome = runner.run()
-            except BaseException:
-                display.stopped("stopped")  # its error line starts a line of its own
+            except BaseException as exc:  # its error line starts a line of its own
+                display.stopped("interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped")
                 raise
         if outcome.interrupted:
             display.stopped("interrupted")

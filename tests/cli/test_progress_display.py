@@ -332,6 +332,28 @@ def test_a_run_stopped_inside_a_job_ends_its_open_line_first() -> None:
     assert finished.getvalue() == f"[1/2] {JOB.label} ... done in 1.0 s\n"
 
 
+def test_a_concurrent_run_stopped_ends_each_submitted_job_still_running() -> None:
+    """On Ray each job gets a `submitted` line and later its outcome line; interrupted, the jobs
+    still running kept only `submitted`, as if they would still end (a local run ends its open
+    line `interrupted`)."""
+    err = io.StringIO()
+    display = ProgressDisplay(err, live=True, concurrent=True, width=lambda: 200)
+    jobs = [Job(model=f"m{i}", task="digits", suite="accuracy") for i in (1, 2, 3)]
+    for i, job in enumerate(jobs, 1):
+        display.started(i, 3, job)
+    display.finished(2, 3, JobOutcome(job=jobs[1], status="completed", seconds=1.0))
+    display.stopped("interrupted")
+    display.stopped("interrupted")  # once only
+    assert err.getvalue().splitlines() == [
+        "[1/3] m1 × digits × accuracy submitted",
+        "[2/3] m2 × digits × accuracy submitted",
+        "[3/3] m3 × digits × accuracy submitted",
+        "[2/3] m2 × digits × accuracy: done in 1.0 s",
+        "[1/3] m1 × digits × accuracy: interrupted",
+        "[3/3] m3 × digits × accuracy: interrupted",
+    ]
+
+
 def test_an_error_that_stops_a_run_inside_a_job_is_a_line_of_its_own(
     tiny_spec: Path,
     tmp_path: Path,
