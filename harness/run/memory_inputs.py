@@ -991,4 +991,12 @@ def _encoded_images(ds: datasets.Dataset, column: str) -> np.ndarray:
                 f"the images of {column!r} differ in size ({text.split('; ')[0]}); resize them "
                 "to one shape first (or pass the tensors as data=(x, y))"
             )
+        elif " is in colour (PIL mode " in text:  # its advice names the spec key `channels:`
+            text = (
+                text.split("; declare channels")[0].replace(
+                    "the task reads its images grey", "the column is read grey"
+                )
+                + "; convert every image to one mode first (all RGB, or all grey), or pass the "
+                "tensors as data=(x, y)"
+            )
         raise InMemoryDataError(f"input_column: {text}") from None

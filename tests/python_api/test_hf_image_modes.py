@@ -82,3 +82,21 @@ def test_a_dataset_dict_or_stream_says_to_pass_one_split(tmp_path: Path) -> None
         harness.evaluate(model, data=both, **FAST)
     with pytest.raises(harness.HarnessError, match=r"^data: got a datasets IterableDataset"):
         harness.evaluate(model, data=ds.to_iterable_dataset(), **FAST)
+
+
+def test_a_colour_image_after_a_grey_one_names_no_spec_key(tmp_path: Path) -> None:
+    """The refusal of a colour image in a set read grey by its first image advised the spec key
+    `channels:`, which harness.evaluate has no argument for."""
+    grey = tmp_path / "0.png"
+    Image.fromarray(_rgb(0)[..., 0]).save(grey)
+    colour = tmp_path / "1.png"
+    Image.fromarray(_rgb(1)).save(colour)
+    ds = datasets.Dataset.from_dict({"image": [str(grey), str(colour)], "label": [0, 1]})
+    ds = ds.cast_column("image", datasets.Image())
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(24, 2))
+    with pytest.raises(
+        harness.HarnessError, match=r"^input_column: image .*'row 1'.* is in colour"
+    ) as e:
+        harness.evaluate(model, data=ds, **FAST)
+    assert "channels:" not in str(e.value) and "the task" not in str(e.value)
+    assert "convert" in str(e.value)
