@@ -975,3 +975,12 @@ def test_a_tab_separated_csv_is_told_its_delimiter(tmp_path: Path) -> None:
     message = refused(tmp_path, r"holds tabs and no ','", source="t.csv")
     assert 'delimiter: "\\t"' in message, message
     assert load(tmp_path, source="t.csv", delimiter="\t")
+
+
+def test_a_utf8_header_holding_the_replacement_character_loads(tmp_path: Path) -> None:
+    """The non-UTF-8 header check looked for U+FFFD in the header decoded with errors=replace,
+    so a UTF-8 header holding that character itself (a name mangled by an earlier conversion,
+    `temp (\\ufffdC)`), which Arrow reads, was refused as not UTF-8 text."""
+    write(tmp_path, "t.csv", "a,temp (\ufffdC),label\n0.6,1,1\n0.2,2,0\n".encode())
+    task = load(tmp_path, source="t.csv")
+    assert task.feature_names == ("a", "temp (\ufffdC)")  # type: ignore[attr-defined]
