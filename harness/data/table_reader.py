@@ -268,6 +268,12 @@ def _read_json(file: Path, where: str) -> pa.Table:
     else:
         try:
             rows = json.loads(file.read_text(encoding="utf-8-sig"))
+            other = [r for r in rows if not isinstance(r, dict)][:1]
+            if other:  # orient='values' writes arrays of the cells: no column names
+                raise ValueError(
+                    f"it is an array holding {flat(json.dumps(other[0]), 40)}, not only objects "
+                    "of named cells"
+                )
             table = pa.Table.from_pylist(rows)
         except (ValueError, TypeError, pa.ArrowException) as err:
             raise DatasetError(
