@@ -178,12 +178,20 @@ def _refuse_empty_paths(
     raw: datasets.Dataset, column: str, spec: TaskSpec, split: Split, where: str
 ) -> None:
     """A path column's empty or missing cell: joined to the table's folder it named the folder
-    ("cannot read image /data (Is a directory)"), with neither the column nor the row."""
+    ("cannot read image /data (Is a directory)"), with neither the column nor the row; an Image
+    column's cell without bytes or a path ("an image value is NoneType")."""
     feature = raw.features[column]
-    if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
-        return
     cells = raw.with_format("arrow")[column]
-    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    if isinstance(feature, datasets.Image):  # {bytes, path} structs
+        path = pc.utf8_trim_whitespace(pc.struct_field(cells, "path"))
+        nothing = pc.and_(
+            pc.is_null(pc.struct_field(cells, "bytes")), pc.fill_null(pc.equal(path, ""), True)
+        )
+        empty = pc.or_(pc.is_null(cells), pc.fill_null(nothing, True))
+    elif isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+        empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    else:
+        return
     count = pc.sum(empty).as_py() or 0
     if count:
         row = int(pc.index(empty, True).as_py())
