@@ -29,6 +29,7 @@ from harness.data.image_decoders import (
     ArrayImages,
     ImageSplit,
     array_layout,
+    empty_image_cells,
     encoded_decoder,
     scaled_source,
     transformed_shape,
@@ -183,11 +184,7 @@ def _refuse_empty_paths(
     feature = raw.features[column]
     cells = raw.with_format("arrow")[column]
     if isinstance(feature, datasets.Image):  # {bytes, path} structs
-        path = pc.utf8_trim_whitespace(pc.struct_field(cells, "path"))
-        nothing = pc.and_(
-            pc.is_null(pc.struct_field(cells, "bytes")), pc.fill_null(pc.equal(path, ""), True)
-        )
-        empty = pc.or_(pc.is_null(cells), pc.fill_null(nothing, True))
+        empty = empty_image_cells(cells)
     elif isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
     else:

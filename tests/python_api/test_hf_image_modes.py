@@ -100,3 +100,14 @@ def test_a_colour_image_after_a_grey_one_names_no_spec_key(tmp_path: Path) -> No
         harness.evaluate(model, data=ds, **FAST)
     assert "channels:" not in str(e.value) and "the task" not in str(e.value)
     assert "convert" in str(e.value)
+
+
+def test_a_missing_image_is_named_by_its_row(tmp_path: Path) -> None:
+    """A None cell of an Image column said "an image value is NoneType, not a path, bytes or a
+    {bytes, path} struct", naming no row."""
+    file, _ = _save("palette", 0, tmp_path / "0")
+    ds = datasets.Dataset.from_dict({"image": [str(file), None, str(file)], "label": [0, 1, 0]})
+    ds = ds.cast_column("image", datasets.Image())
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(72, 2))
+    with pytest.raises(harness.HarnessError, match=r"^input_column: 'image' has 1 missing image"):
+        harness.evaluate(model, data=ds, **FAST)
