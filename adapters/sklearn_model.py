@@ -8,6 +8,7 @@ same explicit opt-in as the torch adapter. Outputs come from `predict_proba` (or
 
 from __future__ import annotations
 
+import functools
 import inspect
 import zipfile
 from collections.abc import Mapping
@@ -209,12 +210,16 @@ def _parts(estimator: Any) -> list[Any]:
 
 def _trusted_code(estimator: Any, trusted: list[str]) -> list[Any]:
     """The classes of `estimator` and its parts (a pipeline's steps, at any depth), and the
-    functions and classes given as their parameters (a FunctionTransformer's `func`), that the
-    spec's `trusted:` names (`module.QualName`, as skops names them): their code runs."""
+    functions and classes given as their parameters (a FunctionTransformer's `func`, also inside
+    a functools.partial), that the spec's `trusted:` names (`module.QualName`, as skops names
+    them): their code runs."""
     named = set(trusted)
     found: dict[str, Any] = {}
     for part in _parts(estimator):
-        given = [part] if inspect.isfunction(part) or inspect.isclass(part) else []
+        inner = part
+        while isinstance(inner, functools.partial):  # skops lists the partial and its func
+            inner = inner.func
+        given = [inner] if inspect.isfunction(inner) or inspect.isclass(inner) else []
         for obj in (type(part), *given):
             name = f"{obj.__module__}.{obj.__qualname__}"
             if name in named:

@@ -83,6 +83,17 @@ def _shape_error(task: str, sample_id: str, got: str, want: tuple[int, ...]) -> 
     )
 
 
+def empty_image_cells(cells: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Which cells of a column of {bytes, path} structs (a `datasets` Image column read with
+    decode=False) hold no image: missing, or neither bytes nor a path (`EncodedImages._bytes`
+    would say "an image value is NoneType", or read the table's folder as the image)."""
+    path = pc.utf8_trim_whitespace(pc.struct_field(cells, "path"))
+    nothing = pc.and_(
+        pc.is_null(pc.struct_field(cells, "bytes")), pc.fill_null(pc.equal(path, ""), True)
+    )
+    return pc.or_(pc.is_null(cells), pc.fill_null(nothing, True))
+
+
 # ----------------------------------------------------------------------------- encoded files
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,14 @@ class FolderListing:
         empty = () if from_spec else self.empty
         return FolderListing(self.paths, index[self.labels], tuple(names), self.left_out, empty)
 
+    def held_elsewhere(self, roots: Sequence[Path]) -> FolderListing:
+        """Without the empty class folders another split's folder (`roots`) holds images of:
+        their classes take their index from that split, which removing this folder keeps."""
+        if not self.empty or not roots:
+            return self
+        empty = tuple(n for n in self.empty if not any(holds_images(r, n) for r in roots))
+        return replace(self, empty=empty)
+
     def notes(self, where: str) -> tuple[str, ...]:
         """Caveats (the boards show them beside the numbers): the files left out, counted and a
         few named; the class folders holding no image, with the class index each takes."""
@@ -80,6 +88,21 @@ class FolderListing:
                 )
             )
         return tuple(out)
+
+
+def holds_images(root: Path, name: str) -> bool:
+    """Whether `root` has a class folder `name` (its name in NFC: `class_name`) with an image in
+    it (another split's folder, whose images give the class its index)."""
+    try:
+        with os.scandir(root) as entries:
+            folders = [e.path for e in entries if e.is_dir() and class_name(e.name) == name]
+        for folder in folders:
+            with os.scandir(folder) as files:
+                if any(is_image(f.name) for f in files):
+                    return True
+    except OSError:  # unreadable: its own listing says so when that split loads
+        return False
+    return False
 
 
 def list_labeled(root: Path, where: str) -> FolderListing:

@@ -29,6 +29,7 @@ from harness.data.image_decoders import (
     ArrayImages,
     ImageSplit,
     array_layout,
+    empty_image_cells,
     encoded_decoder,
     scaled_source,
     transformed_shape,
@@ -66,7 +67,8 @@ def load_image_task(spec: TaskSpec, source: Source, base_dir: Path) -> Task:
     classes = spec.class_names or class_folder_names([source, *(found[:1] if found else [])])
     if spec.class_names is None:  # the union of the splits' folders: each split's was checked
         check_class_order(classes, f"task {spec.name!r}: the class folders of {spec.source}")
-    split, raw = _split(spec, source, spec.split, transform, bounds, classes)
+    others = _other_split_roots(source, found[0] if found else None)
+    split, raw = _split(spec, source, spec.split, transform, bounds, classes, others=others)
     scaled = scaled_source(split.decoder)
     if scaled is not None:
         check_unit_bounds(spec.name, spec.bounds, scaled)
@@ -118,14 +120,16 @@ def _split(
     key: str = "source",
     *,
     train: bool = False,
+    others: tuple[Path, ...] = (),
 ) -> tuple[ImageSplit, datasets.Dataset | None]:
     """The split and, for tables, the raw dataset (its label feature names the classes).
     `classes` index an image folder's class folders (declared, or shared by its splits); `key`
     is the spec key the source came from (`source` or `train_source`); `train`: the training
-    split (which may lack group columns)."""
+    split (which may lack group columns); `others`: the other splits' folders of an image
+    folder (an empty class folder whose class they hold images of is not noted)."""
     where = f"split {split!r}"
     if isinstance(source, ImageFolderSource):
-        return _folder_split(spec, source, transform, where, classes), None
+        return _folder_split(spec, source, transform, where, classes, others), None
     if isinstance(source, NpyCorruptionSource):
         return npy_cells(spec, source, transform, bounds), None
     if isinstance(source, FolderCorruptionSource):
@@ -136,12 +140,27 @@ def _split(
     return split_rows, rows.dataset()
 
 
+def _other_split_roots(source: Source, train: Source | None) -> tuple[Path, ...]:
+    """The split folders of a labeled image folder (and of its `train_source`) beside the
+    evaluated split's own: the folders whose class folders share one class index."""
+    if not (isinstance(source, ImageFolderSource) and source.labeled):
+        return ()
+    roots = [
+        root
+        for s in (source, train)
+        if isinstance(s, ImageFolderSource) and s.labeled
+        for root in (s.split_roots or (s.root,))
+    ]
+    return tuple(r for r in dict.fromkeys(roots) if r != source.root)
+
+
 def _folder_split(
     spec: TaskSpec,
     source: ImageFolderSource,
     transform: ImageTransform,
     where: str,
     classes: list[str] | None,
+    others: tuple[Path, ...] = (),
 ) -> ImageSplit:
     for key in ("id_column", "group_columns"):
         if getattr(spec, key):
@@ -152,9 +171,9 @@ def _folder_split(
             )
     where = f"task {spec.name!r}: {where} ({source.root})"
     listing = (
-        list_labeled(source.root, where).with_classes(
-            classes or None, where, from_spec=spec.class_names is not None
-        )
+        list_labeled(source.root, where)
+        .with_classes(classes or None, where, from_spec=spec.class_names is not None)
+        .held_elsewhere(others)
         if source.labeled
         else list_unlabeled(source.root, where)
     )
@@ -178,12 +197,16 @@ def _refuse_empty_paths(
     raw: datasets.Dataset, column: str, spec: TaskSpec, split: Split, where: str
 ) -> None:
     """A path column's empty or missing cell: joined to the table's folder it named the folder
-    ("cannot read image /data (Is a directory)"), with neither the column nor the row."""
+    ("cannot read image /data (Is a directory)"), with neither the column nor the row; an Image
+    column's cell without bytes or a path ("an image value is NoneType")."""
     feature = raw.features[column]
-    if not (isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")):
-        return
     cells = raw.with_format("arrow")[column]
-    empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    if isinstance(feature, datasets.Image):  # {bytes, path} structs
+        empty = empty_image_cells(cells)
+    elif isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+        empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    else:
+        return
     count = pc.sum(empty).as_py() or 0
     if count:
         row = int(pc.index(empty, True).as_py())

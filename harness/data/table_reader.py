@@ -268,6 +268,12 @@ def _read_json(file: Path, where: str) -> pa.Table:
     else:
         try:
             rows = json.loads(file.read_text(encoding="utf-8-sig"))
+            other = [r for r in rows if not isinstance(r, dict)][:1]
+            if other:  # orient='values' writes arrays of the cells: no column names
+                raise ValueError(
+                    f"it is an array holding {flat(json.dumps(other[0]), 40)}, not only objects "
+                    "of named cells"
+                )
             table = pa.Table.from_pylist(rows)
         except (ValueError, TypeError, pa.ArrowException) as err:
             raise DatasetError(
@@ -557,6 +563,18 @@ def _parquet_footer(file: Path) -> bool:
     )
 
 
+def _invalid_utf8(head: bytes, index: int) -> bool:
+    """Whether line `index` of `head` holds bytes that are not UTF-8: a U+FFFD in the text
+    decoded with errors="replace" may be that character itself, which a UTF-8 file holds as
+    three valid bytes and Arrow reads. A character cut at the end of `head` is not counted."""
+    text = head.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+    lines = text.splitlines()
+    line = lines[index] if index < len(lines) else ""
+    if index == len(lines) - 1 and len(head) >= _SNIFF_BYTES:
+        line = line[:-3]  # the last line of a cut `head`: its last bytes may be a cut character
+    return any("\udc80" <= ch <= "\udcff" for ch in line)
+
+
 def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     """The delimiter and quoting of `file` from its first 64 KiB (see the module docstring)."""
     try:
@@ -593,8 +611,10 @@ def _sniff(file: Path, options: TableOptions, where: str) -> _Layout:
     skipped = 0
     while skipped < len(lines) and _skipped(lines[skipped], options):
         skipped += 1
-    first = next((line for line in lines[skipped:] if line.strip()), "")
-    if "\ufffd" in first and codecs.lookup(options.encoding).name == "utf-8":
+    at = next((i for i in range(skipped, len(lines)) if lines[i].strip()), len(lines))
+    first = lines[at] if at < len(lines) else ""
+    utf8 = codecs.lookup(options.encoding).name == "utf-8"
+    if "\ufffd" in first and utf8 and _invalid_utf8(head, at):
         # Arrow's header names are decoded as UTF-8 with no way out: a UnicodeDecodeError
         raise DatasetError(
             f"{where}: its header ({flat(first, 80)!r}, \ufffd where a byte is not UTF-8) is "

@@ -280,7 +280,13 @@ def _refuse_a_path(given: Any, key: str, base_dir: Path) -> None:
     path = Path(text) if Path(text).is_absolute() else base_dir / text
     if not isinstance(given, os.PathLike) and not path.exists():
         return
-    what = "a folder" if path.is_dir() else "a file"
+    what = (
+        "a folder"
+        if path.is_dir()
+        else "a file"
+        if path.exists()
+        else f"a path, and {path} does not exist"  # an os.PathLike: a path all the same
+    )
     name = Path(text).stem or "mine"
     raise SpecError(
         f"{key}: {text!r} is {what}; evaluate reads files as a task spec mapping: "

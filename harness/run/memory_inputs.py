@@ -21,6 +21,7 @@ from typing import Any, TypeAlias
 import datasets
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import torch
 from torch.utils.data import (
     BatchSampler,
@@ -33,7 +34,7 @@ from torch.utils.data import (
 
 from harness.core.errors import DatasetError
 from harness.core.value_text import quoted
-from harness.data.image_decoders import encoded_decoder
+from harness.data.image_decoders import empty_image_cells, encoded_decoder
 from harness.data.image_transform import ImageTransform
 from harness.run.memory_task import InMemoryDataError, Labeled
 
@@ -981,6 +982,13 @@ def _encoded_images(ds: datasets.Dataset, column: str) -> np.ndarray:
     ids = [f"row {i}" for i in range(len(ds))]
     if not ids:
         raise InMemoryDataError(f"input_column: {column!r} holds no images")
+    empty = empty_image_cells(values)
+    missing = int(pc.sum(empty).as_py() or 0)
+    if missing:  # the decoder would say "an image value is NoneType", naming no row
+        raise InMemoryDataError(
+            f"input_column: {column!r} has {missing:,} missing image(s) (first: row "
+            f"{pc.index(empty, True).as_py()}); drop those rows or give each one its image"
+        )
     try:
         decoder = encoded_decoder("in-memory", values[0].as_py(), ids[0], ImageTransform(), None)
         return decoder.decode(values, ids).numpy()
@@ -990,5 +998,13 @@ def _encoded_images(ds: datasets.Dataset, column: str) -> np.ndarray:
             text = (
                 f"the images of {column!r} differ in size ({text.split('; ')[0]}); resize them "
                 "to one shape first (or pass the tensors as data=(x, y))"
+            )
+        elif " is in colour (PIL mode " in text:  # its advice names the spec key `channels:`
+            text = (
+                text.split("; declare channels")[0].replace(
+                    "the task reads its images grey", "the column is read grey"
+                )
+                + "; convert every image to one mode first (all RGB, or all grey), or pass the "
+                "tensors as data=(x, y)"
             )
         raise InMemoryDataError(f"input_column: {text}") from None

@@ -91,3 +91,37 @@ def test_an_edit_to_a_trusted_user_function_changes_the_identity(tmp_path: Path)
         sys.path.remove(str(tmp_path))
         sys.modules.pop("p99_user_fn", None)
     assert before != after
+
+
+def test_an_edit_to_a_trusted_function_behind_a_partial_changes_the_identity(
+    tmp_path: Path,
+) -> None:
+    """A FunctionTransformer's func given as functools.partial(f, k=3): skops lists both
+    `functools.partial` and `f` as untrusted; an edit to `f` runs on every prediction too."""
+    sio = pytest.importorskip("skops.io")
+    import functools
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    module = tmp_path / "p101_user_fn.py"
+    module.write_text(FUNCTION_MODULE.replace("p99_scale(x)", "p101_scale(x, k=2)"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import p101_user_fn  # type: ignore[import-not-found]
+
+        x = np.random.default_rng(0).normal(size=(40, 3))
+        step = FunctionTransformer(functools.partial(p101_user_fn.p101_scale, k=3))
+        model = make_pipeline(step, LogisticRegression())
+        sio.dump(model.fit(x, (x[:, 0] > 0).astype(int)), tmp_path / "m.skops")
+        trusted = sio.get_untrusted_types(file=tmp_path / "m.skops")
+        assert trusted == ["functools.partial", "p101_user_fn.p101_scale"]
+        fields = {"path": "m.skops", "trusted": trusted}
+        before = build("sklearn", fields, tmp_path, name="m").identity()
+        module.write_text(module.read_text().replace("* 2", "* 5"))
+        after = build("sklearn", fields, tmp_path, name="m").identity()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("p101_user_fn", None)
+    assert before != after

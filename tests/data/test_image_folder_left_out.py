@@ -154,3 +154,25 @@ def test_an_empty_class_folder_is_said_in_a_note_with_the_indices_it_shifts(
         }
     )
     assert load_task(declared, base_dir=tmp_path).load_notes == ()
+
+
+def test_an_empty_test_class_folder_whose_train_folder_holds_images_is_not_noted(
+    tmp_path: Path,
+) -> None:
+    """`<split>/<class>/` folders: the class index is the union of the splits' class folders,
+    so a test folder that is empty where the train folder holds images takes the index the
+    train split gives it. The note ("remove the folder if the model was trained without that
+    class") was still on every job, though removing the folder changes no index."""
+    image_folder(tmp_path / "set" / "train", {"ant": 2, "bee": 2, "cat": 2}, size=(2, 2))
+    image_folder(tmp_path / "set" / "test", {"ant": 2, "cat": 2}, size=(2, 2))
+    (tmp_path / "set" / "test" / "bee").mkdir()
+    spec = TaskSpec.model_validate(
+        {"name": "t", "source": "set", "modality": "image", "train_split": "train"}
+    )
+    task = load_task(spec, base_dir=tmp_path)
+    assert list(task.class_names) == ["ant", "bee", "cat"]
+    assert task.load_notes == ()
+    (tmp_path / "set" / "train" / "bee").rename(tmp_path / "bee-moved")
+    (tmp_path / "set" / "train" / "bee").mkdir()  # empty in every split: noted
+    (note,) = load_task(spec, base_dir=tmp_path).load_notes
+    assert "class folder 'bee' holds no image" in note

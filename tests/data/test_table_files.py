@@ -975,3 +975,25 @@ def test_a_tab_separated_csv_is_told_its_delimiter(tmp_path: Path) -> None:
     message = refused(tmp_path, r"holds tabs and no ','", source="t.csv")
     assert 'delimiter: "\\t"' in message, message
     assert load(tmp_path, source="t.csv", delimiter="\t")
+
+
+def test_a_utf8_header_holding_the_replacement_character_loads(tmp_path: Path) -> None:
+    """The non-UTF-8 header check looked for U+FFFD in the header decoded with errors=replace,
+    so a UTF-8 header holding that character itself (a name mangled by an earlier conversion,
+    `temp (\\ufffdC)`), which Arrow reads, was refused as not UTF-8 text."""
+    write(tmp_path, "t.csv", "a,temp (\ufffdC),label\n0.6,1,1\n0.2,2,0\n".encode())
+    task = load(tmp_path, source="t.csv")
+    assert task.feature_names == ("a", "temp (\ufffdC)")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text", ["[[0.1, 0], [0.2, 1], [0.3, 0]]", "[0.1, 0.2]", "[{}, 1]", '[{"a": 1}, null]']
+)
+def test_a_json_array_of_other_than_objects_is_refused_in_one_line(
+    tmp_path: Path, text: str
+) -> None:
+    """`DataFrame.to_json(path, orient='values')` writes an array of arrays (no column names);
+    reading it raised AttributeError "'list' object has no attribute 'keys'" as a traceback."""
+    write(tmp_path, "t.json", text)
+    message = refused(tmp_path, r"not a readable JSON table", source="t.json")
+    assert "one array of objects" in message and len(message) < 400, message

@@ -39,3 +39,20 @@ def test_an_empty_path_cell_is_named_by_its_column_and_row(tmp_path: Path, blank
     with pytest.raises(DatasetError, match=r"image column 'path' has 1 empty cell") as err:
         load_task(spec, base_dir=tmp_path)
     assert "row 3 of" in str(err.value) and "Is a directory" not in str(err.value), err.value
+
+
+def test_a_missing_cell_of_an_image_column_is_named_by_its_column_and_row(tmp_path: Path) -> None:
+    """The same for a Parquet file of a `datasets` Image column (`ds.to_parquet`): a missing
+    cell said only "an image value is NoneType, not a path, bytes or a {bytes, path} struct"."""
+    import datasets
+
+    image_folder(tmp_path / "images", {"cat": 2, "dog": 2}, size=(2, 2))
+    paths = [str(tmp_path / "images" / p) for p in ("cat/0.png", "cat/1.png", "dog/1.png")]
+    ds = datasets.Dataset.from_dict({"image": [*paths[:2], None, paths[2]], "label": [0, 0, 1, 1]})
+    ds.cast_column("image", datasets.Image()).to_parquet(tmp_path / "t.parquet")
+    spec = TaskSpec.model_validate(
+        {"name": "t", "modality": "image", "source": "t.parquet", "input_column": "image"}
+    )
+    with pytest.raises(DatasetError, match=r"image column 'image' has 1 empty cell") as err:
+        load_task(spec, base_dir=tmp_path).all_inputs()
+    assert "row 3" in str(err.value), err.value

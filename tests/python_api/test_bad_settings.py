@@ -443,3 +443,16 @@ def test_a_files_path_is_told_how_to_become_a_task(
     assert "\n" not in message, message
     assert f"{kind}: 'my.csv' is a file" in message, message
     assert "task={'name': 'my', 'source': 'my.csv', 'modality': ...}" in message, message
+
+
+def test_a_path_to_nothing_is_not_called_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """task=Path('gone.csv') (any os.PathLike is refused as a task source) said "'gone.csv' is
+    a file" where nothing is there."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), device="cpu", task=Path("gone.csv"))
+    message = str(err.value)
+    assert "is a file" not in message and "does not exist" in message, message
+    assert "task={'name': 'gone', 'source': 'gone.csv', 'modality': ...}" in message, message

@@ -82,3 +82,32 @@ def test_a_dataset_dict_or_stream_says_to_pass_one_split(tmp_path: Path) -> None
         harness.evaluate(model, data=both, **FAST)
     with pytest.raises(harness.HarnessError, match=r"^data: got a datasets IterableDataset"):
         harness.evaluate(model, data=ds.to_iterable_dataset(), **FAST)
+
+
+def test_a_colour_image_after_a_grey_one_names_no_spec_key(tmp_path: Path) -> None:
+    """The refusal of a colour image in a set read grey by its first image advised the spec key
+    `channels:`, which harness.evaluate has no argument for."""
+    grey = tmp_path / "0.png"
+    Image.fromarray(_rgb(0)[..., 0]).save(grey)
+    colour = tmp_path / "1.png"
+    Image.fromarray(_rgb(1)).save(colour)
+    ds = datasets.Dataset.from_dict({"image": [str(grey), str(colour)], "label": [0, 1]})
+    ds = ds.cast_column("image", datasets.Image())
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(24, 2))
+    with pytest.raises(
+        harness.HarnessError, match=r"^input_column: image .*'row 1'.* is in colour"
+    ) as e:
+        harness.evaluate(model, data=ds, **FAST)
+    assert "channels:" not in str(e.value) and "the task" not in str(e.value)
+    assert "convert" in str(e.value)
+
+
+def test_a_missing_image_is_named_by_its_row(tmp_path: Path) -> None:
+    """A None cell of an Image column said "an image value is NoneType, not a path, bytes or a
+    {bytes, path} struct", naming no row."""
+    file, _ = _save("palette", 0, tmp_path / "0")
+    ds = datasets.Dataset.from_dict({"image": [str(file), None, str(file)], "label": [0, 1, 0]})
+    ds = ds.cast_column("image", datasets.Image())
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(72, 2))
+    with pytest.raises(harness.HarnessError, match=r"^input_column: 'image' has 1 missing image"):
+        harness.evaluate(model, data=ds, **FAST)

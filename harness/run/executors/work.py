@@ -62,8 +62,13 @@ class Keyed:
         fix = "nothing was stored; rerun once its files stay the same on every node"
         if adapter.identity() != self.identity:
             now = adapter.describe()
+            # the keys identity() hashes: not the device describe() adds, nor the files' place
+            ignores = getattr(adapter, "identity_ignores", None)
+            left_out = {"device", *(ignores() if callable(ignores) else ())}
             keys = sorted(
-                k for k in {*now, *self.description} if now.get(k) != self.description.get(k)
+                k
+                for k in {*now, *self.description}
+                if k not in left_out and now.get(k) != self.description.get(k)
             )
             what = f" ({', '.join(keys)} differ)" if keys else ""
             raise HarnessError(
