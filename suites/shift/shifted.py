@@ -179,7 +179,8 @@ def class_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
         return ""
     first = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
     declare = (
-        f"; declare class_names on its entry in task {task.name!r}'s order"
+        f"; declare class_names on its entry in task {task.name!r}'s order (a ClassLabel label "
+        "column keeps its own order: save the data with the column cast to that order)"
         if isinstance(entry, TaskSpec)
         else ""
     )

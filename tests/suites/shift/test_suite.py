@@ -580,6 +580,25 @@ def test_a_shifted_task_with_its_classes_in_another_order_is_refused(task) -> No
     assert not any("names its classes" in n for n in result.notes)
 
 
+def test_the_advice_for_a_shifted_spec_task_in_another_class_order_covers_a_classlabel(
+    task,
+) -> None:
+    """Told to declare class_names in the other task's order, a shifted task whose labels are a
+    ClassLabel column was then refused for class_names that differ from its ClassLabel's (they
+    cannot reorder one): the advice says how such a column is reordered."""
+    from harness.data.task_spec import TaskSpec
+    from harness.suites.shift.shifted import class_name_check
+
+    named = replace(task, class_names=tuple(f"c{i}" for i in range(10)))
+    swapped = ("c1", "c0", *named.class_names[2:])
+    entry = TaskSpec(name="digits-renamed", source="x.csv", modality="image")
+    with pytest.raises(DatasetError) as info:
+        class_name_check(replace(named, name="digits-renamed", class_names=swapped), named, entry)
+    said = str(info.value)
+    assert "declare class_names on its entry in task 'digits''s order" in said
+    assert "a ClassLabel label column keeps its own order" in said, said
+
+
 def test_a_shifted_task_whose_shared_class_moved_is_refused(task) -> None:
     """A folder sorted by name that spells one class differently (`car` for `automobile`) moves
     the classes sorted between the two: only a note said the names differ, and every sample of
