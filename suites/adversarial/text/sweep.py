@@ -147,7 +147,7 @@ def _threat(
     for budget in sweep.plan.budgets[threat]:
         for attack in attacks:
             rows = np.flatnonzero(alive)
-            progress.stage(f"{attack.family} ({budget.label}): {len(rows)} texts")
+            progress.stage(f"{attack.family} ({budget.label}) on {len(rows)} unbroken texts")
             out = sweep.outcomes[(attack.family, budget)]
             if len(rows):
                 _attack(score, sweep, attack, budget, rows, out, ctx, similarity)

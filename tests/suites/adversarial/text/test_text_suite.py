@@ -611,3 +611,23 @@ def test_a_similarity_model_saved_again_into_its_folder_changes_the_job_key(
     assert suite.input_fingerprints(task)["text.similarity_model"] != first
     image = cast(Task, SimpleNamespace(modality="image"))
     assert suite.input_fingerprints(image) == {}
+
+
+def test_a_text_attack_stage_says_its_texts_are_the_unbroken_ones(
+    csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image attacks' stages say 'on N unbroken samples'; a text attack's said
+    'word_swap (...): N texts', a count the progress line's 'M/T samples' then followed."""
+    from harness.suites.adversarial.progress import StageProgress
+
+    stages: list[str] = []
+    original = StageProgress.stage
+
+    def record(self: StageProgress, label: str) -> None:
+        stages.append(label)
+        original(self, label)
+
+    monkeypatch.setattr(StageProgress, "stage", record)
+    run(csv, {"word_source": "synonyms", "synonyms_file": "subs.json"})
+    attacks = [s for s in stages if "texts" in s]
+    assert attacks and all(s.endswith(" unbroken texts") and ") on " in s for s in attacks), stages
