@@ -577,7 +577,12 @@ NOT_CHECKED = 3
 cannot be loaded, e.g. a missing package): neither its hash nor its equivalence was checked."""
 
 # Exit codes of the per-model child process (`train_one`), which the parent (`main`) sums up.
-MATCH, MISMATCH, EQUIVALENT, DIFFERENT = 0, 1, 4, 5
+# None is 1, the code of a child that raised: a crash is a failure, never a hash mismatch.
+MATCH, EQUIVALENT, DIFFERENT, MISMATCH = 0, 4, 5, 6
+FAILED = 7
+"""A check that compared nothing (the committed file cannot be loaded), or a problem beside the
+hash (a catalogue `normalize` that differs from the training split): a failure, not a
+mismatch."""
 
 
 HASHES_CPU_VENDOR = "AuthenticAMD"
@@ -718,7 +723,8 @@ def check_summary(codes: dict[str, int], *, text_model: bool = False) -> list[st
 
 
 def check_exit_code(codes: dict[str, int]) -> int:
-    """`--check`'s exit code: 1 on any hash mismatch, DIFFERENT model or failure; else 3 when a
+    """`--check`'s exit code: 1 on any hash mismatch, DIFFERENT model or failure (FAILED, or a
+    child that raised or was killed); else 3 when a
     model could not be checked at all (NOT_CHECKED); else 0 (every model matched its hash or,
     where the hash cannot be reproduced here, was EQUIVALENT)."""
     if any(c not in (MATCH, EQUIVALENT, NOT_CHECKED) for c in codes.values()):
@@ -728,10 +734,11 @@ def check_exit_code(codes: dict[str, int]) -> int:
 
 def train_one(name: str, *, check: bool, evaluate_it: bool) -> int:
     """Train one model in this (ISA-pinned) process: write it and its SHA256SUMS line, or with
-    `check` compare its hash with the committed one: MATCH (0) or MISMATCH (1). Where this CPU
+    `check` compare its hash with the committed one: MATCH (0) or MISMATCH (6). Where this CPU
     cannot reproduce the hash (`hashes_reproducible`), `check` compares the retrained network with
     the committed one instead (`compare`, `tolerance`): EQUIVALENT (4) or DIFFERENT (5);
-    NOT_CHECKED (3) when the training data cannot be loaded here. 1 on any other problem."""
+    NOT_CHECKED (3) when the training data cannot be loaded here; FAILED (7) when nothing could
+    be compared or a problem beside the hash was found."""
     isa = RECIPES[name].isa
     if check:
         try:
@@ -760,7 +767,7 @@ def train_one(name: str, *, check: bool, evaluate_it: bool) -> int:
             committed_network = load_committed(name)
         except (OSError, ModelLoadError) as exc:  # nothing to compare with: a failure
             print(f"{head} NOT COMPARED: {exc}", flush=True)
-            return MISMATCH
+            return FAILED
         comparison = compare(name, network, committed_network, evaluate_it=evaluate_it)
         why = comparison.problems(tolerance(name))
         verdict = "DIFFERENT" if why else "EQUIVALENT"
@@ -770,7 +777,7 @@ def train_one(name: str, *, check: bool, evaluate_it: bool) -> int:
             + f"; train_s={t_train:.1f}) [{unreproducible}]",
             flush=True,
         )
-        return DIFFERENT if why or problems else EQUIVALENT
+        return DIFFERENT if why else FAILED if problems else EQUIVALENT
     if check:
         status = "match" if committed.get(file_name) == digest else "MISMATCH"
     else:
@@ -786,7 +793,9 @@ def train_one(name: str, *, check: bool, evaluate_it: bool) -> int:
         f"sha256={digest[:12]} [{status}] {shown}",
         flush=True,
     )
-    return MISMATCH if status == "MISMATCH" or problems else MATCH
+    if status == "MISMATCH":
+        return MISMATCH
+    return FAILED if problems else MATCH
 
 
 if __name__ == "__main__":

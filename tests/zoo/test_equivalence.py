@@ -14,6 +14,7 @@ from harness.zoo import train as zoo_train
 from harness.zoo.train import (
     DIFFERENT,
     EQUIVALENT,
+    FAILED,
     MATCH,
     MISMATCH,
     NOT_CHECKED,
@@ -127,6 +128,10 @@ def test_text_of_a_comparison_names_both_accuracies() -> None:
         ({"a": EQUIVALENT, "b": NOT_CHECKED}, 3, ["not checked on this CPU: ['b']"]),
         ({"a": EQUIVALENT, "b": NOT_CHECKED, "c": DIFFERENT}, 1, []),
         ({"a": MATCH, "b": 137}, 1, ["failed: ['b']"]),  # a killed child is a failure
+        # a child that raised exits 1, and one that compared nothing says FAILED: neither
+        # compared a hash, so neither is a hash mismatch (review101)
+        ({"a": MATCH, "b": 1}, 1, ["hashes: all match (1 checked)", "failed: ['b']"]),
+        ({"a": EQUIVALENT, "b": FAILED}, 1, ["hashes: none checked", "failed: ['b']"]),
     ],
 )
 def test_summary_and_exit_code(codes: dict[str, int], exit_code: int, lines: list[str]) -> None:
@@ -185,7 +190,7 @@ def test_a_changed_committed_file_is_a_failure_in_one_line(
     shutil.copytree(WEIGHTS_DIR, weights, ignore=shutil.ignore_patterns("rt-bert"))
     (weights / "diabetes-logreg.safetensors").write_bytes(b"not the committed file")
     monkeypatch.setattr(zoo_train, "WEIGHTS_DIR", weights)
-    assert zoo_train.train_one("diabetes-logreg", check=True, evaluate_it=False) == MISMATCH
+    assert zoo_train.train_one("diabetes-logreg", check=True, evaluate_it=False) == FAILED
     out = capsys.readouterr().out
     assert "diabetes-logreg  isa=avx2 NOT COMPARED: zoo model 'diabetes-logreg':" in out
     assert "does not match SHA256SUMS" in out
