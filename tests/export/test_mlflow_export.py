@@ -373,6 +373,37 @@ def test_the_report_site_is_logged_with_the_run(
     assert [f.path for f in listed] == ["report/index.html"]
 
 
+def test_the_report_sites_hidden_entries_are_not_logged(results: Path, tracking_uri: str) -> None:
+    """A report folder holds the report's own hidden state (its kept resampled values, 576 KB on
+    the quickstart, its paired forms, its lock, a killed or running build's staging folder of
+    half-written pages) and may hold the user's `.git` (docs/report.md): the export uploaded all
+    of it as the run's `report/`. Only the published site is logged now; a link inside a hidden
+    entry is not refused, since nothing of it is uploaded."""
+    site = results / "report"
+    (site / "figures").mkdir(parents=True)
+    (site / "index.html").write_text("<html>report</html>")
+    (site / "figures" / "a.png").write_bytes(b"png")
+    (site / "figures" / ".figure-tmp").write_bytes(b"half")
+    for hidden in (".resampled-values", ".paired-forms", ".report-lock", ".nojekyll"):
+        (site / hidden).write_text("state")
+    (site / ".report-build-123").mkdir()
+    (site / ".report-build-123" / "index.html").write_text("<html>half a build</html>")
+    (site / ".git" / "hooks").mkdir(parents=True)
+    (site / ".git" / "config").write_text("[remote]")
+    (site / ".git" / "hooks" / "run").symlink_to(results)
+    assert export_mlflow(results, tracking_uri=tracking_uri).report == site
+    client = _client(tracking_uri)
+    parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
+
+    def listed(path: str) -> list[str]:
+        found = []
+        for f in client.list_artifacts(parent_id, path):
+            found += listed(f.path) if f.is_dir else [f.path]
+        return found
+
+    assert sorted(listed("report")) == ["report/figures/a.png", "report/index.html"]
+
+
 @pytest.mark.parametrize("where", ["found", "given"])
 def test_a_report_site_holding_a_link_is_refused_before_anything_is_logged(
     results: Path, tracking_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
