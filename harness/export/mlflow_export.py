@@ -136,13 +136,17 @@ def export_mlflow(
                     if found is not None and found.run_id == current:
                         active.append(found)
                     counts["superseded"] += _mark_superseded(client, active, parent, current)
+                resumed = False
                 if known is not None:  # a harness run exported before: resumed since?
                     changed = _refresh_partial(client, known, run_jobs[0].partial)
-                    if changed or counts["logged"] > logged_before:
+                    resumed = changed or counts["logged"] > logged_before
+                    if resumed:
                         _log_run_files(client, parent, run_jobs[0])
-                if known is None or known.status != _FINISHED:
+                unfinished = known is None or known.status != _FINISHED
+                if unfinished or resumed:  # the report of the run as it is now
                     for file, folder in site_files:
                         client.log_artifact(parent, str(file), artifact_path=folder)
+                if unfinished:
                     client.set_terminated(parent, _FINISHED)
         except _store_errors() as err:
             raise TrackingError(

@@ -156,6 +156,33 @@ def test_a_partial_export_is_marked_whole_once_the_run_is_finished(
     assert logged.read_bytes() == manifest.read_bytes()
 
 
+def test_the_report_is_logged_again_when_an_export_adds_jobs_to_a_run(
+    results: Path, tmp_path: Path, tracking_uri: str
+) -> None:
+    """Exported with --allow-partial and the report of that partial run, then the run resumed,
+    reported again and exported again: the manifest and spec were logged again, the report was
+    not, so the run's `report/` showed the partial results (without the new job's numbers)
+    beside a manifest of the finished run."""
+    job = next((results / "runs").glob("*/jobs/good-model--digits--accuracy--*"))
+    shutil.copytree(job, tmp_path / "aside")
+    shutil.rmtree(job)
+    site = results / "report"
+    site.mkdir()
+    (site / "index.html").write_text("<html>partial</html>")
+    assert export_mlflow(results, tracking_uri=tracking_uri, allow_partial=True).logged == 9
+    shutil.copytree(tmp_path / "aside", job)  # the resumed run wrote it
+    (site / "index.html").write_text("<html>finished</html>")  # and reported again
+    (site / "model-new.html").write_text("<html>a page</html>")
+    assert export_mlflow(results, tracking_uri=tracking_uri).logged == 1
+    client = _client(tracking_uri)
+    parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
+    listed = [f.path for f in client.list_artifacts(parent_id, "report")]
+    assert listed == ["report/index.html", "report/model-new.html"]
+    logged = Path(client.download_artifacts(parent_id, "report/index.html", str(tmp_path)))
+    assert logged.read_text() == "<html>finished</html>"
+    assert export_mlflow(results, tracking_uri=tracking_uri).logged == 0  # nothing new: kept
+
+
 def test_two_exports_into_one_experiment_run_one_after_the_other(
     results: Path, tracking_uri: str, caplog: pytest.LogCaptureFixture
 ) -> None:
