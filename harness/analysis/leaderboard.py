@@ -294,6 +294,19 @@ def _mark_gaps(boards: list[Board], gaps: Completeness) -> None:
         board.notes.insert(
             0, f"PARTIAL results (published with --allow-partial): {scoped.summary()}"
         )
+        rows = {r.model: r for r in board.rows}
+        for gap in scoped.missing:
+            row = rows.get(gap.model)
+            if row is None or not any(rec.suite == gap.suite for rec in row.cells.values()):
+                continue
+            # the board shows a result of that job from an earlier run (completeness lists a
+            # gap only when no run recorded the job at least as recently)
+            note = (
+                f"{gap.model}: suite {gap.suite} has no result in the latest run that ran it, "
+                f"{gap.run} ({gap.why}); its numbers here are from an earlier run"
+            )
+            board.notes.append(note)
+            board.earlier.append(note)
 
 
 def _boards(

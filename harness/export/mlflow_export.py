@@ -36,7 +36,7 @@ from urllib.parse import quote, unquote, urlsplit
 from harness.core.errors import HarnessError, MissingDependencyError
 from harness.core.suite_board import SuiteBoard
 from harness.export.exported_jobs import ExportedJob, exported_jobs, safe_key
-from harness.store.links import first_link, is_link
+from harness.store.links import is_link
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -114,8 +114,7 @@ def export_mlflow(
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():
         raise HarnessError(f"--report {site} is not a report site (it has no index.html)")
-    if site is not None:
-        _refuse_site_links(site)
+    site_files = _site_files(site) if site is not None else []
     _refuse_file_links(jobs)
     counts = {"logged": 0, "kept": 0, "replaced": 0, "superseded": 0}
     with _one_export_at_a_time(uri, experiment), _quiet_mlflow():
@@ -137,13 +136,17 @@ def export_mlflow(
                     if found is not None and found.run_id == current:
                         active.append(found)
                     counts["superseded"] += _mark_superseded(client, active, parent, current)
+                resumed = False
                 if known is not None:  # a harness run exported before: resumed since?
                     changed = _refresh_partial(client, known, run_jobs[0].partial)
-                    if changed or counts["logged"] > logged_before:
+                    resumed = changed or counts["logged"] > logged_before
+                    if resumed:
                         _log_run_files(client, parent, run_jobs[0])
-                if known is None or known.status != _FINISHED:
-                    if site is not None:
-                        client.log_artifacts(parent, str(site), artifact_path="report")
+                unfinished = known is None or known.status != _FINISHED
+                if unfinished or resumed:  # the report of the run as it is now
+                    for file, folder in site_files:
+                        client.log_artifact(parent, str(file), artifact_path=folder)
+                if unfinished:
                     client.set_terminated(parent, _FINISHED)
         except _store_errors() as err:
             raise TrackingError(
@@ -581,18 +584,40 @@ def _pointing(path: Path) -> str:
         return ""
 
 
-def _refuse_site_links(site: Path) -> None:
-    """A link inside the report site: MLflow's `log_artifacts` follows it and uploads the file
-    it points to (a site may come with a results folder from a shared cache). Refused before
-    anything is logged; the site folder itself may be a link the user gave."""
-    found = first_link(site)
-    if found is None:
-        return
-    raise HarnessError(
-        f"report site {site} holds a symbolic link, {found}{_pointing(found)}: MLflow would upload "
-        "what it points to; a report site holds plain files and folders only: remove the link "
-        "or pass another --report (nothing was logged)"
-    )
+def _site_files(site: Path) -> list[tuple[Path, str]]:
+    """The report site's published files, each with its artifact folder (`report/figures`).
+    Hidden entries, at any depth, are not the site: the report's own state (its kept resampled
+    values and paired forms, its lock, a running or killed build's staging folder of
+    half-written pages) and the user's (`.git`, `.nojekyll`). A link among the rest is refused
+    before anything is logged: MLflow would upload the file it points to (a site may come with
+    a results folder from a shared cache); the site folder itself may be a link the user gave."""
+    files: list[tuple[Path, str]] = []
+    _walk_site(site, "report", files)
+    for file, _folder in files:
+        if is_link(file):
+            raise HarnessError(
+                f"report site {site} holds a symbolic link, {file}{_pointing(file)}: MLflow would "
+                "upload what it points to; a report site holds plain files and folders only: "
+                "remove the link or pass another --report (nothing was logged)"
+            )
+    return files
+
+
+def _walk_site(folder: Path, artifact_path: str, files: list[tuple[Path, str]]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as err:
+        raise HarnessError(
+            f"report site {folder}: cannot list it: {err.strerror or err} (nothing was logged)"
+        ) from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            _walk_site(path, f"{artifact_path}/{entry.name}", files)
+        else:  # a file, or a link: refused by the caller
+            files.append((path, artifact_path))
 
 
 def _found_report(results: Path) -> Path | None:

@@ -79,7 +79,7 @@ def export_model_index(
             for record in job.job.metrics
             if record.value is None and (all_metrics or record.headline)
         )
-    folders = card_folders([model for model, evals in by_model.items() if evals])
+    folders = card_folders([model for model, evals in by_model.items() if evals], out)
     cards = {
         model: (out / folders[model] / CARD_FILE, evals)
         for model, evals in by_model.items()
@@ -101,17 +101,56 @@ def export_model_index(
     ]
 
 
-def card_folders(models: list[str]) -> dict[str, str]:
+def card_folders(models: list[str], out: Path | None = None) -> dict[str, str]:
     """Each model's card folder: its name made path-safe (`safe_component`), or, where two
     names would share a folder on a case-insensitive file system (macOS, Windows: `Net` and
     `net`), that name with a hash of the exact model name, so one card never overwrites
-    another's."""
+    another's. A model whose own card an earlier export wrote in `out` keeps that folder (one
+    of those two), so a name differing in case that arrives or goes never leaves its old card
+    behind, stale, beside a new one (nor the user's text in the old one)."""
     names = {model: safe_component(model) for model in models}
     folded = Counter(name.casefold() for name in names.values())
-    return {
+    folders = {
         model: name if folded[name.casefold()] == 1 else _hashed(model, name)
         for model, name in names.items()
     }
+    if out is None:
+        return folders
+    plain_taken: set[str] = set()  # a plain folder kept by a model whose name shares it
+    for model in sorted(models):
+        name = names[model]
+        plain, hashed = name, _hashed(model, name)
+        if _card_model(out / folders[model]) == model:
+            continue
+        if folded[name.casefold()] == 1 and _card_model(out / hashed) == model:
+            folders[model] = hashed
+        elif (
+            folded[name.casefold()] > 1
+            and name.casefold() not in plain_taken
+            and _card_model(out / plain) == model
+        ):
+            folders[model] = plain
+            plain_taken.add(name.casefold())
+    return folders
+
+
+def _card_model(folder: Path) -> str | None:
+    """The model an existing card in `folder` names in its model-index (None: no card, a
+    link, or metadata that does not say)."""
+    import yaml
+
+    path = folder / CARD_FILE
+    if is_link(folder) or is_link(path) or not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        if not text.startswith("---"):
+            return None
+        meta = yaml.safe_load(text.split("---", 2)[1])
+        name = meta["model-index"][0]["name"]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, IndexError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None
 
 
 def _hashed(model: str, name: str) -> str:

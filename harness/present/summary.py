@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from harness.analysis.headline import HeadlineBoard
 from harness.core.errors import ConfigError
@@ -36,6 +36,25 @@ def check_site_url(url: str) -> str:
         raise ConfigError(
             f"--site-url {url!r} is not a plain http(s) URL; give the address the report folder "
             "is published at, e.g. https://example.org/reports/42"
+        )
+    # the pages' links are this address + a page's file name, in a summary made to be pasted
+    # into a pull request: a query or fragment would end every link, a password publish itself
+    parts = urlsplit(url)
+    shown = url
+    why = None
+    if "@" in parts.netloc:
+        shown = f"{parts.scheme}://***@{parts.netloc.rpartition('@')[2]}{parts.path}"
+        why = "holds a user name or password, which every link in summary.md would publish"
+    elif not parts.hostname:
+        why = "names no host"
+    elif parts.query or url.endswith("?"):
+        why = f"has a query (?{parts.query}), which would end every page's link"
+    elif parts.fragment or "#" in url:
+        why = f"has a fragment (#{parts.fragment}), which would end every page's link"
+    if why is not None:
+        raise ConfigError(
+            f"--site-url {shown!r} {why}; give the address the report folder is published at, "
+            "e.g. https://example.org/reports/42"
         )
     return url.rstrip("/") + "/"
 

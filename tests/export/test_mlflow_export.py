@@ -156,6 +156,33 @@ def test_a_partial_export_is_marked_whole_once_the_run_is_finished(
     assert logged.read_bytes() == manifest.read_bytes()
 
 
+def test_the_report_is_logged_again_when_an_export_adds_jobs_to_a_run(
+    results: Path, tmp_path: Path, tracking_uri: str
+) -> None:
+    """Exported with --allow-partial and the report of that partial run, then the run resumed,
+    reported again and exported again: the manifest and spec were logged again, the report was
+    not, so the run's `report/` showed the partial results (without the new job's numbers)
+    beside a manifest of the finished run."""
+    job = next((results / "runs").glob("*/jobs/good-model--digits--accuracy--*"))
+    shutil.copytree(job, tmp_path / "aside")
+    shutil.rmtree(job)
+    site = results / "report"
+    site.mkdir()
+    (site / "index.html").write_text("<html>partial</html>")
+    assert export_mlflow(results, tracking_uri=tracking_uri, allow_partial=True).logged == 9
+    shutil.copytree(tmp_path / "aside", job)  # the resumed run wrote it
+    (site / "index.html").write_text("<html>finished</html>")  # and reported again
+    (site / "model-new.html").write_text("<html>a page</html>")
+    assert export_mlflow(results, tracking_uri=tracking_uri).logged == 1
+    client = _client(tracking_uri)
+    parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
+    listed = [f.path for f in client.list_artifacts(parent_id, "report")]
+    assert listed == ["report/index.html", "report/model-new.html"]
+    logged = Path(client.download_artifacts(parent_id, "report/index.html", str(tmp_path)))
+    assert logged.read_text() == "<html>finished</html>"
+    assert export_mlflow(results, tracking_uri=tracking_uri).logged == 0  # nothing new: kept
+
+
 def test_two_exports_into_one_experiment_run_one_after_the_other(
     results: Path, tracking_uri: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -371,6 +398,37 @@ def test_the_report_site_is_logged_with_the_run(
     parent_id = _job_runs(uri)[0].data.tags["mlflow.parentRunId"]
     listed = _client(uri).list_artifacts(parent_id, "report")
     assert [f.path for f in listed] == ["report/index.html"]
+
+
+def test_the_report_sites_hidden_entries_are_not_logged(results: Path, tracking_uri: str) -> None:
+    """A report folder holds the report's own hidden state (its kept resampled values, 576 KB on
+    the quickstart, its paired forms, its lock, a killed or running build's staging folder of
+    half-written pages) and may hold the user's `.git` (docs/report.md): the export uploaded all
+    of it as the run's `report/`. Only the published site is logged now; a link inside a hidden
+    entry is not refused, since nothing of it is uploaded."""
+    site = results / "report"
+    (site / "figures").mkdir(parents=True)
+    (site / "index.html").write_text("<html>report</html>")
+    (site / "figures" / "a.png").write_bytes(b"png")
+    (site / "figures" / ".figure-tmp").write_bytes(b"half")
+    for hidden in (".resampled-values", ".paired-forms", ".report-lock", ".nojekyll"):
+        (site / hidden).write_text("state")
+    (site / ".report-build-123").mkdir()
+    (site / ".report-build-123" / "index.html").write_text("<html>half a build</html>")
+    (site / ".git" / "hooks").mkdir(parents=True)
+    (site / ".git" / "config").write_text("[remote]")
+    (site / ".git" / "hooks" / "run").symlink_to(results)
+    assert export_mlflow(results, tracking_uri=tracking_uri).report == site
+    client = _client(tracking_uri)
+    parent_id = _job_runs(tracking_uri)[0].data.tags["mlflow.parentRunId"]
+
+    def listed(path: str) -> list[str]:
+        found = []
+        for f in client.list_artifacts(parent_id, path):
+            found += listed(f.path) if f.is_dir else [f.path]
+        return found
+
+    assert sorted(listed("report")) == ["report/figures/a.png", "report/index.html"]
 
 
 @pytest.mark.parametrize("where", ["found", "given"])

@@ -327,6 +327,54 @@ def test_names_that_differ_only_in_case_get_cards_of_their_own(tmp_path: Path) -
     assert cards == {"Net": folders["Net"], "net": folders["net"]}
 
 
+def _cards(out: Path) -> dict[str, tuple[str, float]]:
+    """Each card's model: (its folder, its clean accuracy)."""
+    found = {}
+    for path in sorted(out.glob("*/README.md")):
+        data = ModelCard.load(path).data
+        acc = next(r.metric_value for r in data.eval_results if r.metric_type == "top1_acc")
+        assert data.model_name not in found, f"two cards of {data.model_name}"
+        found[data.model_name] = (path.parent.name, acc)
+    return found
+
+
+def test_a_models_card_stays_in_its_folder_when_a_name_differing_in_case_arrives(
+    tmp_path: Path,
+) -> None:
+    """`Net` exported into cards/Net, its card given the user's own text; later `net` joins
+    it: `Net`'s new numbers went to a new cards/Net~<hash>/README.md without that text, and
+    cards/Net/README.md stayed, in silence, with the old numbers (two cards of `Net`, one
+    stale). And the other way round: a model alone again left its hashed card stale beside a
+    new plain one. A model whose own card is in one of its two folders keeps that folder."""
+    from harness.export.model_index import card_folders
+    from tests.present.synthetic import write_synthetic_run
+
+    cards = tmp_path / "cards"
+    write_synthetic_run(tmp_path / "one", models={"Net": 0.9})
+    assert _export(tmp_path / "one", cards) == 0
+    with (cards / "Net" / "README.md").open("a") as f:
+        f.write("\nOur own words about Net.\n")
+    write_synthetic_run(tmp_path / "two", models={"Net": 0.5, "net": 0.6})
+    assert _export(tmp_path / "two", cards) == 0
+    found = _cards(cards)
+    assert set(found) == {"Net", "net"} and found["Net"][0] == "Net"
+    assert found["Net"][1] != _cards_of(tmp_path / "one", tmp_path / "fresh1")["Net"][1]
+    assert "Our own words about Net." in (cards / "Net" / "README.md").read_text()
+    assert found["net"][0] == card_folders(["Net", "net"])["net"]
+    # the other way round: both hashed first, then `Net` alone keeps its hashed folder
+    other = tmp_path / "other"
+    assert _export(tmp_path / "two", other) == 0
+    assert _export(tmp_path / "one", other) == 0
+    again = _cards(other)
+    assert again["Net"][0] == card_folders(["Net", "net"])["Net"]
+    assert len(list(other.glob("*/README.md"))) == 2  # Net's and net's, no second card of Net
+
+
+def _cards_of(results: Path, out: Path) -> dict[str, tuple[str, float]]:
+    assert _export(results, out) == 0
+    return _cards(out)
+
+
 def test_an_undefined_headline_metric_is_named_not_dropped_in_silence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,7 @@ links, images or HTML on GitHub (cmark-gfm), and tables keep their shape."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,33 @@ def test_report_summary_links_to_the_published_site(hostile_boards: list) -> Non
     for bad in ("javascript:alert(1)", "https://x.org/a b", "https://x.org/(x)", "ftp://x"):
         with pytest.raises(ConfigError, match="not a plain http"):
             check_site_url(bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://example.org/r?x=1", "has a query (?x=1)"),
+        ("https://example.org/r#top", "has a fragment (#top)"),
+        ("https://ana:hunter2@example.org/r", "holds a user name or password"),
+        ("https://ana@example.org/r", "holds a user name or password"),
+        ("https:///r", "names no host"),
+    ],
+)
+def test_a_site_url_that_the_page_links_would_break_or_publish_a_secret_is_refused(
+    url: str, says: str
+) -> None:
+    """Pages are linked as the site URL + a page's file name: `https://example.org/r?x=1`
+    gave `https://example.org/r?x=1/index.html` (every link the same page), `...#top` every
+    link the site's root; `https://ana:hunter2@...` put the password in every link of a
+    summary.md made to be pasted into a pull request. Refused, naming why, the password
+    never shown."""
+    with pytest.raises(ConfigError, match=re.escape(says)) as err:
+        check_site_url(url)
+    assert "hunter2" not in str(err.value) and str(err.value).count("\n") == 0
+    assert (
+        check_site_url("https://example.org/r/%C3%BCn%C3%AF")
+        == "https://example.org/r/%C3%BCn%C3%AF/"
+    )
 
 
 def test_check_markdown() -> None:

@@ -51,6 +51,24 @@ def test_a_job_deleted_from_the_latest_run_is_missing_though_an_older_run_has_it
     assert code == 0 and "PARTIAL" in out
 
 
+def test_a_board_showing_an_older_result_of_a_job_missing_since_says_so(tmp_path: Path) -> None:
+    """m1's accuracy job deleted from the latest run (or the run killed before it), published
+    with --allow-partial: the board showed m1's earlier top1_acc 0.9 (ranked first) with only
+    `PARTIAL ... 1 job(s) missing: m1 x digits x accuracy`, as if it were the latest number; a
+    failed job says its numbers are from an earlier run, a missing one now does too."""
+    root = tmp_path / "results"
+    write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
+    new = _later(write_synthetic_run(root, run_id="new-2", models={"m1": 0.5, "m2": 0.8}))
+    shutil.rmtree(_job_folder(new, "m1", "accuracy"))
+    code, out, err = cli("leaderboard", root, "--allow-partial", "--format", "json")
+    assert code == 0, err
+    notes = json.loads(out)[0]["notes"]
+    said = [n for n in notes if n.startswith("m1: suite accuracy has no result in the latest run")]
+    assert len(said) == 1 and said[0].endswith("its numbers here are from an earlier run"), notes
+    assert "new-2" in said[0]
+    assert not any(n.startswith("m2: suite") for n in notes)
+
+
 def test_a_job_deleted_from_an_older_run_is_covered_by_the_latest(tmp_path: Path) -> None:
     root = tmp_path / "results"
     old = write_synthetic_run(root, run_id="old-1", models={"m1": 0.9, "m2": 0.8})
