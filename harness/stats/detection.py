@@ -323,24 +323,13 @@ def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
     of each level's end (positives of the level x positives so far / samples so far) computed
     at the ends only, in integers up to the one division. The gains are placed at their
     positions in a row of zeros and summed as the float path of `aupr_batch` sums its row, so
-    the result is that path's float64."""
+    the result is that path's float64.
+
+    A level without positives gains 0, the zero its row holds there already, and adds no
+    positives: only the levels with positives are visited (`_level_ends`)."""
     r, width = keys.shape
     keys = _sorted_keys(keys)
-    tp = np.cumsum((keys & 1) == 0, axis=1, dtype=np.int32)  # positives up to each position
-    level = keys >> 1
-    last = np.empty(keys.shape, dtype=bool)  # the last position of each level in its row
-    last[:, -1] = True
-    np.not_equal(level[:, :-1], level[:, 1:], out=last[:, :-1])
-    at = np.flatnonzero(last)  # row-major: each row's level ends in order
-    tp_end = np.take(tp.ravel(), at)
-    per_row = last.sum(axis=1)
-    # positives of each level: tp_end less the previous level's end's (none in a new row),
-    # times tp_end in int64 (in int32 a level of 46,341 positives or more wrapped around)
-    level_tp = np.empty(tp_end.shape, dtype=np.int64)
-    level_tp[0] = tp_end[0]
-    np.subtract(tp_end[1:], tp_end[:-1], out=level_tp[1:])
-    starts = np.cumsum(per_row) - per_row
-    level_tp[starts] = tp_end[starts]
+    at, level_tp, tp_end, per_row = _level_ends(keys)
     np.multiply(level_tp, tp_end, out=level_tp)
     seen = np.repeat(np.arange(0, r * width, width), per_row)  # each end's row start...
     np.subtract(at, seen, out=seen)
@@ -350,6 +339,68 @@ def keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
     gain = np.zeros(r * width)
     np.put(gain, at, gains)
     return np.asarray(gain.reshape(r, width).sum(axis=1) / positives, dtype=np.float64)
+
+
+def _level_ends(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For sorted rows of keys: the flat (row-major) position of the end of each level with
+    positives, its positives and the positives up to it in its row (int64), and how many such
+    ends each row has.
+
+    Where no level holds a positive and a negative key (no score shared by an ID and an OOD
+    sample: the usual case of float scores) such a level is the run of one positive key: its
+    positives are the run's length and the positives up to it a sum of the row's run lengths,
+    without a pass over every position. Otherwise the positives are counted at every position
+    and the levels without positives left out after."""
+    r, width = keys.shape
+    positive = (keys & 1) == 0
+    last = np.empty(keys.shape, dtype=bool)  # the last position of each key's run in its row
+    last[:, -1] = True
+    np.not_equal(keys[:, :-1], keys[:, 1:], out=last[:, :-1])
+    first = np.empty(keys.shape, dtype=bool)  # and the first
+    first[:, 0] = True
+    first[:, 1:] = last[:, :-1]
+    last &= positive
+    at = np.flatnonzero(last)
+    flat = keys.ravel()
+    # a positive key's run followed by its level's negative key (the next row's first key may
+    # pass for one: then the counting path, which gives the same numbers, is taken too)
+    if len(at) and (np.take(flat, at + 1, mode="clip") == np.take(flat, at) + 1).any():
+        return _counted_level_ends(keys, positive)
+    per_row = last.sum(axis=1)
+    first &= positive
+    level_tp = at - np.flatnonzero(first) + 1  # each positive run's length
+    tp_end = np.cumsum(level_tp)
+    starts = (np.cumsum(per_row) - per_row)[per_row > 0]  # each row's first end
+    before = np.zeros(r, dtype=np.int64)  # the positives of the rows before each row
+    before[per_row > 0] = tp_end[starts] - level_tp[starts]
+    tp_end -= np.repeat(before, per_row)
+    return at, level_tp, tp_end, per_row
+
+
+def _counted_level_ends(
+    keys: np.ndarray, positive: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_level_ends` of rows whose levels may hold both labels: the positives up to each
+    position counted, read at every level's end, and the ends without positives dropped."""
+    tp = np.cumsum(positive, axis=1, dtype=np.int32)  # positives up to each position
+    level = keys >> 1
+    last = np.empty(keys.shape, dtype=bool)  # the last position of each level in its row
+    last[:, -1] = True
+    np.not_equal(level[:, :-1], level[:, 1:], out=last[:, :-1])
+    at = np.flatnonzero(last)  # row-major: each row's level ends in order
+    tp_end = np.take(tp.ravel(), at).astype(np.int64)
+    per_row = last.sum(axis=1)
+    # positives of each level: tp_end less the previous level's end's (none in a new row),
+    # times tp_end in int64 (in int32 a level of 46,341 positives or more wrapped around)
+    level_tp = np.empty(tp_end.shape, dtype=np.int64)
+    level_tp[0] = tp_end[0]
+    np.subtract(tp_end[1:], tp_end[:-1], out=level_tp[1:])
+    starts = np.cumsum(per_row) - per_row
+    level_tp[starts] = tp_end[starts]
+    gaining = level_tp > 0
+    rows = np.repeat(np.arange(len(per_row)), per_row)[gaining]
+    per_row = np.bincount(rows, minlength=len(per_row))
+    return at[gaining], level_tp[gaining], tp_end[gaining], per_row
 
 
 def fpr_batch(s_in: np.ndarray, s_out: np.ndarray, tpr: float = TPR_LEVEL) -> np.ndarray:

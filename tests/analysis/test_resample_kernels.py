@@ -6,6 +6,10 @@ forms they replace, bit for bit (the report's comparison and variant pages show 
   place by their radix sort: the same sorted rows, the same AUPR;
 - `detection.auroc_batch` on score codes sums twice the Mann-Whitney U in integers
   (`_twice_u`): the float64 of the former half-sums;
+- `detection.keyed_aupr` visits only the ends of levels with positives: where no level holds
+  both labels, the runs of positive keys, whose lengths give the positives without counting
+  them at every position (`_level_ends`); else every level's end, counted, those without
+  positives dropped (`_counted_level_ends`);
 - `paired_tests.stratified_positions` adds a stratum's first position to its draws where its
   positions are consecutive instead of gathering them: the same positions.
 
@@ -52,6 +56,35 @@ def _old_positions(strata: np.ndarray, *, resamples: int, seed: int, name: str) 
     return out
 
 
+def _old_keyed_aupr(keys: np.ndarray, positives: int) -> np.ndarray:
+    """`keyed_aupr` before `_level_ends`: every level's end visited, positives counted at every
+    position."""
+    r, width = keys.shape
+    keys = np.sort(keys.astype(np.int32), axis=1)
+    tp = np.cumsum((keys & 1) == 0, axis=1, dtype=np.int32)
+    level = keys >> 1
+    last = np.empty(keys.shape, dtype=bool)
+    last[:, -1] = True
+    np.not_equal(level[:, :-1], level[:, 1:], out=last[:, :-1])
+    at = np.flatnonzero(last)
+    tp_end = np.take(tp.ravel(), at)
+    per_row = last.sum(axis=1)
+    level_tp = np.empty(tp_end.shape, dtype=np.int64)
+    level_tp[0] = tp_end[0]
+    np.subtract(tp_end[1:], tp_end[:-1], out=level_tp[1:])
+    starts = np.cumsum(per_row) - per_row
+    level_tp[starts] = tp_end[starts]
+    np.multiply(level_tp, tp_end, out=level_tp)
+    seen = np.repeat(np.arange(0, r * width, width), per_row)
+    np.subtract(at, seen, out=seen)
+    seen += 1
+    gains = level_tp.astype(np.float64)
+    np.divide(gains, seen, out=gains)
+    gain = np.zeros(r * width)
+    np.put(gain, at, gains)
+    return np.asarray(gain.reshape(r, width).sum(axis=1) / positives, dtype=np.float64)
+
+
 def _scores(gen: np.random.Generator, k: int, tied: bool) -> np.ndarray:
     if tied:  # few distinct values: many ties within and across the sets
         return gen.integers(0, int(gen.integers(1, 8)), k).astype(np.float64)
@@ -93,6 +126,39 @@ def test_keyed_aupr_is_the_float_path_with_either_sort(
             want = detection.aupr_batch(s_in, s_out)
             got = detection.keyed_aupr(keys[idx], positives)
             assert got.tobytes() == want.tobytes(), (trial, idx.shape)
+
+
+@pytest.mark.parametrize("simd", [False, True])
+def test_keyed_aupr_visiting_only_levels_with_positives_is_the_former_code(
+    simd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys of distinct scores (the runs' path), of scores shared by both labels (the counting
+    path), of resamples that draw no positive or only positives, and rows whose next row's
+    first key follows their last positive key: the former code's float64, to the bit."""
+    monkeypatch.setattr(detection, "SIMD_SORT", simd)
+    counted = []
+    real = detection._counted_level_ends
+    monkeypatch.setattr(detection, "_counted_level_ends", lambda *a: counted.append(1) or real(*a))
+    gen = np.random.default_rng(23)
+    paths = set()
+    for trial in range(300):
+        k = int(gen.integers(1, 300))
+        levels = int(gen.choice([1, 2, 3, 10, 1000, 30_000]))
+        codes = gen.permutation(k) if trial % 3 == 0 else gen.integers(0, levels, k)
+        positive = gen.random(k) < gen.choice([0.0, 0.5, 1.0])
+        keys = detection.aupr_keys(codes, positive)
+        if keys is None:
+            continue
+        idx = gen.integers(0, k, (int(gen.integers(1, 40)), int(gen.integers(1, 2 * k + 1))))
+        before = len(counted)
+        got = detection.keyed_aupr(keys[idx], max(1, int(positive.sum())))
+        paths.add(len(counted) > before)
+        want = _old_keyed_aupr(keys[idx], max(1, int(positive.sum())))
+        assert got.tobytes() == want.tobytes(), trial
+    # a row's last key a positive's (2), the next row's first its level's negative (3)
+    keys = np.array([[0, 2], [3, 5]], dtype=np.uint16)
+    assert detection.keyed_aupr(keys.copy(), 1).tobytes() == _old_keyed_aupr(keys, 1).tobytes()
+    assert paths == {False, True}
 
 
 def test_coded_aupr_batch_equals_the_float_path() -> None:
