@@ -27,7 +27,7 @@ from harness.present.headline_view import (
 )
 from harness.present.report_views import JobLine
 
-_SAFE_URL = re.compile(r"^https?://[^\s()<>\[\]\"'`\\]+$")
+_SAFE_URL = re.compile(r"^(?i:https?)://[^\s()<>\[\]\"'`\\]+$")  # a scheme in any case
 
 
 def check_site_url(url: str) -> str:
@@ -56,7 +56,8 @@ def check_site_url(url: str) -> str:
             f"--site-url {shown!r} {why}; give the address the report folder is published at, "
             "e.g. https://example.org/reports/42"
         )
-    return url.rstrip("/") + "/"
+    scheme, rest = url.split("://", 1)
+    return f"{scheme.lower()}://{rest.rstrip('/')}/"
 
 
 def _link(text: str, page: str, site_url: str | None) -> str:

@@ -104,6 +104,13 @@ def test_a_site_url_that_the_page_links_would_break_or_publish_a_secret_is_refus
     )
 
 
+def test_a_site_url_with_its_scheme_in_capitals_is_taken() -> None:
+    """A URL's scheme is case-insensitive (RFC 3986): `HTTPS://example.org/r` was refused as
+    not a plain http(s) URL. It is taken, written in lower case as schemes are."""
+    assert check_site_url("HTTPS://example.org/r") == "https://example.org/r/"
+    assert check_site_url("Http://example.org") == "http://example.org/"
+
+
 def test_check_markdown() -> None:
     row = CheckRow(
         model=LINK,
