@@ -72,6 +72,7 @@ def report_command(args: argparse.Namespace) -> int:
             compare=args.compare,
             site_url=args.site_url,
             allow_partial=args.allow_partial,
+            option_names="cli",
         )
     except KeyboardInterrupt as exc:
         print(terminal_text(interrupted_report(out, signal_of(exc))), file=sys.stderr)

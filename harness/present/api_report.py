@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from harness.core.errors import ConfigError
 from harness.core.suite_board import SuiteBoard
@@ -32,22 +33,28 @@ def report(
     compare: Sequence[tuple[str, str]] = (),
     site_url: str | None = None,
     allow_partial: bool = False,
+    option_names: Literal["python", "cli"] = "python",
 ) -> ReportSite:
     """Write the report of the results folder `results` into the folder `out` (docs/report.md):
     `suite_boards` are the installed suites' boards (`harness.run.suite_boards`: the labels of their
     metrics), `compare` adds comparison pages of model pairs, `site_url` is where the site will
     be published (summary.md links there), `allow_partial` publishes incomplete results marked
-    PARTIAL (refused otherwise)."""
+    PARTIAL (refused otherwise). Refusals name `compare` and `site_url` as the caller spells
+    them: `option_names="cli"` (harness report) says `--compare` and `--site-url`."""
+    compare_option, url_option = (
+        ("--compare", "--site-url") if option_names == "cli" else ("compare", "site_url")
+    )
     if site_url is not None and not isinstance(site_url, str):
         raise ConfigError(
             f"site_url: expected the http(s) address as text, got {type(site_url).__name__}"
         )
-    url = check_site_url(site_url) if site_url else None
+    url = check_site_url(site_url, url_option) if site_url else None
     pairs = _pairs(compare)
     for a, b in pairs:  # before anything is read or written
         if a == b:
             raise ConfigError(
-                f"--compare {a} {b} names one model twice: a comparison page compares two models"
+                f"{compare_option} {a} {b} names one model twice: a comparison page compares two "
+                "models"
             )
     index = site.build_site(
         Path(results),
@@ -56,6 +63,7 @@ def report(
         compare=pairs,
         site_url=url,
         allow_partial=allow_partial,
+        compare_option=compare_option,
     )
     return ReportSite(folder=index.parent, index=index, summary=index.parent / "summary.md")
 

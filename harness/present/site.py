@@ -182,12 +182,14 @@ def build_site(
     compare: Sequence[tuple[str, str]] = (),
     site_url: str | None = None,
     allow_partial: bool = False,
+    compare_option: str = "--compare",
 ) -> Path:
     """Write the site under `out`; returns the index path. `suite_boards`: the installed suites'
     boards (their metrics' labels and the figures their results feed; `harness.run.suite_boards`). `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
-    results are refused unless `allow_partial` (boards then marked PARTIAL)."""
+    results are refused unless `allow_partial` (boards then marked PARTIAL). `compare_option`
+    names `compare` in refusals (`compare` from Python)."""
     refuse_foreign_folder(out)  # at once: before the results are read
     forms = FormCache.read(out)  # the previous build's paired forms (or none)
     # refusals come first
@@ -207,7 +209,7 @@ def build_site(
         try:
             figdir = out / "figures"
             cache = FigureCache(live / "figures", build=figdir)
-            pairs = _pairs(boards, heads, compare)
+            pairs = _pairs(boards, heads, compare, compare_option)
             tasks = sorted({b.task for b in boards})
             suites = sorted({j.record.suite for _m, j in loaded if j.status == JobStatus.COMPLETED})
             nav = Nav(
@@ -348,7 +350,10 @@ def _write(path: Path, text: str) -> None:
 
 
 def _pairs(
-    boards: list[Board], heads: list[HeadlineBoard], extra: Sequence[tuple[str, str]]
+    boards: list[Board],
+    heads: list[HeadlineBoard],
+    extra: Sequence[tuple[str, str]],
+    option: str,
 ) -> list[tuple[str, str, str]]:
     """(task, a, b): each task's first two models, and every asked pair both ran on the task."""
     pairs: list[tuple[str, str, str]] = []
@@ -365,7 +370,7 @@ def _pairs(
         tasks = [t for t, models in sorted(on_task.items()) if {a, b} <= models]
         if not tasks:
             raise ResultsError(
-                f"--compare {a} {b}: no task has results of both models; "
+                f"{option} {a} {b}: no task has results of both models; "
                 f"models with results: {', '.join(sorted(set().union(*on_task.values())))}"
             )
         # a pair already compared the other way round (the task's leader and runner-up) is

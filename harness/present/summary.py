@@ -30,11 +30,12 @@ from harness.present.report_views import JobLine
 _SAFE_URL = re.compile(r"^(?i:https?)://[^\s()<>\[\]\"'`\\]+$")  # a scheme in any case
 
 
-def check_site_url(url: str) -> str:
-    """The published site's base URL for summary links (http or https, no markup characters)."""
+def check_site_url(url: str, option: str = "--site-url") -> str:
+    """The published site's base URL for summary links (http or https, no markup characters);
+    `option` names it in refusals (`site_url` from Python)."""
     if not _SAFE_URL.match(url):
         raise ConfigError(
-            f"--site-url {url!r} is not a plain http(s) URL; give the address the report folder "
+            f"{option} {url!r} is not a plain http(s) URL; give the address the report folder "
             "is published at, e.g. https://example.org/reports/42"
         )
     # the pages' links are this address + a page's file name, in a summary made to be pasted
@@ -53,7 +54,7 @@ def check_site_url(url: str) -> str:
         why = f"has a fragment (#{parts.fragment}), which would end every page's link"
     if why is not None:
         raise ConfigError(
-            f"--site-url {shown!r} {why}; give the address the report folder is published at, "
+            f"{option} {shown!r} {why}; give the address the report folder is published at, "
             "e.g. https://example.org/reports/42"
         )
     scheme, rest = url.split("://", 1)

@@ -27,6 +27,22 @@ def test_a_model_compared_with_itself_is_refused_before_anything_is_written(
         report(tmp_path, out, suite_boards=installed_suite_boards(), compare=[("a", "a")])
 
 
+def test_harness_report_from_python_names_its_own_arguments(tmp_path: Path) -> None:
+    """`harness.report(..., compare=..., site_url=...)` was refused naming the command's flags
+    (`--compare a a names one model twice`, `--site-url 'ftp://x' is not ...`)."""
+    import harness
+
+    (tmp_path / "results").mkdir()
+    for options, says in [
+        ({"compare": [("a", "a")]}, "compare a a names one model twice"),
+        ({"site_url": "ftp://x"}, "site_url 'ftp://x' is not a plain http(s) URL"),
+        ({"site_url": "https://u:pw@x.org"}, "site_url 'https://***@x.org' holds a user name"),
+    ]:
+        with pytest.raises(harness.HarnessError) as err:
+            harness.report(tmp_path / "results", tmp_path / "site", **options)
+        assert str(err.value).startswith(says), str(err.value)
+
+
 def test_a_pair_asked_the_other_way_round_is_one_page(monkeypatch: pytest.MonkeyPatch) -> None:
     """The task's leader and runner-up (b, a) are compared anyway; `--compare a b` wrote a
     second, mirrored page of the same two models."""
@@ -43,5 +59,5 @@ def test_a_pair_asked_the_other_way_round_is_one_page(monkeypatch: pytest.Monkey
         board = Board()
         rows = [Row("b"), Row("a")]
 
-    pairs = site._pairs([Board()], [Head()], [("a", "b")])  # type: ignore[list-item]
+    pairs = site._pairs([Board()], [Head()], [("a", "b")], "--compare")  # type: ignore[list-item]
     assert pairs == [("t", "b", "a")]
