@@ -85,6 +85,13 @@ def resolve_source(config: HFSourceConfig, *, name: str, base_dir: Path) -> tupl
                 f"model {name!r}: model folder {local} has no config.json; save the model with "
                 "save_pretrained() or point `path` at the folder that holds config.json"
             )
+        if config.revision and not config.trust_remote_code:  # remote code demands one
+            raise ModelLoadError(
+                f"model {name!r}: revision {config.revision!r} is given, but path "
+                f"{config.path!r} is the local folder {local}, which has no revisions: its "
+                "files would load whatever revision says; drop revision to evaluate the "
+                "folder, or move the folder away to load the hub model at that revision"
+            )
         return str(local), local
     if config.path.startswith((".", "/", "~")) or not _HUB_ID.match(config.path):
         raise ModelLoadError(f"model {name!r}: model folder {local} does not exist")

@@ -131,6 +131,35 @@ def _check_room_for_text(tokenizer: Any, limit: int, max_length: int, *, name: s
     )
 
 
+def _check_vocabulary_fits(model: Any, tokenizer: Any, *, name: str, path: str | None) -> None:
+    """Refuse a tokenizer that gives ids the model's input embeddings have no row for: tokens
+    added (`add_tokens`, a new pad token) without `model.resize_token_embeddings`, or the
+    tokenizer of a larger-vocabulary checkpoint. Otherwise every batch holding such a token
+    fails the forward pass with "index out of range in self" (a device-side assert on a GPU),
+    naming neither. A table with more rows than the vocabulary (padded) is fine."""
+    try:
+        table = model.get_input_embeddings()
+        vocab: dict[str, int] = tokenizer.get_vocab()
+    except (AttributeError, NotImplementedError, TypeError):  # neither says: nothing to check
+        return
+    rows = getattr(table, "num_embeddings", None)
+    if not isinstance(rows, int) or not vocab:
+        return
+    beyond = sorted((index, token) for token, index in vocab.items() if index >= rows)
+    if not beyond:
+        return
+    shown = ", ".join(repr(token) for _, token in beyond[:3])
+    more = f" and {len(beyond) - 3} more" if len(beyond) > 3 else ""
+    where = f" in {path}" if path else ""
+    raise ModelLoadError(
+        f"model {name!r}: the tokenizer{where} gives token ids up to {beyond[-1][0]}, but "
+        f"the model has {rows} input-embedding rows (ids 0..{rows - 1}); {len(beyond)} "
+        f"token(s) have no row ({shown}{more}): call model.resize_token_embeddings"
+        "(len(tokenizer)) after adding tokens (and save the model again), or use the tokenizer "
+        "the model was trained with"
+    )
+
+
 class HFTextAdapter(HFSourceHooks, AdapterBase):
     """A transformers sequence classifier with its tokenizer: black-box, batched."""
 
@@ -293,6 +322,7 @@ class HFTextAdapter(HFSourceHooks, AdapterBase):
             position_limit(model),
         )
         _check_room_for_text(tokenizer, limit, max_length, name=name)
+        _check_vocabulary_fits(model, tokenizer, name=name, path=origin["path"])
         description = {
             "adapter": cls.kind,
             "path": origin["path"],

@@ -51,7 +51,8 @@ def add_parser(sub: Any) -> None:
         "--resamples",
         type=spec_flag("RunSpec", "bootstrap_resamples"),
         default=1000,
-        help="bootstrap resamples (default 1000)",
+        help="bootstrap resamples of each group's accuracy drop under --condition (default "
+        "1000; the clean condition draws none: its intervals are closed-form)",
     )
     grp.add_argument(
         "--positive-label",

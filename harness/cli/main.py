@@ -73,6 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, with arguments no parser took refused by the (sub)command they were
+    given to (`harness run: unrecognized arguments: --workers (see harness run --help)`):
+    argparse refuses them at the top level, whose help lists no flag of any subcommand."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand parser `args` were read by (`harness cache prune`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest, None)
+            if isinstance(name, str) and name in action.choices:
+                return _chosen(action.choices[name], args)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; `sys.path` and the user's modules are as they were afterwards (a
     process that calls `main` for several specs gets each spec's own `mymodel`)."""
@@ -83,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except UsageError as err:  # one line, as every other user error; `--help` still exits 0
         print(f"error: {terminal_text(err)}", file=sys.stderr)
         return err.exit_code

@@ -47,6 +47,7 @@ def _compare(args: argparse.Namespace) -> ParityReport:
     from harness.run.environment import resolve_device
     from harness.run.model_adapter import build_model_adapter
     from harness.run.parity import compare
+    from harness.run.quiet import quiet_library_progress
 
     if len(args.models) != 2:
         raise SpecError(f"--models needs exactly two model names (a,b), got {len(args.models)}")
@@ -65,6 +66,10 @@ def _compare(args: argparse.Namespace) -> ParityReport:
                 f"(its tasks: {', '.join(wanted) or '[], none'}); "
                 "parity compares two models on a task both are for"
             )
+    # transformers' "Loading weights" bars, as `harness run` silences them
+    quiet_library_progress(
+        transformers=any(m.spec.adapter.startswith("hf") for m in plan.models.values())
+    )
     device = resolve_device(plan.spec.device)
     task = (
         plan.tasks[args.task]

@@ -9,6 +9,8 @@ job (`hub_access.use_hub`), so an unreachable hub means the cache only, at once.
   CIFAR-10-C's files: cached when a snapshot of the repository holds its `.npy` files;
 - models whose weights come from the hub (`hf:` references, `hf-image` / `hf-text` entries with
   a hub id as `path`): cached when a snapshot of the repository holds config.json and weights.
+- models a suite loads itself from the hub (`Suite.hub_models`: the text attacks'
+  `similarity_model` given as a hub id), cached the same way.
 
 Tasks read from files you download (`cifar100-c`, `imagenet-c`) and local files need no network.
 """
@@ -65,6 +67,10 @@ def network_needs(plan: Plan) -> list[NetworkNeed]:
         if hub_path and not _local(str(path), plan.base_dir):
             snapshot = cached_snapshot(str(path), "model", WEIGHT_PATTERNS)
             needs.append(NetworkNeed(f"model {name}", f"hub model {path}", snapshot))
+    for name, suite in plan.suites.items():
+        for setting, repo in suite.hub_models().items():
+            snapshot = cached_snapshot(repo, "model", WEIGHT_PATTERNS)
+            needs.append(NetworkNeed(f"suite {name}", f"hub model {repo} ({setting})", snapshot))
     return needs
 
 

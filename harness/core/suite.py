@@ -190,6 +190,14 @@ class Suite:
         `task`'s evaluation split and its own config."""
         return {}
 
+    def hub_models(self) -> dict[str, str]:
+        """The Hugging Face hub models this suite loads itself (beyond the spec's models), by the
+        setting naming each (`text.similarity_model` -> `org/encoder`), once its spec folder and
+        tasks' modalities are bound: `harness validate` lists them with whether each is cached,
+        and a run probes the hub once before its first job (unreachable: the cache only, at
+        once). None by default."""
+        return {}
+
     def skip_reason(self, adapter: ModelAdapter, task: Task) -> str | None:
         """Why this suite does not apply to this model and task (None: it applies)."""
         return None

@@ -149,6 +149,7 @@ class AdversarialSuite(Suite):
         resolve_text(self.cfg.text, self.cfg.preset)  # text budgets refused at construction too
         self.base_dir: Path | None = None
         self._text_tasks: set[str] = set()  # `bind_modalities`: their summary is the text attacks
+        self._maybe_text = False  # `bind_modalities`: a task is text or not known until loaded
         # `bind_model_gradients`: task -> its models -> whether each gives gradients
         self._gradients: dict[str, dict[str, bool | None]] | None = None  # None: not bound
 
@@ -186,6 +187,17 @@ class AdversarialSuite(Suite):
             prints["text.similarity_model"] = folder_digest(Path(plan.similarity_model))
         return prints
 
+    def hub_models(self) -> dict[str, str]:
+        """The text attacks' similarity encoder when it is a hub id (not a local folder) and a
+        task the suite runs on is text, or of a modality known only once it is loaded."""
+        source = self.cfg.text.similarity_model
+        if source is None or not self._maybe_text:
+            return {}
+        resolved = resolve_text(self.cfg.text, self.cfg.preset, self.base_dir).similarity_model
+        if resolved is None or Path(resolved).exists() or resolved != source:
+            return {}
+        return {"text.similarity_model": resolved}
+
     @property
     def cfg(self) -> AdversarialConfig:
         assert isinstance(self.config, AdversarialConfig)
@@ -193,6 +205,7 @@ class AdversarialSuite(Suite):
 
     def bind_modalities(self, modalities: Mapping[str, str | None]) -> None:
         self._text_tasks = {name for name, m in modalities.items() if m == "text"}
+        self._maybe_text = any(m in ("text", None) for m in modalities.values())
 
     def bind_model_gradients(self, gradients: Mapping[str, Mapping[str, bool | None]]) -> None:
         self._gradients = {task: dict(models) for task, models in gradients.items()}

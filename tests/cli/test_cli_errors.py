@@ -357,3 +357,35 @@ def test_weights_that_name_a_folder(write_spec: Spec, capsys: pytest.CaptureFixt
     code, err = run_err(capsys, "validate", path)
     assert code == 2
     assert "models[1](lin-b).weights: is a folder, not a weights file" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # an unknown flag of a subcommand was "harness: unrecognized arguments: --workers (see
+        # harness --help)", sending the user to the top-level help, which lists no flags of run
+        (
+            ["run", "--workers", "2"],
+            "error: harness run: unrecognized arguments: --workers (see harness run --help)",
+        ),
+        (
+            ["groups", "results", "--nope"],
+            "error: harness groups: unrecognized arguments: --nope (see harness groups --help)",
+        ),
+        (
+            ["cache", "prune", "--all", "--nope"],
+            "error: harness cache prune: unrecognized arguments: --nope "
+            "(see harness cache prune --help)",
+        ),
+        (
+            ["validate", "a.yaml", "b.yaml"],
+            "error: harness validate: unrecognized arguments: b.yaml (see harness validate --help)",
+        ),
+    ],
+)
+def test_an_unknown_flag_names_its_subcommand(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    code, err = run_err(capsys, *argv)
+    assert code == 2
+    assert err.strip().splitlines() == [expected]

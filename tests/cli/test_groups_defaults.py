@@ -115,3 +115,14 @@ def test_python_notes_are_the_commands_in_its_own_words(
         assert note == line
     assert "by='label' gives a by-class view" in notes[0]
     assert "suite= picks a table" in notes[1]
+
+
+def test_the_resamples_help_says_what_they_resample(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--resamples` only draws for the accuracy drop under a non-clean `--condition`: on the
+    default clean condition 0, 1 and 1000 printed the same intervals, while the help said
+    "bootstrap resamples (default 1000)" as if every interval came from them."""
+    with pytest.raises(SystemExit):
+        main(["groups", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "resamples of each group's accuracy drop under --condition" in help_text
+    assert "the clean condition draws none" in help_text

@@ -186,6 +186,59 @@ def test_validate_lists_a_hub_model_and_its_cached_snapshot(
     assert f"model hm: hub model org/m: cached in {snapshot}" in capsys.readouterr().out
 
 
+TEXT_SPEC = """\
+tasks:
+  - {{name: reviews, source: reviews.csv, modality: text, input_column: text,
+     label_column: label, class_names: [neg, pos]}}
+models:
+  - {{name: bow, adapter: callable, modality: text, outputs: probabilities,
+     callable: "tests.suites.adversarial.text.planted:bag_of_words_scores"}}
+suites:
+  adversarial: {{preset: fast, text: {{attacks: [char_greedy], similarity_model: {encoder}}}}}
+"""
+
+
+def _text_spec(folder: Path, encoder: str) -> Path:
+    texts = ["a good film", "a bad film", "good", "bad"]
+    (folder / "reviews.csv").write_text(
+        "text,label\n" + "".join(f"{t},{i % 2 == 0:d}\n" for i, t in enumerate(texts))
+    )
+    spec = folder / "spec.yaml"
+    spec.write_text(TEXT_SPEC.format(encoder=encoder))
+    return spec
+
+
+def test_validate_lists_a_text_attacks_hub_similarity_model(
+    no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The adversarial suite's `text.similarity_model` read from the hub was not among the
+    entries that need the network: validate said "network: none needed". A local encoder
+    folder needs none."""
+    spec = _text_spec(tmp_path, "org/encoder")
+    assert main(["validate", str(spec), "--width", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "network: 1 entry read from the Hugging Face hub (NOT reachable" in out
+    assert "suite adversarial: hub model org/encoder (text.similarity_model): NOT cached" in out
+    (tmp_path / "encoder").mkdir()
+    spec.write_text(TEXT_SPEC.format(encoder="./encoder"))
+    assert main(["validate", str(spec), "--width", "0"]) == 0
+    assert "network: none needed" in capsys.readouterr().out
+
+
+def test_a_text_attacks_hub_similarity_model_fails_at_once_in_one_line(
+    no_network: dict[str, list[Any]], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The run did not probe the hub first, so transformers tried the network itself (offline:
+    ~70 s of retries) before the job failed."""
+    spec = _text_spec(tmp_path, "org/encoder")
+    code = main(["run", str(spec), "--out", str(tmp_path / "o"), "--no-cache"])
+    err = lines_of(capsys.readouterr().err)
+    assert code == 1 and "Traceback" not in "\n".join(err)
+    failed = [line for line in err if line.startswith("error: job")]
+    assert len(failed) == 1 and "suites.adversarial.text.similarity_model" in failed[0]
+    assert len(no_network["connect"]) == 1  # the probe; transformers then reads the cache only
+
+
 @pytest.fixture
 def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """HF_ENDPOINT at a local port that accepts connections (the kernel completes them) and never

@@ -214,6 +214,21 @@ def resolve_text(cfg: TextConfig, preset: str, base_dir: Path | None = None) -> 
             "which draws substitutes from the model's input embeddings and never reads the "
             "file; set word_source: synonyms to use it, or drop synonyms_file"
         )
+    given = cfg.model_fields_set
+    # `similarity_model: null` written beside it (the docs' template) says the encoder is off
+    if "min_similarity" in given and "similarity_model" not in given:
+        raise ConfigError(
+            f"{KEY}.min_similarity: given, but no similarity_model, so no candidate text is "
+            "compared with the original and the threshold is never applied; set "
+            "similarity_model to a sentence encoder folder (or a cached hub id), or drop "
+            "min_similarity"
+        )
+    if "min_cosine" in given and cfg.word_source == "synonyms":
+        raise ConfigError(
+            f"{KEY}.min_cosine: given, but word_source is 'synonyms': substitutes come from "
+            "synonyms_file as listed and min_cosine (the embedding neighbours' floor) is never "
+            "applied; drop min_cosine, or use word_source: embedding"
+        )
     if cfg.word_source == "synonyms" and "word" in attacks:
         if not cfg.synonyms_file:
             raise ConfigError(

@@ -191,6 +191,16 @@ def test_a_model_without_embeddings_runs_the_char_attacks_and_says_how_to_add_wo
             "{word_source: embedding, synonyms_file: subs.json}",
             "suites.adversarial.text.synonyms_file: given, but word_source is 'embedding'",
         ),
+        # a similarity threshold without an encoder, or an embedding-cosine floor beside a
+        # synonyms table, went unread: the attacks ran without the constraint the spec asked for
+        (
+            "{min_similarity: 0.5}",
+            "suites.adversarial.text.min_similarity: given, but no similarity_model",
+        ),
+        (
+            "{word_source: synonyms, synonyms_file: subs.json, min_cosine: 0.9}",
+            "suites.adversarial.text.min_cosine: given, but word_source is 'synonyms'",
+        ),
     ],
 )
 def test_bad_text_config_is_one_line_and_exit_2(
