@@ -49,12 +49,21 @@ class HFSourceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _remote_code_needs_revision(self) -> HFSourceConfig:
-        if self.trust_remote_code and not self.revision:
+        """A hub id's remote code is pinned by a revision; a path written as a local one
+        (`./folder`, `/abs`, `~/x`) has no revisions (its code is its files, in its identity)."""
+        if self.trust_remote_code and not self.revision and hub_id_form(self.path):
             raise ValueError(
                 "trust_remote_code: true runs code from the model repository; pin the exact "
-                "code with `revision: <commit sha>` as well"
+                "code with `revision: <commit sha>` as well (write a local folder's path as "
+                "./folder: a folder has no revisions)"
             )
         return self
+
+
+def hub_id_form(path: str) -> bool:
+    """Whether `path` is written as a hub id could be (`org/name`, `name`); a local folder of
+    that name beside the spec is still taken first (`resolve_source`)."""
+    return bool(_HUB_ID.match(path)) and not path.startswith((".", "/", "~"))
 
 
 def remote_code_uses(config: BaseModel) -> list[str]:
@@ -62,6 +71,8 @@ def remote_code_uses(config: BaseModel) -> list[str]:
     assert isinstance(config, HFSourceConfig)
     if not config.trust_remote_code:
         return []
+    if config.revision is None:  # a local folder's (the validator demands one of a hub id)
+        return [f"code of the model folder {config.path} (trust_remote_code)"]
     return [f"remote code of {config.path} at revision {config.revision} (trust_remote_code)"]
 
 
@@ -85,15 +96,16 @@ def resolve_source(config: HFSourceConfig, *, name: str, base_dir: Path) -> tupl
                 f"model {name!r}: model folder {local} has no config.json; save the model with "
                 "save_pretrained() or point `path` at the folder that holds config.json"
             )
-        if config.revision and not config.trust_remote_code:  # remote code demands one
+        if config.revision:
+            written = " and write path as ./folder" if config.trust_remote_code else ""
             raise ModelLoadError(
                 f"model {name!r}: revision {config.revision!r} is given, but path "
                 f"{config.path!r} is the local folder {local}, which has no revisions: its "
-                "files would load whatever revision says; drop revision to evaluate the "
-                "folder, or move the folder away to load the hub model at that revision"
+                f"files would load whatever revision says; drop revision{written} to evaluate "
+                "the folder, or move the folder away to load the hub model at that revision"
             )
         return str(local), local
-    if config.path.startswith((".", "/", "~")) or not _HUB_ID.match(config.path):
+    if not hub_id_form(config.path):
         raise ModelLoadError(f"model {name!r}: model folder {local} does not exist")
     return config.path, None
 

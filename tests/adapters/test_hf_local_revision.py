@@ -27,12 +27,21 @@ def test_a_revision_beside_a_local_folder_is_refused(hf_text_dir: Path, tmp_path
     assert adapter.describe()["revision"] is None
 
 
-def test_remote_code_in_a_local_folder_keeps_its_required_revision(
-    hf_text_dir: Path, tmp_path: Path
-) -> None:
-    """trust_remote_code demands a revision (for hub ids); a local folder's code is its files,
-    hashed into the identity, so that pairing is not refused here."""
+def test_remote_code_in_a_local_folder_needs_no_revision(hf_text_dir: Path, tmp_path: Path) -> None:
+    """trust_remote_code demands a pinned revision for a hub id. A local folder has none (its
+    code is its files, hashed into the identity): it was refused without one, and the revision
+    it then had to give was never read."""
     from harness.adapters.hf_source import HFSourceConfig, resolve_source
 
-    config = HFSourceConfig(path=str(hf_text_dir), trust_remote_code=True, revision="abc123")
+    config = HFSourceConfig(path=str(hf_text_dir), trust_remote_code=True)
     assert resolve_source(config, name="m", base_dir=tmp_path)[1] == hf_text_dir
+    pinned = HFSourceConfig(path=str(hf_text_dir), trust_remote_code=True, revision="abc123")
+    with pytest.raises(HarnessError, match="drop revision"):
+        resolve_source(pinned, name="m", base_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"write a local folder's path as \./folder"):
+        HFSourceConfig(path="org/model", trust_remote_code=True)
+    from harness.adapters.hf_source import remote_code_uses
+
+    assert remote_code_uses(config) == [
+        f"code of the model folder {hf_text_dir} (trust_remote_code)"
+    ]
