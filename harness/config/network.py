@@ -39,9 +39,10 @@ class NetworkNeed:
     entry: str  # "task cifar10", "model org--name"
     resource: str  # "hub dataset uoft-cs/cifar10 (config plain_text)"
     cached: Path | None
+    uncached_hint: str = ""  # shown when not cached: "(no local folder /spec/dir/org/m either)"
 
     def line(self) -> str:
-        where = f"cached in {self.cached}" if self.cached else "NOT cached"
+        where = f"cached in {self.cached}" if self.cached else f"NOT cached{self.uncached_hint}"
         return f"{self.entry}: {self.resource}: {where}"
 
 
@@ -66,7 +67,9 @@ def network_needs(plan: Plan) -> list[NetworkNeed]:
         hub_path = model.spec.adapter in HUB_ADAPTERS and isinstance(path, str)
         if hub_path and not _local(str(path), plan.base_dir):
             snapshot = cached_snapshot(str(path), "model", WEIGHT_PATTERNS)
-            needs.append(NetworkNeed(f"model {name}", f"hub model {path}", snapshot))
+            # a mistyped local folder reads as a hub id: say that no such folder is there
+            hint = f" (no local folder {_folder(str(path), plan.base_dir)} either)"
+            needs.append(NetworkNeed(f"model {name}", f"hub model {path}", snapshot, hint))
     for name, suite in plan.suites.items():
         for setting, repo in suite.hub_models().items():
             snapshot = cached_snapshot(repo, "model", WEIGHT_PATTERNS)
@@ -93,5 +96,10 @@ def _dataset(repo: str, subset: str | None, entry: str) -> NetworkNeed:
 
 def _local(path: str, base_dir: Path) -> bool:
     """A model `path` that names a local folder (the adapters' own rule: it exists)."""
+    return _folder(path, base_dir).exists()
+
+
+def _folder(path: str, base_dir: Path) -> Path:
+    """Where a model `path` would be as a local folder (relative to the spec's folder)."""
     local = Path(path).expanduser()
-    return (local if local.is_absolute() else base_dir / local).exists()
+    return local if local.is_absolute() else base_dir / local

@@ -177,7 +177,10 @@ def test_validate_lists_a_hub_model_and_its_cached_snapshot(
         "suites: {accuracy: {}}\n"
     )
     assert main(["validate", str(spec), "--width", "0"]) == 0
-    assert "model hm: hub model org/m: NOT cached" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "model hm: hub model org/m: NOT cached" in out
+    # a mistyped local folder reads as a hub id: the line says no such folder is there either
+    assert f"(no local folder {spec.parent / 'org' / 'm'} either)" in out, out
     snapshot = tmp_path / "hf-home" / "hub" / "models--org--m" / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     (snapshot / "config.json").write_text("{}")
