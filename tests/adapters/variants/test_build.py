@@ -297,3 +297,27 @@ def test_a_compressed_layer_left_out_of_the_forward_pass_is_named() -> None:
         "compressed layer(s) that did not run in a probe forward pass of a zero input: spare"
     )
     assert built.details["layers_not_run"] == ["spare"]
+
+
+def test_int8_of_a_model_that_is_one_linear_layer_runs_the_quantized_layer() -> None:
+    """The torch adapter wraps the factory's module in `LogitsField`, which keeps a direct
+    reference to it for speed. `quantize_dynamic` swaps the wrapped `nn.Linear` (a child of the
+    wrapper) for its quantized copy, so a stale reference ran the float layer: a one-layer model
+    (a logistic regression written as `torch.nn:Linear`) got an int8 variant that computed its
+    parent and a note that its quantized layer never ran."""
+    from harness.adapters.logits_field import LogitsField
+
+    torch.manual_seed(0)
+    parent = LogitsField(nn.Linear(8, 3), model="m").eval()
+    built = build_variant(parent, _v("int8"), model="m", input_shape=(8,))
+    assert built.module is not None
+    assert "layers_not_run" not in built.details
+    assert not any("ran in a probe" in note for note in built.notes)
+    x = torch.randn(1, 8)
+    expected = torch.ao.quantization.quantize_dynamic(
+        nn.Sequential(parent.inner), {nn.Linear}, dtype=torch.qint8
+    )(x)
+    with torch.no_grad():
+        out = built.module(x)
+        assert torch.equal(out, expected)
+        assert not torch.equal(out, parent(x))
