@@ -335,11 +335,13 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
     names = options.class_names
     declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
     if names is not None and declared is not None and tuple(names) != declared:
+        from harness.data.row_columns import class_label_way_out
+
         # class_names would rename the dataset's own classes (class 0 'zero' shown as 'nine')
         raise InMemoryDataError(
             f"class_names: {_first_names(names)} differ from the names the label column "
             f"{options.columns.label_column!r} declares (a ClassLabel: {_first_names(declared)}); "
-            "leave class_names out to use them, or cast the column to the names you mean"
+            "leave class_names out to use them, " + class_label_way_out(names, declared)
         )
     if declared is not None and options.num_classes not in (None, len(declared)):
         # the names would be dropped and the count taken from num_classes without a word
