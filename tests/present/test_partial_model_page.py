@@ -48,10 +48,18 @@ def test_incomplete_results_from_python_name_allow_partial_as_python_spells_it(
     for call in (
         lambda: harness.report(tmp_path / "res", tmp_path / "site"),
         lambda: harness.leaderboard(tmp_path / "res"),
+        lambda: harness.variants(tmp_path / "res"),
+        lambda: harness.groups(tmp_path / "res"),
     ):
         with pytest.raises(harness.HarnessError) as err:
             call()
         assert "pass allow_partial=True to publish" in str(err.value), str(err.value)
         assert "--allow-partial" not in str(err.value)
-    assert main(["report", str(tmp_path / "res"), "--out", str(tmp_path / "cli-site")]) != 0
-    assert "pass --allow-partial to publish" in capsys.readouterr().err
+    capsys.readouterr()
+    for command in (
+        ["report", str(tmp_path / "res"), "--out", str(tmp_path / "cli-site")],
+        ["variants", str(tmp_path / "res")],
+        ["groups", str(tmp_path / "res")],
+    ):
+        assert main(command) != 0
+        assert "pass --allow-partial to publish" in capsys.readouterr().err, command
