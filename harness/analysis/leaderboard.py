@@ -254,6 +254,7 @@ def build_boards(
     keep_tables: bool = False,
     suite_boards: Sequence[SuiteBoard],
     forms: paired_tests.FormStore | None = None,
+    partial_option: str = "--allow-partial",
 ) -> list[Board]:
     """Read every completed job under `root` and arrange comparable boards (`suite_boards`: the
     installed suites' boards, whose `cross_model` hooks add the columns that need several models
@@ -267,15 +268,16 @@ def build_boards(
     the per-sample tables (see harness.analysis.paired_tests); rows get `rank` next to `position`.
     Results with missing jobs (unfinished runs, deleted job folders: see
     harness.store.completeness) are refused unless `allow_partial`; then the boards they touch
-    are marked PARTIAL in their title and say which jobs are missing. Jobs that failed in a
-    finished run are named in a note under the boards of their task.
+    are marked PARTIAL in their title and say which jobs are missing (`partial_option`: the
+    refusal's way out as the caller spells it, `allow_partial=True` from Python). Jobs that
+    failed in a finished run are named in a note under the boards of their task.
     """
     every = load_jobs(root) if loaded is None else loaded
     gaps = completeness(root, every)
     if task is not None:
         gaps = gaps.for_task(task)
     if not allow_partial:
-        gaps.refuse(root)
+        gaps.refuse(root, partial_option)
     boards = _boards(every, root, task, all_metrics, ranks, keep_tables, suite_boards, forms)
     _mark_gaps(boards, gaps)
     return boards

@@ -33,7 +33,9 @@ def variants_command(args: argparse.Namespace) -> int:
     from harness.run.api_variants import variants
 
     results = input_folder(args.results, "results folder")
-    comparisons = variants(results, task=args.task, allow_partial=args.allow_partial)
+    comparisons = variants(
+        results, task=args.task, allow_partial=args.allow_partial, option_names="cli"
+    )
     text = render(comparisons, args.format, width=output_width(args.width))
     sys.stdout.write(text.rstrip("\n") + "\n")
     return 0

@@ -85,12 +85,18 @@ def _shape_error(task: str, sample_id: str, got: str, want: tuple[int, ...]) -> 
 
 def empty_image_cells(cells: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Which cells of a column of {bytes, path} structs (a `datasets` Image column read with
-    decode=False) hold no image: missing, or neither bytes nor a path (`EncodedImages._bytes`
-    would say "an image value is NoneType", or read the table's folder as the image)."""
-    path = pc.utf8_trim_whitespace(pc.struct_field(cells, "path"))
-    nothing = pc.and_(
-        pc.is_null(pc.struct_field(cells, "bytes")), pc.fill_null(pc.equal(path, ""), True)
-    )
+    decode=False; pandas' dicts of them, with or without `path`, a `path` of nulls only) or of
+    bytes hold no image: missing, or neither bytes nor a path (`EncodedImages._bytes` would say
+    "an image value is NoneType", or read the table's folder as the image)."""
+    kind = cells.type
+    if not pa.types.is_struct(kind):  # bytes
+        return pc.is_null(cells)
+    fields = {kind.field(i).name: kind.field(i).type for i in range(kind.num_fields)}
+    nothing = pc.is_null(pc.struct_field(cells, "bytes"))
+    path_type = fields.get("path", pa.null())
+    if pa.types.is_string(path_type) or pa.types.is_large_string(path_type):
+        path = pc.utf8_trim_whitespace(pc.struct_field(cells, "path"))
+        nothing = pc.and_(nothing, pc.fill_null(pc.equal(path, ""), True))
     return pc.or_(pc.is_null(cells), pc.fill_null(nothing, True))
 
 

@@ -198,13 +198,15 @@ def _refuse_empty_paths(
 ) -> None:
     """A path column's empty or missing cell: joined to the table's folder it named the folder
     ("cannot read image /data (Is a directory)"), with neither the column nor the row; an Image
-    column's cell without bytes or a path ("an image value is NoneType")."""
+    column's cell without bytes or a path ("an image value is NoneType"), also of the {bytes,
+    path} dicts or the bytes pandas writes."""
     feature = raw.features[column]
     cells = raw.with_format("arrow")[column]
-    if isinstance(feature, datasets.Image):  # {bytes, path} structs
-        empty = empty_image_cells(cells)
-    elif isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+    paths = isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string")
+    if paths:
         empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(cells), ""), True)
+    elif _is_encoded(feature):  # {bytes, path} structs (an Image column), {bytes}, or bytes
+        empty = empty_image_cells(cells)
     else:
         return
     count = pc.sum(empty).as_py() or 0
@@ -212,7 +214,9 @@ def _refuse_empty_paths(
         row = int(pc.index(empty, True).as_py())
         raise DatasetError(
             f"task {spec.name!r}: image column {column!r} has {count:,} empty cell(s) in {where} "
-            f"(first: {split.locate(row)}); give each row its image's path, or drop those rows"
+            f"(first: {split.locate(row)}); give each row its image"
+            + ("'s path" if paths else "")
+            + ", or drop those rows"
         )
 
 

@@ -13,7 +13,7 @@ A group column with a problem (an empty cell) does not stop the task: the proble
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import datasets
@@ -214,6 +214,19 @@ def _read_group(
         )
 
 
+def class_label_way_out(given: Sequence[str], declared: Sequence[str]) -> str:
+    """The way out of `class_names` (`given`) that differ from a ClassLabel's names: the same
+    names in another order are told to move the labels (a cast to the names in that order keeps
+    each integer label, so it renames the samples' classes); other names, to cast the column."""
+    if sorted(map(str, given)) == sorted(map(str, declared)):
+        return (
+            "or move the column's labels to that order: ds.align_labels_with_mapping({name: "
+            "index, ...}, column) (a cast to the names in that order keeps each integer label, "
+            "so it renames the samples' classes)"
+        )
+    return "or cast the column to the names you mean (in the order of the model's outputs)"
+
+
 def label_space(
     ds: Rows | None,
     spec: TaskSpec,
@@ -235,8 +248,8 @@ def label_space(
             raise DatasetError(
                 f"task {spec.name!r}: class_names {list(spec.class_names)[:10]} differ from the "
                 f"names the label column {spec.label_column!r} declares (a ClassLabel: "
-                f"{list(names)[:10]}); leave class_names out to use them, or cast the column to "
-                "the names you mean (in the order of the model's outputs)"
+                f"{list(names)[:10]}); leave class_names out to use them, "
+                + class_label_way_out(spec.class_names, names)
             )
     elif spec.class_names:
         names = tuple(spec.class_names)

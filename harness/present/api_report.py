@@ -39,10 +39,13 @@ def report(
     `suite_boards` are the installed suites' boards (`harness.run.suite_boards`: the labels of their
     metrics), `compare` adds comparison pages of model pairs, `site_url` is where the site will
     be published (summary.md links there), `allow_partial` publishes incomplete results marked
-    PARTIAL (refused otherwise). Refusals name `compare` and `site_url` as the caller spells
-    them: `option_names="cli"` (harness report) says `--compare` and `--site-url`."""
-    compare_option, url_option = (
-        ("--compare", "--site-url") if option_names == "cli" else ("compare", "site_url")
+    PARTIAL (refused otherwise). Refusals name `compare`, `site_url` and `allow_partial=True` as
+    the caller spells them: `option_names="cli"` (harness report) says `--compare`,
+    `--site-url` and `--allow-partial`."""
+    compare_option, url_option, partial_option = (
+        ("--compare", "--site-url", "--allow-partial")
+        if option_names == "cli"
+        else ("compare", "site_url", "allow_partial=True")
     )
     if site_url is not None and not isinstance(site_url, str):
         raise ConfigError(
@@ -64,6 +67,7 @@ def report(
         site_url=url,
         allow_partial=allow_partial,
         compare_option=compare_option,
+        partial_option=partial_option,
     )
     return ReportSite(folder=index.parent, index=index, summary=index.parent / "summary.md")
 

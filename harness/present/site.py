@@ -160,6 +160,7 @@ class _Read:
         *,
         allow_partial: bool,
         forms: FormCache | None = None,
+        partial_option: str = "--allow-partial",
     ) -> _Read:
         loaded = load_jobs(results)
         boards = build_boards(
@@ -169,6 +170,7 @@ class _Read:
             keep_tables=True,
             suite_boards=suite_boards,
             forms=forms,
+            partial_option=partial_option,
         )
         missing = completeness(results, loaded).missing if allow_partial else ()
         return cls(loaded, boards, read_outcomes(results), missing)
@@ -183,24 +185,38 @@ def build_site(
     site_url: str | None = None,
     allow_partial: bool = False,
     compare_option: str = "--compare",
+    partial_option: str = "--allow-partial",
 ) -> Path:
     """Write the site under `out`; returns the index path. `suite_boards`: the installed suites'
     boards (their metrics' labels and the figures their results feed; `harness.run.suite_boards`). `compare`: extra (model, model)
     pairs to compare on every task both ran on (each task's leader and runner-up always are);
     `site_url`: where the site will be published, for the links in summary.md. Incomplete
     results are refused unless `allow_partial` (boards then marked PARTIAL). `compare_option`
-    names `compare` in refusals (`compare` from Python)."""
+    names `compare` in refusals (`compare` from Python), `partial_option` the way out of the
+    incomplete results' (`allow_partial=True` from Python)."""
     refuse_foreign_folder(out)  # at once: before the results are read
     forms = FormCache.read(out)  # the previous build's paired forms (or none)
     # refusals come first
-    read = _Read.of(results, suite_boards, allow_partial=allow_partial, forms=forms)
+    read = _Read.of(
+        results,
+        suite_boards,
+        allow_partial=allow_partial,
+        forms=forms,
+        partial_option=partial_option,
+    )
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
     # a second report into this folder waits until this one is published; one that waited
     # reads the results again, as they are now (they may have changed while it waited)
     with site_lock(live) as lock:
         if lock.waited:  # the forms the build that held the lock kept, too
             forms = FormCache.read(out)
-            read = _Read.of(results, suite_boards, allow_partial=allow_partial, forms=forms)
+            read = _Read.of(
+                results,
+                suite_boards,
+                allow_partial=allow_partial,
+                forms=forms,
+                partial_option=partial_option,
+            )
         loaded, boards, outcomes = read.loaded, read.boards, read.outcomes
         values = ResampledCache.read(out)  # the previous build's resampled values (or none)
         heads = [headline_board(b, outcomes, store=values, forms=forms) for b in boards]

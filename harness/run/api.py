@@ -268,7 +268,8 @@ def _refuse_split_sets(given: Any, key: str) -> None:
 def _refuse_a_path(given: Any, key: str, base_dir: Path) -> None:
     """A file's or folder's path as task= or data= is told to go in a task mapping's `source`
     (it was "unknown task 'my.csv'; known tasks: ..." or "data: got a str"); a task name that
-    names a catalogue task stays that task, whatever the current folder holds."""
+    names a catalogue task stays that task, whatever the current folder holds; text naming a
+    table file (`data/x.csv`) where nothing is there is a path to nothing, not a task name."""
     if isinstance(given, str) and key == "task":
         from harness.data.catalogue import task_registry
 
@@ -278,14 +279,14 @@ def _refuse_a_path(given: Any, key: str, base_dir: Path) -> None:
         return
     text = os.fspath(given)
     path = Path(text) if Path(text).is_absolute() else base_dir / text
-    if not isinstance(given, os.PathLike) and not path.exists():
+    if not isinstance(given, os.PathLike) and not path.exists() and not _names_a_table(text):
         return
     what = (
         "a folder"
         if path.is_dir()
         else "a file"
         if path.exists()
-        else f"a path, and {path} does not exist"  # an os.PathLike: a path all the same
+        else f"a path, and {path} does not exist"  # an os.PathLike or a table file's name
     )
     name = Path(text).stem or "mine"
     raise SpecError(
@@ -294,6 +295,14 @@ def _refuse_a_path(given: Any, key: str, base_dir: Path) -> None:
         "text, with the keys of a spec's task entry: docs/tasks.md), or pass the data read "
         "into memory as data="
     )
+
+
+def _names_a_table(text: Any) -> bool:
+    """Whether text names a table file by its suffix (`data/x.csv`; no catalogue task's name has
+    one): a path, not a task name, even where nothing is there."""
+    from harness.data.table_sources import TABLE_BUILDERS
+
+    return isinstance(text, str) and Path(text).suffix.lower() in TABLE_BUILDERS
 
 
 def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) -> tuple[Task, bool]:
@@ -326,11 +335,13 @@ def _resolve_task(task: Any, data: Any, base_dir: Path, options: DataOptions) ->
     names = options.class_names
     declared = labeled.class_names  # a ClassLabel's names count the classes the data lacks too
     if names is not None and declared is not None and tuple(names) != declared:
+        from harness.data.row_columns import class_label_way_out
+
         # class_names would rename the dataset's own classes (class 0 'zero' shown as 'nine')
         raise InMemoryDataError(
             f"class_names: {_first_names(names)} differ from the names the label column "
             f"{options.columns.label_column!r} declares (a ClassLabel: {_first_names(declared)}); "
-            "leave class_names out to use them, or cast the column to the names you mean"
+            "leave class_names out to use them, " + class_label_way_out(names, declared)
         )
     if declared is not None and options.num_classes not in (None, len(declared)):
         # the names would be dropped and the count taken from num_classes without a word

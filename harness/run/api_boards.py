@@ -33,6 +33,7 @@ def leaderboard(
         all_metrics=all_metrics,
         allow_partial=allow_partial,
         suite_boards=installed_suite_boards(),
+        partial_option="allow_partial=True",  # the refusal's way out, as Python spells it
     )
     rows = []
     for board in boards:

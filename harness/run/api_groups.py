@@ -91,6 +91,7 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
     that did not finish or a job folder gone would leave groups or models out silently: refused
     (one ResultsError line) unless `allow_partial`, then named in `partial`."""
     configs = suite_configs(installed_suite_boards())
+    way_out = "allow_partial=True" if query.words.python else "--allow-partial"
     skipped: list[str] = []
     repeats: list[str] = []
     missing: list[str] = []
@@ -105,12 +106,12 @@ def breakdown(results: Path, query: GroupQuery, *, allow_partial: bool = False) 
             and query.run in (None, m.run_id, j.path.parent.parent.name)
         ]
         if not stored and not allow_partial:  # none stored as the run is unfinished: say that
-            _scope(completeness(results, loaded), query.task, query.run).refuse(results)
+            _scope(completeness(results, loaded), query.task, query.run).refuse(results, way_out)
         raise
     run = None if query.run is None else jobs[0][1].path.parent.parent.name  # select_jobs' run
     gaps = _scope(completeness(results, loaded), query.task, run)
     if not allow_partial:
-        gaps.refuse(results)
+        gaps.refuse(results, way_out)
     rows = stored_group_rows(
         results,
         query,

@@ -7,6 +7,7 @@ renders what it returns.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from harness.analysis.variant_deltas import (
     VariantComparison,
@@ -23,14 +24,19 @@ from harness.store.run_store import load_jobs
 
 
 def variants(
-    results: str | Path, *, task: str | None = None, allow_partial: bool = False
+    results: str | Path,
+    *,
+    task: str | None = None,
+    allow_partial: bool = False,
+    option_names: Literal["python", "cli"] = "python",
 ) -> list[VariantComparison]:
     """Every variant on every task (or `task`) against its parent: sizes, each metric's delta
     with its paired test (Holm-adjusted), and the slices where the harm concentrates (docs/
     variants.md); `VariantComparison.to_dict()` is a comparison as `--format json` writes it.
     As the leaderboard, a run that did not finish or a job folder gone would drop a variant or
     its parent silently: refused (one ResultsError line) unless `allow_partial`, then noted
-    first on every comparison it touches."""
+    first on every comparison it touches. The refusal names `allow_partial=True` as the caller
+    spells it: `option_names="cli"` (harness variants) says `--allow-partial`."""
     path = Path(results)
     if not path.is_dir():
         raise ResultsError(f"results folder {path} does not exist or is not a folder")
@@ -45,7 +51,7 @@ def variants(
     if task is not None:
         gaps = gaps.for_task(task)
     if not allow_partial:
-        gaps.refuse(path)
+        gaps.refuse(path, "--allow-partial" if option_names == "cli" else "allow_partial=True")
     comparisons = compare_variants(
         loaded, task=task, configs=suite_configs(installed_suite_boards())
     )

@@ -97,13 +97,14 @@ class Completeness:
         more = f"; and {len(self.failed) - SHOWN} more" if len(self.failed) > SHOWN else ""
         return f"{len(self.failed)} job(s) failed and are not on this board: {shown}{more}"
 
-    def refuse(self, root: Path) -> None:
-        """Raise the one-line ResultsError of an incomplete results folder (nothing if whole)."""
+    def refuse(self, root: Path, option: str = "--allow-partial") -> None:
+        """Raise the one-line ResultsError of an incomplete results folder (nothing if whole);
+        `option` is the way out as the caller spells it (`allow_partial=True` from Python)."""
         if self.whole:
             return
         raise ResultsError(
             f"results under {root} are incomplete — {self.summary()}; rerun the same command "
-            "to finish, or pass --allow-partial to publish them marked as partial"
+            f"to finish, or pass {option} to publish them marked as partial"
         )
 
 

@@ -180,7 +180,9 @@ def class_name_check(whole: Task, task: Task, entry: TaskEntry) -> str:
     first = next(i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b)
     declare = (
         f"; declare class_names on its entry in task {task.name!r}'s order (a ClassLabel label "
-        "column keeps its own order: save the data with the column cast to that order)"
+        "column keeps its own order: save the data with its labels moved to that order, "
+        "ds.align_labels_with_mapping({name: index, ...}, column); a cast to the names in that "
+        "order keeps each integer label, so it renames the samples' classes)"
         if isinstance(entry, TaskSpec)
         else ""
     )

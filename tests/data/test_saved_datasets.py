@@ -97,3 +97,27 @@ def test_class_names_other_than_a_class_labels_are_refused(
     assert "(a ClassLabel: ['a', 'b', 'c'])" in str(err.value), err.value
     task = load_task(_spec(source="saved", class_names=["a", "b", "c"]), base_dir=tmp_path)
     assert task.class_names == ("a", "b", "c")
+
+
+def test_class_names_a_class_label_holds_in_another_order_are_told_to_align_it(
+    tmp_path: Path,
+) -> None:
+    """class_names [c, b, a] beside a ClassLabel [a, b, c] were told to "cast the column to the
+    names you mean": a cast to ClassLabel([c, b, a]) keeps each integer label, so label 0 ('a')
+    then reads 'c' and every sample of a and c is scored against the other class. The names in
+    another order are told to move the labels (align_labels_with_mapping); from Python too."""
+    import harness
+    from tests.fixture_models import linear_digits
+
+    ds, _ = _dataset(0)
+    ds.save_to_disk(str(tmp_path / "saved"))
+    with pytest.raises(DatasetError) as err:
+        load_task(_spec(source="saved", class_names=["c", "b", "a"]), base_dir=tmp_path)
+    assert "align_labels_with_mapping" in str(err.value), err.value
+    assert "cast the column to the names you mean" not in str(err.value), err.value
+    with pytest.raises(harness.HarnessError) as err_py:
+        harness.evaluate(linear_digits(), device="cpu", data=ds, class_names=["c", "b", "a"])
+    assert "align_labels_with_mapping" in str(err_py.value), err_py.value
+    with pytest.raises(DatasetError) as renamed:  # other names: a cast renames them
+        load_task(_spec(source="saved", class_names=["x", "y", "z"]), base_dir=tmp_path)
+    assert "cast the column to the names you mean" in str(renamed.value), renamed.value

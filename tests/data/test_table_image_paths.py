@@ -56,3 +56,46 @@ def test_a_missing_cell_of_an_image_column_is_named_by_its_column_and_row(tmp_pa
     with pytest.raises(DatasetError, match=r"image column 'image' has 1 empty cell") as err:
         load_task(spec, base_dir=tmp_path).all_inputs()
     assert "row 3" in str(err.value), err.value
+
+
+def _png() -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        pytest.param(lambda: None, id="missing-struct"),
+        pytest.param(lambda: {"bytes": None, "path": None}, id="struct-of-nothing"),
+        pytest.param("bytes-only", id="bytes-only-struct"),
+        pytest.param("binary", id="binary-column"),
+    ],
+)
+def test_a_missing_cell_of_encoded_image_cells_pandas_wrote_is_named(
+    tmp_path: Path, missing: object
+) -> None:
+    """The near variants pandas writes (a column of {bytes, path} dicts, of {bytes} dicts, or of
+    bytes, `df.to_parquet`), read as structs or binary, not as an Image column: a missing cell
+    still said only "an image value is NoneType, not a path, bytes or a {bytes, path} struct"."""
+    png = _png()
+    if missing == "binary":
+        cells: list[object] = [png, png, None, png]
+    elif missing == "bytes-only":
+        cells = [{"bytes": png}, {"bytes": png}, {"bytes": None}, {"bytes": png}]
+    else:
+        assert callable(missing)
+        cells = [{"bytes": png, "path": None}] * 2 + [missing(), {"bytes": png, "path": None}]
+    pd.DataFrame({"image": cells, "label": [0, 0, 1, 1]}).to_parquet(tmp_path / "t.parquet")
+    spec = TaskSpec.model_validate(
+        {"name": "t", "modality": "image", "source": "t.parquet", "input_column": "image"}
+    )
+    with pytest.raises(DatasetError, match=r"image column 'image' has 1 empty cell") as err:
+        load_task(spec, base_dir=tmp_path).all_inputs()
+    assert "row 3" in str(err.value), err.value

@@ -456,3 +456,18 @@ def test_a_path_to_nothing_is_not_called_a_file(
     message = str(err.value)
     assert "is a file" not in message and "does not exist" in message, message
     assert "task={'name': 'gone', 'source': 'gone.csv', 'modality': ...}" in message, message
+
+
+@pytest.mark.parametrize("given", ["gone.csv", "data/gone.parquet", "gone.jsonl"])
+def test_a_table_file_named_as_text_to_nothing_is_not_an_unknown_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """task='data/gone.csv' (text, not a Path) where nothing is there said "unknown task
+    'data/gone.csv'; did you mean 'ag-news'?" beside the catalogue's names: a table file's name
+    is a path all the same (the near variant of a Path to nothing, e4479646)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HarnessError) as err:
+        harness.evaluate(linear_digits(), device="cpu", task=given)
+    message = str(err.value)
+    assert "unknown task" not in message and "does not exist" in message, message
+    assert f"'source': {given!r}" in message, message

@@ -597,6 +597,10 @@ def test_the_advice_for_a_shifted_spec_task_in_another_class_order_covers_a_clas
     said = str(info.value)
     assert "declare class_names on its entry in task 'digits''s order" in said
     assert "a ClassLabel label column keeps its own order" in said, said
+    # casting the column to a ClassLabel of the names in that order keeps every integer label
+    # and so renames each sample's class: the advice names the call that moves the labels
+    assert "column cast to that order" not in said, said
+    assert "align_labels_with_mapping" in said, said
 
 
 def test_a_shifted_task_whose_shared_class_moved_is_refused(task) -> None:
