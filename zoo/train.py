@@ -654,7 +654,7 @@ def run_pinned(name: str, flags: list[str]) -> int:
     """Run `python -m harness.zoo.train --only NAME FLAGS` in a child process with the model's ISA pinned
     (torch reads the pins once per process, so each model gets its own); returns its exit code."""
     env = {**os.environ, **ISA_ENV[run_isa(name)]}
-    command = [sys.executable, "-m", "harness.zoo.train", "--only", name, *flags]
+    command = [sys.executable, "-m", "harness.zoo.train", "--only", name, *flags, "--child"]
     return subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[1]).returncode
 
 
@@ -668,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
         "compare the retrained network with the committed one: EQUIVALENT or DIFFERENT)",
     )
     parser.add_argument("--no-eval", action="store_true", help="skip the robustness evaluation")
+    # `run_pinned`'s child returns `train_one`'s own code (MISMATCH, FAILED, ...) to the parent
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     flags = [f for f, on in (("--check", args.check), ("--no-eval", args.no_eval)) if on]
     if args.only is None or not isa_pinned(run_isa(args.only)):
@@ -679,7 +681,11 @@ def main(argv: list[str] | None = None) -> int:
         for line in check_summary(codes, text_model=args.only is None):
             print(line)
         return check_exit_code(codes)
-    return train_one(args.only, check=args.check, evaluate_it=not args.no_eval)
+    code = train_one(args.only, check=args.check, evaluate_it=not args.no_eval)
+    if args.child:
+        return code
+    # run where the ISA is already pinned: the command's own codes (0, 1, 3), as the parent's
+    return check_exit_code({args.only: code}) if args.check else int(code != 0)
 
 
 def check_summary(codes: dict[str, int], *, text_model: bool = False) -> list[str]:

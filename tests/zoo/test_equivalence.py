@@ -301,3 +301,16 @@ def test_a_cpu_whose_vendor_cannot_be_read_compares_instead_of_hashing(
     out = capsys.readouterr().out
     assert code == EQUIVALENT, out
     assert "vendor cannot be read here" in out
+
+
+def test_a_check_run_where_the_isa_is_already_pinned_exits_with_the_commands_codes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--only X --check` in an environment already pinned to X's instruction set runs X in
+    this process and returned `train_one`'s internal code (6 for a mismatch, 7 for a failure)
+    to the shell, where zoo/README.md promises 1; the parent's child still gets the raw code."""
+    monkeypatch.setattr(zoo_train, "isa_pinned", lambda isa: True)
+    for code, shell in [(MISMATCH, 1), (FAILED, 1), (DIFFERENT, 1), (EQUIVALENT, 0), (MATCH, 0)]:
+        monkeypatch.setattr(zoo_train, "train_one", lambda *a, c=code, **k: c)
+        assert zoo_train.main(["--only", "diabetes-logreg", "--check"]) == shell
+        assert zoo_train.main(["--only", "diabetes-logreg", "--check", "--child"]) == code
