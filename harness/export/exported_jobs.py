@@ -254,18 +254,23 @@ def failed_jobs(root: Path) -> tuple[MissingJob, ...]:
 
 
 def exported_jobs(
-    root: Path, *, allow_partial: bool = False, suite_boards: Iterable[SuiteBoard] = ()
+    root: Path,
+    *,
+    allow_partial: bool = False,
+    suite_boards: Iterable[SuiteBoard] = (),
+    partial_option: str = "--allow-partial",
 ) -> list[ExportedJob]:
     """The completed jobs under the results folder `root`, in run and folder order. An
     incomplete folder is refused unless `allow_partial` (then each job says it is partial);
     a folder with no completed job is refused: an export of nothing looks like a success.
     `suite_boards`: the installed suites' boards (`harness.run.suite_boards`, handed in by the
     CLI and `harness.export_*`), whose headline declarations say which numbers have a chance
-    level (`harness.export.chance`); without them no job carries chance marks."""
+    level (`harness.export.chance`); without them no job carries chance marks.
+    `partial_option`: the refusal's way out as the caller spells it (`allow_partial=True`)."""
     loaded = load_jobs(root)
     gaps = completeness(root, loaded)
     if not allow_partial:
-        gaps.refuse(root)
+        gaps.refuse(root, partial_option)
     completed = [(m, job) for m, job in loaded if job.status == JobStatus.COMPLETED]
     marks = chance_marks(completed, suite_boards)
     jobs = [

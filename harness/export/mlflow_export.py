@@ -93,6 +93,7 @@ def export_mlflow(
     report: Path | None = None,
     allow_partial: bool = False,
     suite_boards: Iterable[SuiteBoard] = (),
+    partial_option: str = "--allow-partial",
 ) -> MlflowExport:
     """Log the completed jobs under `results` into the MLflow experiment `experiment` at
     `tracking_uri` (default `default_tracking_uri()`); `report` is a report site folder to log
@@ -109,7 +110,12 @@ def export_mlflow(
         )
     client_type = _mlflow_client_type()
     # refuse bad results first
-    jobs = exported_jobs(results, allow_partial=allow_partial, suite_boards=suite_boards)
+    jobs = exported_jobs(
+        results,
+        allow_partial=allow_partial,
+        suite_boards=suite_boards,
+        partial_option=partial_option,
+    )
     uri = tracking_uri or default_tracking_uri()
     site = Path(report) if report is not None else _found_report(results)
     if site is not None and not (site / "index.html").is_file():

@@ -61,6 +61,7 @@ def export_model_index(
     all_metrics: bool = False,
     allow_partial: bool = False,
     suite_boards: Iterable[SuiteBoard] = (),
+    partial_option: str = "--allow-partial",
 ) -> list[ModelCardFile]:
     """Write `out/<model>/README.md` for every model under `results`: its headline metrics
     (every metric with `all_metrics`) as the card's model-index. Where a model ran the same
@@ -68,7 +69,14 @@ def export_model_index(
     suites' boards, which say which numbers have a chance level (`exported_jobs`;
     `harness.export_model_index` and the CLI pass them)."""
     _check_installed()
-    jobs = _latest(exported_jobs(results, allow_partial=allow_partial, suite_boards=suite_boards))
+    jobs = _latest(
+        exported_jobs(
+            results,
+            allow_partial=allow_partial,
+            suite_boards=suite_boards,
+            partial_option=partial_option,
+        )
+    )
     by_model: dict[str, list[EvalResult]] = {}
     undefined: dict[str, list[str]] = {}
     for job in jobs:

@@ -50,6 +50,8 @@ def test_incomplete_results_from_python_name_allow_partial_as_python_spells_it(
         lambda: harness.leaderboard(tmp_path / "res"),
         lambda: harness.variants(tmp_path / "res"),
         lambda: harness.groups(tmp_path / "res"),
+        lambda: harness.export_model_index(tmp_path / "res", tmp_path / "cards"),
+        lambda: harness.export_mlflow(tmp_path / "res", tracking_uri=f"file:{tmp_path / 'ml'}"),
     ):
         with pytest.raises(harness.HarnessError) as err:
             call()
@@ -60,6 +62,7 @@ def test_incomplete_results_from_python_name_allow_partial_as_python_spells_it(
         ["report", str(tmp_path / "res"), "--out", str(tmp_path / "cli-site")],
         ["variants", str(tmp_path / "res")],
         ["groups", str(tmp_path / "res")],
+        ["export", str(tmp_path / "res"), "--to", "model-index", "--out", str(tmp_path / "c2")],
     ):
         assert main(command) != 0
         assert "pass --allow-partial to publish" in capsys.readouterr().err, command
