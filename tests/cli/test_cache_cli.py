@@ -159,3 +159,31 @@ def test_prune_as_json(
     done = json.loads(out)
     assert code == 0 and done["dry_run"] is False and len(done["removed"]) == 2
     assert done["root"] == str(result_cache) and ResultCache(result_cache).contents().entries == []
+
+
+@pytest.mark.parametrize("width", ["0", "100"])
+@pytest.mark.parametrize("command", [["show"], ["prune", "--all", "--dry-run"]])
+def test_a_damaged_entry_is_named_with_its_whole_reason(
+    result_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    width: str,
+    command: list[str],
+) -> None:
+    """A damaged entry's reason was cut at 80 characters in the table, path first, so in a
+    cache whose path is long the part saying what is wrong was lost (`(damaged: <path> is a
+    symbolic link, not a folder: no entry`, the closing parenthesis gone too, with `--width 0`
+    as well). Every word of the reason is shown, at any width."""
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    shard = result_cache / "v1" / "entries" / "ab"
+    shard.parent.mkdir(parents=True, exist_ok=True)
+    shard.symlink_to(target, target_is_directory=True)
+    (entry,) = ResultCache(result_cache).contents().entries
+    assert entry.problem is not None and len(entry.problem) > 80
+    capsys.readouterr()
+    assert main(["cache", *command, "--width", width]) == 0
+    out = capsys.readouterr().out
+    assert " ".join(entry.problem.split()) in " ".join(out.split())
+    if width != "0":
+        assert max(len(line) for line in out.splitlines()) <= int(width)
