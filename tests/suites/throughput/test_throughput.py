@@ -893,6 +893,20 @@ def test_config_errors_name_the_key(config: dict, needle: str) -> None:
         ThroughputSuite(config)
 
 
+@pytest.mark.parametrize("value", [64, "64", "Auto", 6.5])
+def test_batch_sizes_not_a_list_says_what_to_write(value: object) -> None:
+    """`batch_sizes: 64` (one size, not a list) gave pydantic's two union branches:
+    `suites.throughput.batch_sizes.list[int]: Input should be a valid list (got 64);
+    suites.throughput.batch_sizes."literal['auto']": Input should be 'auto' (got 64)`."""
+    with pytest.raises(ConfigError) as err:
+        ThroughputSuite({"batch_sizes": value})
+    message = str(err.value)
+    assert message.startswith("suites.throughput.batch_sizes: ")
+    assert "a list of batch sizes" in message and "auto" in message
+    assert "literal" not in message and "list[int]" not in message
+    assert ThroughputSuite({"batch_sizes": (1, 4)}).config.batch_sizes == [1, 4]  # from Python
+
+
 # -- isolation --------------------------------------------------------------------------------------
 @pytest.mark.slow  # a throughput run in a fresh process (make test-slow; CI runs it)
 def test_subprocess_returns_the_same_json_structure() -> None:
