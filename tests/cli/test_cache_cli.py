@@ -92,6 +92,21 @@ def test_sizes(text: str, value: int) -> None:
     assert size_bytes(text) == value
 
 
+def test_a_capital_m_age_is_refused_not_read_as_minutes(
+    result_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--older-than 6M` (six months, as ISO 8601 periods and date libraries write it) was read
+    as 6 minutes: a prune meant to drop half-year-old entries removed all but the last few
+    minutes' (nothing said so but the count). A capital M is refused, naming both readings."""
+    assert age_seconds("6m") == 360  # lower case stays minutes
+    entry = result_cache / "v1" / "entries" / "ab" / ("ab" + "0" * 62)
+    entry.mkdir(parents=True)
+    assert main(["cache", "prune", "--older-than", "6M"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'6M'" in err and "minutes" in err and "months" in err
+    assert entry.is_dir()
+
+
 def test_ages_and_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert age_seconds("30d") == 30 * 86400 and age_seconds("12h") == 43200
     assert age_seconds("2w") == 14 * 86400 and age_seconds("90m") == 5400
