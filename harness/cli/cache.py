@@ -35,6 +35,12 @@ def age_seconds(value: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an age: a number and a unit (s, m, h, d, w), e.g. 30d or 12h"
         )
+    if found.group(2) == "M":  # months in ISO 8601 periods and date libraries: not minutes
+        n = found.group(1)
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is ambiguous: m means minutes here (there is no unit for months); write "
+            f"{n}m for {n} minutes, or {round(float(n) * 30.44)}d for about {n} months"
+        )
     return float(found.group(1)) * _AGE_SECONDS[found.group(2).lower()]
 
 

@@ -445,6 +445,12 @@ def build_plan(
     spec, models = with_selected_entries(spec, models, tasks, plugins)
     suite_reg = plugins.suites
     suite_objs: dict[str, Suite] = {}
+    unrun = [s for s in suites or [] if s not in spec.suites]
+    if unrun and spec.protocol is not None:  # as --tasks: name the flag and the protocol
+        raise SpecError(
+            f"--suites: protocol {spec.protocol} runs only {', '.join(spec.suites)}; "
+            f"{unrun[0]} is not one of them"
+        )
     for name in _select(list(spec.suites), suites, "suite"):
         suite_cls = suite_reg.load(name)
         suite_objs[name] = suite_cls(spec.suites[name] or {})

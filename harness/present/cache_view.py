@@ -28,8 +28,10 @@ def time_text(seconds: float) -> str:
 def _row(e: CacheEntry) -> list[str]:
     r = e.record
     if r is None:
-        name = f"(damaged: {e.problem})" if e.newer is None else f"(newer harness: {e.newer})"
-        return [e.key[:12], name[:80], "", "", "", "", size_text(e.size), time_text(e.last_used)]
+        # the reason goes under the table whole (`problems_text`): cut to fit a cell, a long
+        # cache path left no room for what is wrong
+        name = "(damaged: see below)" if e.newer is None else f"(newer harness: {e.newer})"
+        return [e.key[:12], name, "", "", "", "", size_text(e.size), time_text(e.last_used)]
     return [
         e.key[:12],
         r.model,
@@ -43,10 +45,17 @@ def _row(e: CacheEntry) -> list[str]:
 
 
 def entries_table(entries: list[CacheEntry], width: int | None = None) -> str:
-    """One line per entry, most recently used first, fitted to `width` (None: no limit)."""
+    """One line per entry, most recently used first, fitted to `width` (None: no limit), then
+    the whole reason of each damaged entry, wrapped to `width`."""
     ordered = sorted(entries, key=lambda e: e.last_used, reverse=True)
     table = Table(HEADER, [_row(e) for e in ordered])
-    return fit_text(table, width, keep=1, align="left", gap=2, wrap_last=False)
+    text = fit_text(table, width, keep=1, align="left", gap=2, wrap_last=False)
+    problems = [
+        wrap(terminal_text(f"damaged {e.key[:12]}: {e.problem}"), width)
+        for e in ordered
+        if e.record is None and e.newer is None
+    ]
+    return "\n".join([text, "", *problems]) if problems else text
 
 
 def summary(

@@ -58,6 +58,17 @@ class ThroughputConfig(SuiteConfig):
         description="peak dense TFLOP/s of this device per precision (overrides the table)",
     )
 
+    @field_validator("batch_sizes", mode="before")
+    @classmethod
+    def _list_or_auto(cls, v: object) -> object:
+        """One size (`batch_sizes: 64`) got pydantic's two union branches, `list[int]` and
+        `literal['auto']`, as the message: say what to write instead."""
+        if isinstance(v, list | tuple) or v == "auto":  # a tuple from Python, as pydantic took
+            return v
+        plain = isinstance(v, int | float | str) and not isinstance(v, bool)
+        one = f" ([{v}] for one size)" if plain else ""
+        raise ValueError(f"give a list of batch sizes{one} or `auto` (got {v!r})")
+
     @field_validator("batch_sizes")
     @classmethod
     def _positive_sizes(cls, v: list[int] | str) -> list[int] | str:

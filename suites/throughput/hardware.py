@@ -39,6 +39,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "load_average_start": load_average(),
     }
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
@@ -55,6 +56,15 @@ def environment(device: torch.device) -> dict[str, Any]:
             nvidia_smi(device.index if device.index is not None else torch.cuda.current_device())
         )
     return env
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (`os.getloadavg`: runnable processes, this one's
+    included), or None where the platform has none (Windows)."""
+    try:
+        return [round(float(v), 2) for v in os.getloadavg()]
+    except (OSError, AttributeError):
+        return None
 
 
 def nvidia_smi(index: int) -> dict[str, Any]:

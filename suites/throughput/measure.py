@@ -35,7 +35,7 @@ from harness.suites.throughput.forward import (
     prepared_forward,
     uses_module,
 )
-from harness.suites.throughput.hardware import environment
+from harness.suites.throughput.hardware import environment, load_average
 from harness.suites.throughput.memory import (
     MB,
     available_host_bytes,
@@ -165,6 +165,7 @@ def measure(
                     failures += [failure] if failure is not None else []
         if failures and not any(e["status"] == "ok" for e in entries):
             raise failures[0]  # nothing measured: the job fails on the first failure's line
+        env["load_average_end"] = load_average()
     return {
         "schema": SCHEMA,
         "environment": env,

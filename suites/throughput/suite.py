@@ -84,6 +84,7 @@ class ThroughputSuite(Suite):
             result = measure(adapter, samples, self.config)
             result["isolation"] = "inprocess"
         _refuse_nothing_measured(result)
+        notes += _busy_machine(result.get("environment") or {}, adapter.device)
         specs = {s.name: s for s in self.metrics}
         records, more = build_records(
             suite=self.name,
@@ -109,6 +110,30 @@ def _oversubscribed(threads: int | None, device: torch.device) -> list[str]:
             f"cpu_threads {threads} is above the {cores} CPU core(s) this process may use: the timing "
             f"measures {threads} threads sharing {cores} core(s) (oversubscribed), not what "
             f"{threads} cores would give; set suites.throughput.cpu_threads to at most {cores}"
+        )
+    ]
+
+
+def _busy_machine(env: dict[str, Any], device: torch.device) -> list[str]:
+    """A note when the 1-minute load average at the start or end of a CPU measurement was above
+    the cores this process may use: other work shared the cores, so the timings are slower than
+    a quiet machine gives. Such timings are steadily slow rather than unstable, so the rounds'
+    spread (`unstable_timing`) does not catch it."""
+    cores = affinity_count()
+    loads = [
+        (when, env[f"load_average_{when}"][0])
+        for when in ("start", "end")
+        if env.get(f"load_average_{when}")
+    ]
+    if device.type != "cpu" or not loads or max(load for _, load in loads) <= cores:
+        return []
+    said = " and ".join(f"{load:g} at the {when}" for when, load in loads)
+    return [
+        caveat_note(
+            f"busy machine: the 1-minute load average was {said} of the measurement, on the "
+            f"{cores} CPU core(s) this process may use (this process's own work included): "
+            "other work shared the cores, so the timings are slower than a quiet machine gives; "
+            "measure again when it is quieter (harness run --no-cache)"
         )
     ]
 

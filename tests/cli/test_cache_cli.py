@@ -92,6 +92,21 @@ def test_sizes(text: str, value: int) -> None:
     assert size_bytes(text) == value
 
 
+def test_a_capital_m_age_is_refused_not_read_as_minutes(
+    result_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--older-than 6M` (six months, as ISO 8601 periods and date libraries write it) was read
+    as 6 minutes: a prune meant to drop half-year-old entries removed all but the last few
+    minutes' (nothing said so but the count). A capital M is refused, naming both readings."""
+    assert age_seconds("6m") == 360  # lower case stays minutes
+    entry = result_cache / "v1" / "entries" / "ab" / ("ab" + "0" * 62)
+    entry.mkdir(parents=True)
+    assert main(["cache", "prune", "--older-than", "6M"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'6M'" in err and "minutes" in err and "months" in err
+    assert entry.is_dir()
+
+
 def test_ages_and_bad_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert age_seconds("30d") == 30 * 86400 and age_seconds("12h") == 43200
     assert age_seconds("2w") == 14 * 86400 and age_seconds("90m") == 5400
@@ -159,3 +174,31 @@ def test_prune_as_json(
     done = json.loads(out)
     assert code == 0 and done["dry_run"] is False and len(done["removed"]) == 2
     assert done["root"] == str(result_cache) and ResultCache(result_cache).contents().entries == []
+
+
+@pytest.mark.parametrize("width", ["0", "100"])
+@pytest.mark.parametrize("command", [["show"], ["prune", "--all", "--dry-run"]])
+def test_a_damaged_entry_is_named_with_its_whole_reason(
+    result_cache: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    width: str,
+    command: list[str],
+) -> None:
+    """A damaged entry's reason was cut at 80 characters in the table, path first, so in a
+    cache whose path is long the part saying what is wrong was lost (`(damaged: <path> is a
+    symbolic link, not a folder: no entry`, the closing parenthesis gone too, with `--width 0`
+    as well). Every word of the reason is shown, at any width."""
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    shard = result_cache / "v1" / "entries" / "ab"
+    shard.parent.mkdir(parents=True, exist_ok=True)
+    shard.symlink_to(target, target_is_directory=True)
+    (entry,) = ResultCache(result_cache).contents().entries
+    assert entry.problem is not None and len(entry.problem) > 80
+    capsys.readouterr()
+    assert main(["cache", *command, "--width", width]) == 0
+    out = capsys.readouterr().out
+    assert " ".join(entry.problem.split()) in " ".join(out.split())
+    if width != "0":
+        assert max(len(line) for line in out.splitlines()) <= int(width)

@@ -115,6 +115,12 @@ def test_cli_protocol_builds_the_spec_from_models(
             "--limit 5: protocol test-digits fixes limit to none; drop --limit",
         ),
         (["--protocol", "test-digits", "--models", "digits-mlp", "--tasks", "mnist"], "--tasks"),
+        # it said 'unknown suite in this spec 'throughput'; known suites in this spec: ...',
+        # naming neither the flag nor the protocol, as if the suite did not exist
+        (
+            ["--protocol", "test-digits", "--models", "digits-mlp", "--suites", "throughput"],
+            "--suites: protocol test-digits runs only accuracy; throughput is not one of them",
+        ),
         (
             ["--protocol", "robustbench-imagenet-linf", "--models", "digits-mlp"],
             "imagenet_test_image_ids.txt",

@@ -325,6 +325,49 @@ def test_cpu_threads_above_the_usable_cores_are_said_in_a_note(
     assert "cpu_threads 3" in note and "2 CPU core(s)" in note and "oversubscribed" in note
 
 
+def test_a_busy_machine_is_recorded_and_said_in_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Timings taken while other processes kept the cores busy (load 9-14 on the 2-core machine)
+    are steadily slow, not unstable, so no flag said so, and the environment recorded threads and
+    device but not the load: a number from a busy machine read like one from a quiet one. The
+    load average at the start and end of the measurement is recorded, and above the usable cores
+    the job says so in a caveat naming both numbers."""
+    import harness.suites.throughput.hardware as hardware
+    import harness.suites.throughput.suite as throughput_suite
+
+    monkeypatch.setattr(throughput_suite, "affinity_count", lambda: 2)
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    for load, said in (((9.5, 8.0, 7.0), True), ((1.2, 1.0, 0.9), False)):
+        monkeypatch.setattr(hardware.os, "getloadavg", lambda load=load: load)
+        suite = ThroughputSuite({"batch_sizes": [2], **FAST})
+        out = suite.run(adapter, digits().head(8), RunContext(bootstrap_resamples=20))
+        env = out.artifacts["measurement"]["environment"]
+        assert env["load_average_start"] == list(load) == env["load_average_end"]
+        notes = [n for n in out.notes if "load average" in n]
+        assert bool(notes) == said, (load, out.notes)
+    suite = ThroughputSuite({"batch_sizes": [2], **FAST})
+    monkeypatch.setattr(hardware.os, "getloadavg", lambda: (9.5, 8.0, 7.0))
+    out = suite.run(adapter, digits().head(8), RunContext(bootstrap_resamples=20))
+    (note,) = [n for n in out.notes if "load average" in n]
+    assert note.startswith("caveat: ") and "9.5" in note and "2 CPU core(s)" in note
+
+
+def test_no_load_average_is_recorded_as_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform without `os.getloadavg` (Windows) records no load and says nothing."""
+    import harness.suites.throughput.hardware as hardware
+
+    def unavailable() -> tuple[float, float, float]:
+        raise OSError("load average unobtainable")
+
+    monkeypatch.setattr(hardware.os, "getloadavg", unavailable)
+    adapter = TorchModuleAdapter.from_module(linear_digits(), name="lin", input_shape=(1, 8, 8))
+    out = ThroughputSuite({"batch_sizes": [2], **FAST}).run(
+        adapter, digits().head(8), RunContext(bootstrap_resamples=20)
+    )
+    env = out.artifacts["measurement"]["environment"]
+    assert env["load_average_start"] is None and env["load_average_end"] is None
+    assert not [n for n in out.notes if "load average" in n]
+
+
 def test_per_sample_adapter_says_how_it_was_executed() -> None:
     """An adapter that does not batch (the int8 variant) is not labelled as batched."""
     from harness.core.adapter import Capabilities
@@ -848,6 +891,20 @@ def test_text_adapter_reports_tokens_per_second() -> None:
 def test_config_errors_name_the_key(config: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
         ThroughputSuite(config)
+
+
+@pytest.mark.parametrize("value", [64, "64", "Auto", 6.5])
+def test_batch_sizes_not_a_list_says_what_to_write(value: object) -> None:
+    """`batch_sizes: 64` (one size, not a list) gave pydantic's two union branches:
+    `suites.throughput.batch_sizes.list[int]: Input should be a valid list (got 64);
+    suites.throughput.batch_sizes."literal['auto']": Input should be 'auto' (got 64)`."""
+    with pytest.raises(ConfigError) as err:
+        ThroughputSuite({"batch_sizes": value})
+    message = str(err.value)
+    assert message.startswith("suites.throughput.batch_sizes: ")
+    assert "a list of batch sizes" in message and "auto" in message
+    assert "literal" not in message and "list[int]" not in message
+    assert ThroughputSuite({"batch_sizes": (1, 4)}).config.batch_sizes == [1, 4]  # from Python
 
 
 # -- isolation --------------------------------------------------------------------------------------
