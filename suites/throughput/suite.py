@@ -115,17 +115,19 @@ def _oversubscribed(threads: int | None, device: torch.device) -> list[str]:
 
 
 def _busy_machine(env: dict[str, Any], device: torch.device) -> list[str]:
-    """A note when the 1-minute load average at the start or end of a CPU measurement was above
-    the cores this process may use: other work shared the cores, so the timings are slower than
-    a quiet machine gives. Such timings are steadily slow rather than unstable, so the rounds'
-    spread (`unstable_timing`) does not catch it."""
+    """A note when the 1-minute load average at the start or end of a CPU measurement was more
+    than one above the cores this process may use: other work shared the cores, so the timings
+    are slower than a quiet machine gives. Such timings are steadily slow rather than unstable,
+    so the rounds' spread (`unstable_timing`) does not catch it. The margin of one: the average
+    counts this process's own threads (as many as the cores after a job that used them all, the
+    1-minute average lagging) and a daemon's moment, which a quiet machine has too."""
     cores = affinity_count()
     loads = [
         (when, env[f"load_average_{when}"][0])
         for when in ("start", "end")
         if env.get(f"load_average_{when}")
     ]
-    if device.type != "cpu" or not loads or max(load for _, load in loads) <= cores:
+    if device.type != "cpu" or not loads or max(load for _, load in loads) <= cores + 1:
         return []
     said = " and ".join(f"{load:g} at the {when}" for when, load in loads)
     return [
@@ -133,7 +135,8 @@ def _busy_machine(env: dict[str, Any], device: torch.device) -> list[str]:
             f"busy machine: the 1-minute load average was {said} of the measurement, on the "
             f"{cores} CPU core(s) this process may use (this process's own work included): "
             "other work shared the cores, so the timings are slower than a quiet machine gives; "
-            "measure again when it is quieter (harness run --no-cache)"
+            "measure again when it is quieter, without the result cache (a cached job is not "
+            "measured again)"
         )
     ]
 
