@@ -195,28 +195,25 @@ def build_site(
     names `compare` in refusals (`compare` from Python), `partial_option` the way out of the
     incomplete results' (`allow_partial=True` from Python)."""
     refuse_foreign_folder(out)  # at once: before the results are read
+
+    def read_results(forms: FormCache) -> _Read:
+        return _Read.of(
+            results,
+            suite_boards,
+            allow_partial=allow_partial,
+            forms=forms,
+            partial_option=partial_option,
+        )
+
     forms = FormCache.read(out)  # the previous build's paired forms (or none)
-    # refusals come first
-    read = _Read.of(
-        results,
-        suite_boards,
-        allow_partial=allow_partial,
-        forms=forms,
-        partial_option=partial_option,
-    )
+    read = read_results(forms)  # refusals come first
     given, live = out, site_folder(out)  # `out` may be a link: the folder it names is written
     # a second report into this folder waits until this one is published; one that waited
     # reads the results again, as they are now (they may have changed while it waited)
     with site_lock(live) as lock:
         if lock.waited:  # the forms the build that held the lock kept, too
             forms = FormCache.read(out)
-            read = _Read.of(
-                results,
-                suite_boards,
-                allow_partial=allow_partial,
-                forms=forms,
-                partial_option=partial_option,
-            )
+            read = read_results(forms)
         loaded, boards, outcomes = read.loaded, read.boards, read.outcomes
         values = ResampledCache.read(out)  # the previous build's resampled values (or none)
         heads = [headline_board(b, outcomes, store=values, forms=forms) for b in boards]
