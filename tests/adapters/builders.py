@@ -160,3 +160,27 @@ def export_digits_head(tmp_path: Path, last: torch.nn.Module) -> Path:
     `output`) as `tmp_path / "<type of last>.onnx"`."""
     path = tmp_path / f"{type(last).__name__}.onnx"
     return export_onnx(_DigitsHead(last), torch.zeros(2, 1, 8, 8), path, names=("pixels", "output"))
+
+
+def word_level_tokenizer(specials: list[str], words: list[str], **options: Any) -> Any:
+    """A transformers fast tokenizer over a WordLevel vocabulary: `specials` (which must hold
+    [PAD], [UNK], [CLS] and [SEP]) at the first ids, then `words`; `[CLS] text [SEP]` per text.
+    `options` go to `PreTrainedTokenizerFast` (e.g. `model_max_length`)."""
+    import transformers
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    vocab = {tok: i for i, tok in enumerate([*specials, *words])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    return transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        **options,
+    )

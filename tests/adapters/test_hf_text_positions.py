@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from harness.core.errors import HarnessError
-from tests.adapters.builders import build
+from tests.adapters.builders import build, word_level_tokenizer
 
 tf = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -25,22 +25,7 @@ WORDS = ["good", "bad", "film", "plot"]
 
 def _tokenizer(specials: list[str]) -> Any:
     """A WordLevel tokenizer with the special tokens at the given ids, no model_max_length."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-
-    vocab = {tok: i for i, tok in enumerate([*specials, *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    return tf.PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-    )
+    return word_level_tokenizer(specials, WORDS)
 
 
 def _save(model: Any, tokenizer: Any, folder: Path) -> Path:

@@ -18,7 +18,7 @@ import torch
 
 from harness.adapters.hf_text import HFTextAdapter
 from harness.core.errors import HarnessError
-from tests.adapters.builders import build
+from tests.adapters.builders import build, word_level_tokenizer
 
 tf = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
@@ -36,23 +36,7 @@ SMALL = {
 
 
 def _tokenizer() -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-
-    vocab = {tok: i for i, tok in enumerate([*SPECIALS, *WORDS])}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-    )
-    return tf.PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        model_max_length=32,
-    )
+    return word_level_tokenizer(SPECIALS, WORDS, model_max_length=32)
 
 
 def _model(rows: int) -> Any:
